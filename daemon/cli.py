@@ -1,0 +1,70 @@
+"""The ``deputydev`` command line: one module per subcommand in ``daemon.commands``.
+
+Each command module declares ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; its heavy imports live inside ``run`` so that ``--help`` and ``serve``
+start fast. Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from daemon import __version__
+
+# Order is the order shown in --help.
+COMMAND_MODULES: tuple[str, ...] = (
+    "daemon.commands.serve",
+    "daemon.commands.index",
+    "daemon.commands.search",
+    "daemon.commands.ask",
+    "daemon.commands.sessions",
+    "daemon.commands.sync",
+    "daemon.commands.doctor",
+    "daemon.commands.version",
+)
+
+
+def _commands() -> list[ModuleType]:
+    modules = []
+    for name in COMMAND_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real import error inside the command module
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="deputydev",
+        description="DeputyDev: a local AI code assistant daemon for your editor.",
+    )
+    parser.add_argument("--version", action="version", version=f"deputydev {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _commands():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        code: int = args._run(args)
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The workspace index in SQLite; knows nothing of LSP or providers."""

@@ -1,0 +1,1 @@
+"""The wire contract: method names, models of params/results/events, error codes."""

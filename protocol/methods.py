@@ -1,0 +1,22 @@
+"""Every custom method of the wire contract, with the models of its params and result.
+
+Each feature module in ``protocol`` declares ``METHODS``: ``{method: (params, result)}``;
+this module gathers them for the server's protocol class (typed params) and for docs.
+Server-to-client requests are listed in ``CLIENT_METHODS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from protocol import status
+
+MethodTypes = tuple[type[Any] | None, type[Any] | None]
+
+METHOD_TYPES: dict[str, MethodTypes] = {
+    **status.METHODS,
+}
+
+CLIENT_METHODS: dict[str, MethodTypes] = {}
+
+NOTIFICATIONS: dict[str, type[Any]] = {}

@@ -1,0 +1,1 @@
+"""Talks to model APIs through the official SDKs; knows nothing of LSP."""
