@@ -1,0 +1,59 @@
+"""``deputydev doctor``: what works, what does not, and how to fix it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+NAME = "doctor"
+HELP = "Check Python, SQLite, vector search, configuration, provider keys and team sync."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=None, help="workspace root (default: .)")
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    from daemon.config import load_settings
+    from daemon.doctor import run_checks
+
+    root = (args.root or Path.cwd()).resolve()
+    loaded = load_settings(roots=[root])
+    checks = run_checks(loaded)
+    if args.json:
+        print(json.dumps([_asdict(c) for c in checks], indent=2))
+    else:
+        import shutil
+
+        from rich.console import Console
+        from rich.markup import escape
+        from rich.table import Table
+
+        table = Table(title="deputydev doctor", show_lines=False)
+        for column in ("check", "status", "detail", "fix"):
+            table.add_column(column, overflow="fold")
+        colours = {"ok": "green", "warn": "yellow", "fail": "red"}
+        for c in checks:
+            table.add_row(
+                escape(c.name),
+                f"[{colours[c.status]}]{c.status}[/]",
+                escape(c.detail),
+                escape(c.fix),
+            )
+        Console(width=max(shutil.get_terminal_size((140, 24)).columns, 100)).print(table)
+    failed = [c for c in checks if c.status == "fail"]
+    if any(c.name == "config" for c in failed):
+        for c in failed:
+            print(f"deputydev: {c.detail}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+def _asdict(check: object) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    assert is_dataclass(check) and not isinstance(check, type)
+    return asdict(check)

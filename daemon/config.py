@@ -1,0 +1,333 @@
+"""The daemon's one settings tree, and where its values come from.
+
+Sources, later wins: built-in defaults, the user file ``config.toml`` in the config directory
+(``daemon.paths``), each workspace root's ``.deputydev/config.toml``, ``DEPUTYDEV_*``
+environment variables, then the editor's ``initializationOptions`` /
+``workspace/didChangeConfiguration``. Each package owns its section's model
+(``providers.settings``, ``indexer.settings``, ``daemon.solver.settings``,
+``daemon.sync.settings``); this module only nests them.
+
+A bad value never stops the daemon: :func:`load_settings` drops the offending key from the
+source that set it, records a :class:`ConfigIssue` naming the source (file and line when it
+can), the dotted key and what was expected, and goes on with the value from the sources
+before it. API keys are accepted from files and the environment only, never from the
+editor's payload.
+
+    loaded = load_settings(roots=[Path("/src/app")], editor={"index": {"maxChunkLines": 60}})
+    loaded.settings.index.max_chunk_lines   # 60
+    loaded.issues                           # [] or what was wrong, for showMessage and doctor
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from daemon import paths
+from daemon.solver.settings import SolverSettings
+from daemon.sync.settings import SyncSettings
+from indexer.settings import IndexSettings
+from providers.settings import ProvidersSettings
+
+ENV_PREFIX = "DEPUTYDEV_"
+# Environment variables that are not settings, or that name a nested key directly.
+_ENV_NOT_SETTINGS = {"DEPUTYDEV_HOME", "DEPUTYDEV_PLUGINS"}
+_ENV_ALIASES = {"DEPUTYDEV_SYNC_URL": ("sync", "url")}
+# Keys the editor may not set: secrets come from the environment or config files only.
+_SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    providers: ProvidersSettings = ProvidersSettings()
+    index: IndexSettings = IndexSettings()
+    solver: SolverSettings = SolverSettings()
+    sync: SyncSettings = SyncSettings()
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigIssue:
+    source: str  # a file path, "environment" or "editor"
+    key: str  # dotted, as written in the source ("" for the whole source)
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedSettings:
+    settings: Settings
+    issues: tuple[ConfigIssue, ...] = ()
+    files: tuple[Path, ...] = field(default=())  # config files that were read
+
+
+@dataclass(slots=True)
+class _Layer:
+    source: str
+    values: dict[str, Any]
+    text: str | None = None  # the file's text, to find a key's line
+
+
+def load_settings(
+    roots: Sequence[Path] = (),
+    editor: Mapping[str, Any] | None = None,
+    env: Mapping[str, str] | None = None,
+    user_file: Path | None = None,
+) -> LoadedSettings:
+    env = os.environ if env is None else env
+    issues: list[ConfigIssue] = []
+    layers: list[_Layer] = []
+    files: list[Path] = []
+
+    for path in [user_file or paths.user_config_file()] + [
+        paths.workspace_config_file(r) for r in roots
+    ]:
+        layer = _read_toml(path, issues)
+        if layer is not None:
+            files.append(path)
+            layers.append(layer)
+
+    layers.append(_Layer("environment", _from_env(env, issues)))
+    if editor:
+        layers.append(_Layer("editor", _from_editor(editor, issues)))
+
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged = _apply(merged, layer, issues)
+    return LoadedSettings(Settings.model_validate(merged), tuple(issues), tuple(files))
+
+
+def _read_toml(path: Path, issues: list[ConfigIssue]) -> _Layer | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        issues.append(ConfigIssue(str(path), "", f"cannot be read ({exc}); using defaults"))
+        return None
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        issues.append(
+            ConfigIssue(str(path), "", f"is not valid TOML ({exc}); the file is ignored", line)
+        )
+        return None
+    return _Layer(str(path), values, text)
+
+
+def _line_from_message(message: str) -> int | None:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+def _from_env(env: Mapping[str, str], issues: list[ConfigIssue]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or name in _ENV_NOT_SETTINGS:
+            continue
+        key = _ENV_ALIASES.get(name) or tuple(
+            part.lower() for part in name[len(ENV_PREFIX) :].split("__")
+        )
+        node = values
+        for part in key[:-1]:
+            node = node.setdefault(part, {})
+        node[key[-1]] = _env_value(raw)
+    return values
+
+
+def _env_value(raw: str) -> Any:
+    """``DEPUTYDEV_INDEX__MAX_CHUNK_LINES=60`` is a number; JSON lists and objects work too."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[str, Any]:
+    # Editors often nest their server's settings under its name.
+    inner = editor.get("deputydev", editor)
+    if not isinstance(inner, Mapping):
+        issues.append(ConfigIssue("editor", "", "settings must be an object; ignored"))
+        return {}
+
+    def strip(node: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in node.items():
+            dotted = f"{prefix}{key}"
+            if _SECRET_KEY.search(str(key)):
+                issues.append(
+                    ConfigIssue(
+                        "editor",
+                        dotted,
+                        "secrets are not accepted from the editor; set it in config.toml "
+                        "or through the provider's environment variable",
+                    )
+                )
+            elif isinstance(value, Mapping):
+                out[key] = strip(value, dotted + ".")
+            else:
+                out[key] = value
+        return out
+
+    return strip(inner, "")
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _apply(merged: dict[str, Any], layer: _Layer, issues: list[ConfigIssue]) -> dict[str, Any]:
+    """Merge ``layer`` on top, dropping each of its keys that does not validate."""
+    values = layer.values
+    for _ in range(50):  # each round removes at least one key
+        candidate = _deep_merge(merged, _normalize(values, Settings))
+        try:
+            Settings.model_validate(candidate)
+            return candidate
+        except ValidationError as exc:
+            removed = False
+            for error in exc.errors():
+                loc = _source_path(values, error["loc"])
+                if loc is None:
+                    continue
+                issues.append(
+                    ConfigIssue(
+                        layer.source,
+                        ".".join(loc),
+                        _expected(error) + "; using the previous value",
+                        _find_line(layer.text, loc),
+                    )
+                )
+                values = _without(values, loc)
+                removed = True
+            if not removed:  # the error is not this layer's to fix: skip the whole layer
+                issues.append(ConfigIssue(layer.source, "", f"ignored: {exc}"))
+                return merged
+    return merged
+
+
+def _normalize(values: Mapping[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """Spell every key of ``model``'s fields by its Python name (TOML says ``max_chunk_lines``,
+    the editor ``maxChunkLines``), so that layers merge key by key; keys of dict-valued
+    settings (user-chosen names, such as model names) are left as written."""
+    names = {}
+    for name, info in model.model_fields.items():
+        names[name] = name
+        if info.alias:
+            names[info.alias] = name
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = names.get(key, key)
+        field = model.model_fields.get(name)
+        if field is not None and isinstance(value, Mapping):
+            sub, is_dict = _model_in(field.annotation)
+            if sub is not None and is_dict:
+                value = {
+                    k: _normalize(v, sub) if isinstance(v, Mapping) else v for k, v in value.items()
+                }
+            elif sub is not None:
+                value = _normalize(value, sub)
+        out[name] = value
+    return out
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
+    """The settings model inside ``annotation`` (``M``, ``M | None``, ``dict[str, M]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (dict, Mapping) and len(args) == 2:
+        inner, _ = _model_in(args[1])
+        return inner, inner is not None
+    for arg in args:
+        inner, is_dict = _model_in(arg)
+        if inner is not None:
+            return inner, is_dict
+    return None, False
+
+
+def _source_path(values: Mapping[str, Any], loc: tuple[int | str, ...]) -> list[str] | None:
+    """The longest prefix of ``loc`` present in ``values``, spelled as the source spelled it."""
+    node: Any = values
+    found: list[str] = []
+    for part in loc:
+        if not isinstance(node, Mapping):
+            break
+        key = _spelled(node, str(part))
+        if key is None:
+            break
+        found.append(key)
+        node = node[key]
+    return found or None
+
+
+def _spelled(node: Mapping[str, Any], name: str) -> str | None:
+    for candidate in (name, to_camel(name), _to_snake(name)):
+        if candidate in node:
+            return candidate
+    return None
+
+
+def _to_snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _without(values: Mapping[str, Any], loc: Sequence[str]) -> dict[str, Any]:
+    out = dict(values)
+    if len(loc) == 1:
+        out.pop(loc[0], None)
+    elif isinstance(out.get(loc[0]), Mapping):
+        out[loc[0]] = _without(out[loc[0]], loc[1:])
+    return out
+
+
+def _expected(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown setting"
+    message = str(error["msg"])
+    if "input" in error and not isinstance(error["input"], Mapping | list):
+        return f"{message} (got {error['input']!r})"
+    return message
+
+
+def _find_line(text: str | None, loc: Sequence[str]) -> int | None:
+    """Best effort: the line of ``key =`` after the ``[section]`` that holds it."""
+    if text is None:
+        return None
+    *sections, key = loc
+    in_section = not sections
+    wanted = ".".join(sections)
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_section = stripped.strip("[]").strip() == wanted
+            continue
+        if in_section and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+        if not in_section and re.match(rf"{re.escape('.'.join(loc))}\s*=", stripped):
+            return number
+    return None

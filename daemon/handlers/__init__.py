@@ -1,0 +1,38 @@
+"""Feature registration: one module per area, each with ``register(server)``.
+
+Handlers are thin: read the params, call into a service or package, convert, return.
+``AUTOSTART`` lists the services started after ``initialized`` (in order); everything
+else starts on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from daemon.handlers import lifecycle, status, workspace
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+
+FEATURES: list[Callable[[DeputyServer], None]] = [
+    lifecycle.register,
+    workspace.register,
+    status.register,
+]
+
+# Filled with service classes by feature modules that need a service running from the start.
+AUTOSTART: list[Callable[[], type[Any]]] = []
+
+
+PLUGINS_ENV = "DEPUTYDEV_PLUGINS"
+
+
+def register_all(server: DeputyServer) -> None:
+    for register in FEATURES:
+        register(server)
+    # Extra handler modules, each with register(server): comma-separated module names.
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
+        importlib.import_module(name).register(server)

@@ -1,0 +1,344 @@
+"""The language server: typed custom methods, lifetime, settings and services.
+
+:class:`DeputyProtocol` extends pygls's ``LanguageServerProtocol`` so that custom methods get
+real types from ``protocol.methods.METHOD_TYPES`` (pydantic models in and out, camelCase on
+the wire) and so that ``initialize`` advertises every custom method under
+``capabilities.experimental.deputydev``. :class:`DeputyServer` holds the typed state:
+settings, services, the time it started, and the signals services listen to (roots,
+settings and saved documents). Handlers live in ``daemon.handlers``; this module registers
+nothing but the lifecycle.
+
+Lifetime: the server stops when its input closes, on ``exit`` (code 0 after ``shutdown``,
+1 without, as LSP says), and when the editor process named by ``processId`` dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+from collections.abc import Awaitable, Callable, Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+from lsprotocol import types
+from pydantic import BaseModel
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
+from pygls.uris import to_fs_path
+
+from daemon import __version__
+from daemon.config import ConfigIssue, LoadedSettings, Settings, load_settings
+from protocol import errors as codes
+from protocol.methods import CLIENT_METHODS, METHOD_TYPES, NOTIFICATIONS
+
+if TYPE_CHECKING:
+    import cattrs
+
+    from daemon.services import Service
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound="Service")
+
+
+# --------------------------------------------------------------------------- typed messages
+
+
+def _is_model(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, BaseModel)
+
+
+def make_converter() -> cattrs.Converter:
+    converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+    converter.register_structure_hook_func(
+        _is_model, lambda obj, cls: cls.model_validate({} if obj is None else obj)
+    )
+    converter.register_unstructure_hook_func(
+        _is_model, lambda model: model.model_dump(by_alias=True, mode="json", exclude_none=True)
+    )
+    return converter
+
+
+_made: dict[tuple[str, str], type[Any]] = {}
+
+
+def _cached(kind: str, method: str, make: Callable[[], type[Any]]) -> type[Any]:
+    key = (kind, method)
+    if key not in _made:
+        _made[key] = make()
+    return _made[key]
+
+
+def _class_name(kind: str, method: str) -> str:
+    return kind + "".join(part[:1].upper() + part[1:] for part in re.split(r"\W+", method))
+
+
+def _request_class(method: str, params: type[Any]) -> type[Any]:
+    return attrs.make_class(
+        _class_name("Request", method),
+        {
+            "id": attrs.field(type=int | str),  # type: ignore[arg-type]
+            "params": attrs.field(type=params, factory=params),
+            "method": attrs.field(type=str, default=method),
+            "jsonrpc": attrs.field(type=str, default="2.0"),
+        },
+    )
+
+
+def _notification_class(method: str, params: type[Any]) -> type[Any]:
+    return attrs.make_class(
+        _class_name("Notification", method),
+        {
+            "params": attrs.field(type=params, factory=params),
+            "method": attrs.field(type=str, default=method),
+            "jsonrpc": attrs.field(type=str, default="2.0"),
+        },
+    )
+
+
+def _response_class(method: str, result: type[Any]) -> type[Any]:
+    return attrs.make_class(
+        _class_name("Response", method),
+        {
+            "id": attrs.field(type=int | str),  # type: ignore[arg-type]
+            "result": attrs.field(type=result, default=None),
+            "jsonrpc": attrs.field(type=str, default="2.0"),
+        },
+    )
+
+
+class DeputyProtocol(LanguageServerProtocol):
+    _server: DeputyServer
+
+    def get_message_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
+        if method in METHOD_TYPES:
+            params = METHOD_TYPES[method][0]
+            if params is None:
+                return None
+            return _cached("request", method, lambda: _request_class(method, params))
+        if method in NOTIFICATIONS:
+            notification = NOTIFICATIONS[method]
+            return _cached("note", method, lambda: _notification_class(method, notification))
+        return super().get_message_type(method)
+
+    def get_result_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
+        if method in CLIENT_METHODS:
+            result = CLIENT_METHODS[method][1]
+            if result is None:
+                return None
+            return _cached("response", method, lambda: _response_class(method, result))
+        return super().get_result_type(method)
+
+    def _serialize_message(self, data: Any) -> Any:
+        if isinstance(data, BaseModel):
+            return data.model_dump(by_alias=True, mode="json", exclude_none=True)
+        return super()._serialize_message(data)
+
+    def handle_message(self, message: Any) -> None:
+        # LSP: a request after shutdown is answered with InvalidRequest, not ignored.
+        if self._shutdown and getattr(message, "method", "") != types.EXIT:
+            msg_id = getattr(message, "id", None)
+            if msg_id is not None and hasattr(message, "method"):
+                self._send_data(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": msg_id,
+                        "error": {
+                            "code": codes.INVALID_REQUEST,
+                            "message": "the server is shutting down; only exit is accepted",
+                        },
+                    }
+                )
+            return
+        super().handle_message(message)
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(
+        self, params: types.InitializeParams
+    ) -> Generator[Any, Any, types.InitializeResult]:
+        result = yield from super().lsp_initialize(params)
+        result.capabilities.experimental = {
+            "deputydev": {
+                "version": __version__,
+                "methods": sorted(METHOD_TYPES),
+                "notifications": sorted(NOTIFICATIONS),
+                "clientMethods": sorted(CLIENT_METHODS),
+            }
+        }
+        return result
+
+    @lsp_method(types.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        if (user_handler := self.fm.features.get(types.EXIT)) is not None:
+            yield user_handler, args, None
+        self._server.request_exit(0 if self._shutdown else 1)
+
+
+# --------------------------------------------------------------------------- the server
+
+Listener = Callable[..., Awaitable[None] | None]
+
+
+class Signal:
+    """A tiny observer list: services subscribe, handlers emit; errors are logged, not raised."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._listeners: list[Listener] = []
+
+    def connect(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    async def emit(self, *args: Any) -> None:
+        for listener in list(self._listeners):
+            try:
+                result = listener(*args)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:
+                log.exception("listener of %s failed", self.name)
+
+
+class DeputyServer(LanguageServer):
+    protocol: DeputyProtocol
+
+    def __init__(self) -> None:
+        super().__init__(
+            name="deputydev",
+            version=__version__,
+            text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
+            protocol_cls=DeputyProtocol,
+            converter_factory=make_converter,
+        )
+        self.started_at = time.monotonic()
+        self.loaded: LoadedSettings = load_settings()
+        self.editor_settings: dict[str, Any] = {}
+        self.initialized = asyncio.Event()
+        self.exit_code: int | None = None
+        self.stopping = asyncio.Event()
+        self.roots_changed = Signal("roots_changed")  # (added: list[Path], removed: list[Path])
+        self.settings_changed = Signal("settings_changed")  # (settings: Settings)
+        self.document_saved = Signal("document_saved")  # (path: Path, text: str | None)
+        self.document_changed = Signal("document_changed")  # (path: Path)
+        self._services: dict[type[Any], Service] = {}
+        self._service_starts: dict[type[Any], asyncio.Task[None]] = {}
+        self._reported_issues: set[str] = set()
+
+    # ---- settings
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    def reload_settings(self) -> list[ConfigIssue]:
+        """Read every source again; returns the issues not reported before."""
+        self.loaded = load_settings(roots=self.roots(), editor=self.editor_settings)
+        new = [i for i in self.loaded.issues if str(i) not in self._reported_issues]
+        self._reported_issues.update(str(i) for i in new)
+        return new
+
+    # ---- workspace
+
+    def roots(self) -> list[Path]:
+        try:
+            workspace = self.workspace
+        except RuntimeError:
+            return []
+        folders = list(workspace.folders.values())
+        uris = [f.uri for f in folders] or ([workspace.root_uri] if workspace.root_uri else [])
+        out = []
+        for uri in uris:
+            path = to_fs_path(uri)
+            if path:
+                out.append(Path(path))
+        return out
+
+    def document_text(self, path: Path) -> str | None:
+        """The editor's buffer for ``path`` if it is open (what the user sees), else None."""
+        from pygls.uris import from_fs_path
+
+        uri = from_fs_path(str(path))
+        try:
+            documents = self.workspace.text_documents
+        except RuntimeError:
+            return None
+        doc = documents.get(uri) if uri else None
+        return doc.source if doc is not None else None
+
+    # ---- services
+
+    def service(self, cls: type[S]) -> S:
+        instance = self._services.get(cls)
+        if instance is None:
+            instance = cls(self)
+            self._services[cls] = instance
+        return instance  # type: ignore[return-value]
+
+    async def started(self, cls: type[S]) -> S:
+        """The service, started once (concurrent callers wait for the same start)."""
+        instance = self.service(cls)
+        task = self._service_starts.get(cls)
+        if task is None:
+            task = asyncio.ensure_future(instance.start())
+            self._service_starts[cls] = task
+        await asyncio.shield(task)
+        return instance
+
+    async def close_services(self) -> None:
+        for instance in reversed(list(self._services.values())):
+            try:
+                await asyncio.wait_for(instance.aclose(), timeout=5)
+            except Exception:
+                log.exception("closing %s failed", type(instance).__name__)
+
+    # ---- lifetime
+
+    def request_exit(self, code: int) -> None:
+        if self.exit_code is None:
+            self.exit_code = code
+        self.stopping.set()
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at
+
+    def show_message(
+        self, message: str, kind: types.MessageType = types.MessageType.Warning
+    ) -> None:
+        self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+async def watch_parent(pid: int, server: DeputyServer) -> None:
+    """Exit when the editor dies: a pidfd where the OS has one, else a slow poll."""
+    log.info("watching editor process %d", pid)
+    loop = asyncio.get_running_loop()
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        gone = asyncio.Event()
+        loop.add_reader(fd, gone.set)
+        try:
+            await gone.wait()
+        finally:
+            loop.remove_reader(fd)
+            os.close(fd)
+    else:
+        # No pidfd (macOS, Windows): poll, as vscode-languageserver does.
+        while _alive(pid):  # noqa: ASYNC110 - there is no event to wait on here
+            await asyncio.sleep(2)
+    log.warning("editor process %d is gone; exiting", pid)
+    server.request_exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

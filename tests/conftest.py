@@ -1,0 +1,48 @@
+"""Suite-wide fixtures: every test runs hermetic, with its own DEPUTYDEV_HOME and HOME.
+
+No test sees the developer's config, keys or data: provider keys and base URLs are
+removed from the environment, and e2e daemons get the same clean environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Provider variables that would let a test reach a real service or read a real key.
+_SCRUBBED = (
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+    "GEMINI_API_KEY",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GEMINI_BASE_URL",
+    "GOOGLE_VERTEX_BASE_URL",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+)
+
+
+@pytest.fixture(autouse=True)
+def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "deputydev-home"
+    home.mkdir()
+    monkeypatch.setenv("DEPUTYDEV_HOME", str(home))
+    monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
+    for name in list(os.environ):
+        if name in _SCRUBBED or (name.startswith("DEPUTYDEV_") and name != "DEPUTYDEV_HOME"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    yield home
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """End-to-end tests run last, so a broken unit shows first (as pygls's suite does)."""
+    for item in items:
+        if "/e2e/" in str(item.path).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

@@ -1,0 +1,225 @@
+"""Drive the real daemon: ``python -m daemon serve`` in a subprocess, over stdio.
+
+:class:`DaemonClient` is pygls's ``LanguageClient`` with what our tests need: it records
+``$/progress`` values by token, ``window/showMessage`` and custom notifications, answers
+the server's requests (``workspace/applyEdit``, ``deputydev/confirm``,
+``deputydev/askUser``, ``window/workDoneProgress/create``) with per-test handlers, and lets
+a test wait for any of these as an event, never a sleep. The daemon's stderr goes to a file
+(a pipe nobody reads would fill and stall it); ``stderr_text()`` reads it for assertions.
+
+    client = await start_daemon(workspace=tmp_path)     # spawned and initialized
+    result = await client.request("deputydev/status", {})
+    await client.stop_daemon()                          # shutdown + exit, returns the exit code
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+ServerRequestHandler = Callable[[Any], Awaitable[Any] | Any]
+TIMEOUT = 30.0
+
+
+def _plain(value: Any) -> Any:
+    """Namedtuples (pygls's untyped params) and attrs objects into plain JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: _plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+class DaemonClient(LanguageClient):
+    def __init__(self) -> None:
+        super().__init__("deputydev-tests", "1.0")
+        self.process: asyncio.subprocess.Process | None = None
+        self.stderr_path: Path | None = None
+        self.progress_values: dict[str, list[Any]] = defaultdict(list)
+        self.messages: list[types.ShowMessageParams] = []
+        self.notifications: dict[str, list[Any]] = defaultdict(list)
+        self.server_requests: dict[str, list[Any]] = defaultdict(list)
+        self.handlers: dict[str, ServerRequestHandler] = {}
+        self._changed = asyncio.Condition()
+
+        @self.feature(types.PROGRESS)
+        async def on_progress(params: types.ProgressParams) -> None:
+            await self._record(self.progress_values[str(params.token)], _plain(params.value))
+
+        @self.feature(types.WINDOW_SHOW_MESSAGE)
+        async def on_show_message(params: types.ShowMessageParams) -> None:
+            await self._record(self.messages, params)
+
+        @self.feature(types.WINDOW_LOG_MESSAGE)
+        def on_log_message(params: types.LogMessageParams) -> None:
+            pass
+
+        @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+            return None
+
+    async def _record(self, target: list[Any], value: Any) -> None:
+        target.append(value)
+        async with self._changed:
+            self._changed.notify_all()
+
+    def on_notification(self, method: str) -> None:
+        """Record a custom notification so a test can wait for it."""
+
+        @self.feature(method)
+        async def record(params: Any) -> None:
+            await self._record(self.notifications[method], _plain(params))
+
+    def on_request(self, method: str, handler: ServerRequestHandler) -> None:
+        """Answer the server's ``method`` requests with ``handler(params)``."""
+        self.handlers[method] = handler
+        if method in self.protocol.fm.features:
+            return
+
+        @self.feature(method)
+        async def answer(params: Any) -> Any:
+            await self._record(self.server_requests[method], _plain(params))
+            result = self.handlers[method](params)
+            if asyncio.iscoroutine(result):
+                result = await result
+            return result
+
+    async def wait_for(
+        self, predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition"
+    ) -> Any:
+        """Wait until ``predicate()`` is truthy; re-checked whenever anything is recorded."""
+
+        async def wait() -> Any:
+            async with self._changed:
+                while not (value := predicate()):
+                    await self._changed.wait()
+                return value
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"timed out after {timeout}s waiting for {what}\n--- daemon stderr ---\n"
+                + self.stderr_text()[-4000:]
+            ) from None
+
+    async def request(self, method: str, params: Any = None, timeout: float = TIMEOUT) -> Any:
+        result = await asyncio.wait_for(
+            self.protocol.send_request_async(method, params if params is not None else {}), timeout
+        )
+        return _plain(result)
+
+    def stderr_text(self) -> str:
+        if self.stderr_path is None or not self.stderr_path.exists():
+            return ""
+        return self.stderr_path.read_text(errors="replace")
+
+    async def stop_daemon(self, timeout: float = TIMEOUT) -> int:
+        """shutdown, exit, and the process's exit code."""
+        assert self.process is not None
+        if self.process.returncode is None:
+            await asyncio.wait_for(self.shutdown_async(None), timeout)
+            self.exit(None)
+            await asyncio.wait_for(self.process.wait(), timeout)
+        await self.stop()
+        assert self.process.returncode is not None
+        return self.process.returncode
+
+    async def kill(self) -> None:
+        assert self.process is not None
+        if self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
+        await self.stop()
+
+
+def daemon_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(extra or {})
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+async def spawn_daemon(
+    stderr_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> DaemonClient:
+    """Start the daemon without initializing it."""
+    client = DaemonClient()
+    stderr_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(stderr_path, "wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "daemon",
+            "serve",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=stderr,
+            env=daemon_env(env),
+            cwd=str(cwd) if cwd else None,
+        )
+    client.process = process
+    client.stderr_path = stderr_path
+    # The same wiring as LanguageClient.start_io, with stderr to a file.
+    from pygls.io_ import run_async
+
+    assert process.stdin is not None and process.stdout is not None
+    client.protocol.set_writer(process.stdin)
+    connection = asyncio.create_task(
+        run_async(
+            stop_event=client._stop_event,
+            reader=process.stdout,
+            protocol=client.protocol,
+            error_handler=client.report_server_error,
+        )
+    )
+    client._server = process
+    client._async_tasks.extend([connection, asyncio.create_task(client._server_exit())])
+    return client
+
+
+async def start_daemon(
+    workspace: Path | list[Path],
+    *,
+    stderr_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    initialization_options: Any = None,
+    capabilities: types.ClientCapabilities | None = None,
+    process_id: int | None = None,
+) -> DaemonClient:
+    roots = workspace if isinstance(workspace, list) else [workspace]
+    stderr_path = stderr_path or roots[0].parent / f"daemon-{os.getpid()}-{id(roots)}.stderr"
+    client = await spawn_daemon(stderr_path, env)
+    caps = capabilities or types.ClientCapabilities(
+        workspace=types.WorkspaceClientCapabilities(
+            apply_edit=True, workspace_folders=True, configuration=True
+        ),
+        window=types.WindowClientCapabilities(work_done_progress=True),
+    )
+    result = await asyncio.wait_for(
+        client.initialize_async(
+            types.InitializeParams(
+                process_id=process_id,
+                root_uri=roots[0].as_uri(),
+                workspace_folders=[
+                    types.WorkspaceFolder(uri=r.as_uri(), name=r.name) for r in roots
+                ],
+                capabilities=caps,
+                initialization_options=initialization_options,
+            )
+        ),
+        TIMEOUT,
+    )
+    client.initialize_result = result  # type: ignore[attr-defined]
+    client.initialized(types.InitializedParams())
+    return client
