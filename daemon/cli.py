@@ -11,9 +11,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from daemon import __version__
+
+if TYPE_CHECKING:
+    from daemon.config import LoadedSettings
 
 # Order is the order shown in --help.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -51,6 +56,19 @@ def build_parser() -> argparse.ArgumentParser:
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+def settings_or_exit(roots: Sequence[Path] = ()) -> LoadedSettings:
+    """Settings for a CLI command; configuration problems are printed on stderr and the
+    command exits with code 2 (the daemon, by contrast, reports them and goes on)."""
+    from daemon.config import load_settings
+
+    loaded = load_settings(roots=[Path(r).resolve() for r in roots])
+    if loaded.issues:
+        for issue in loaded.issues:
+            print(f"deputydev: bad configuration: {issue}", file=sys.stderr)
+        raise SystemExit(2)
+    return loaded
 
 
 def main(argv: Sequence[str] | None = None) -> int:

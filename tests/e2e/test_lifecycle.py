@@ -171,3 +171,45 @@ async def test_a_request_before_initialize_is_answered(workspace: Path, tmp_path
         assert status["roots"] == []
     finally:
         await client.kill()
+
+
+async def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
+    from tests.e2e.harness import daemon_env
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "daemon",
+        "serve",
+        "--tcp",
+        "127.0.0.1:0",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=daemon_env(),
+    )
+    try:
+        assert process.stderr is not None
+        port = None
+        while port is None:
+            line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+            assert line, "the daemon exited"
+            if "listening on" in line:
+                port = int(line.rsplit(",", 1)[-1].strip(" )\n"))
+        client = DaemonClient()
+        await client.start_tcp("127.0.0.1", port)
+        await client.initialize_async(
+            types.InitializeParams(
+                process_id=None, root_uri=None, capabilities=types.ClientCapabilities()
+            )
+        )
+        status = await client.request("deputydev/status")
+        assert status["version"] == __version__
+        await client.shutdown_async(None)
+        client.exit(None)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        await client.stop()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
