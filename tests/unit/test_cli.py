@@ -19,7 +19,8 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    action = parser._subparsers._group_actions[0]  # type: ignore[union-attr]
+    commands: dict[str, object] = dict(action.choices or {})
     assert {"serve", "doctor", "version"} <= set(commands)
     for name in commands:
         with pytest.raises(SystemExit) as exc:

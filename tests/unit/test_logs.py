@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from daemon import logs
+from daemon import logs, paths
 
 
 def test_registered_and_key_shaped_secrets_are_redacted(
@@ -14,7 +14,7 @@ def test_registered_and_key_shaped_secrets_are_redacted(
 ) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "plain-secret-value-123")
     logs.setup("info", stderr=False)
-    log_file = logs.paths.log_dir() / logs.LOG_FILE
+    log_file = paths.log_dir() / logs.LOG_FILE
     log = logging.getLogger("test.redaction")
     log.warning("calling with %s", "plain-secret-value-123")
     log.warning("an unknown key sk-abcdefghijklmnopqrstuvwxyz0123 leaked")
