@@ -226,6 +226,7 @@ class DeputyServer(LanguageServer):
         self._services: dict[type[Any], Service] = {}
         self._service_starts: dict[type[Any], asyncio.Task[None]] = {}
         self._reported_issues: set[str] = set()
+        self._last_error_shown: dict[str, float] = {}
 
     # ---- settings
 
@@ -293,6 +294,24 @@ class DeputyServer(LanguageServer):
                 await asyncio.wait_for(instance.aclose(), timeout=5)
             except Exception:
                 log.exception("closing %s failed", type(instance).__name__)
+
+    # ---- errors
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """Failures of notifications have no response to carry them: log each, and tell
+        the user through showMessage at most once a minute per kind of error, so that a
+        failing handler on every keystroke does not flood the editor."""
+        from pygls.exceptions import FeatureNotificationError
+
+        log.error("%s: %s", getattr(source, "__name__", source), error)
+        if source is not FeatureNotificationError:
+            return  # a request's error already went back in its response
+        key = type(error).__name__
+        now = time.monotonic()
+        if now - self._last_error_shown.get(key, -1e9) < 60:
+            return
+        self._last_error_shown[key] = now
+        self.show_message(f"DeputyDev: {error}", types.MessageType.Error)
 
     # ---- lifetime
 

@@ -24,3 +24,7 @@ def register(server: DeputyServer) -> None:
         from pathlib import Path
 
         return {"text": server.document_text(Path(params.path))}
+
+    @server.feature("test/explode")
+    def explode(params: Any) -> None:
+        raise RuntimeError("boom in a notification handler")

@@ -213,3 +213,20 @@ async def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_failing_notification_is_shown_once_and_the_daemon_goes_on(
+    workspace: Path, tmp_path: Path
+) -> None:
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=PLUGIN)
+    try:
+        client.protocol.notify("test/explode", {})
+        client.protocol.notify("test/explode", {})
+        await client.request("deputydev/status")
+        shown = await client.wait_for(
+            lambda: [m for m in client.messages if "boom" in m.message], what="error message"
+        )
+        assert len(shown) == 1  # rate-limited
+        assert shown[0].type == types.MessageType.Error
+    finally:
+        assert await client.stop_daemon() == 0
