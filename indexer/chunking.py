@@ -1,0 +1,473 @@
+"""Cut a file into chunks that follow the code, and list the definitions it holds.
+
+A chunk is the unit of search: the index stores its text, words and vector, and a result
+never spans more than one.  So a chunk should be one thing a developer would point at: a
+function, a method, a class header, or a run of small neighbours (imports, constants, tiny
+helpers) that make no sense alone.  The rules:
+
+- each top-level node is a unit; comments and blank lines go with the unit that follows;
+- a unit longer than ``max_lines`` is split on its inner boundaries (a class on its
+  methods, a function on its statements), its header kept with what follows it, and a
+  node with nothing inside to split on falls back to line windows;
+- small neighbours merge: plain statements up to ``max_lines``, definitions only while
+  the run stays short, so a search hit on a small function still points at a small range;
+- text with no grammar is cut into overlapping line windows.
+
+Definitions are found by one query per language (see ``languages.py``); the chunker
+resolves their names, containers and kinds, and gives each chunk the qualified names of
+the definitions that start in it (or of the one it is a part of).
+
+Everything here is pure and thread-safe: parsers and queries are cached per thread, and
+tree_sitter is imported on first use, never when the daemon starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import threading
+from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from indexer.languages import GRAMMARS, TYPE_KINDS, language_for_path
+
+if TYPE_CHECKING:
+    from tree_sitter import Language, Node, Parser, Query
+
+__all__ = ["Chunk", "ChunkedFile", "Symbol", "chunk_file", "language_for_path"]
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """A definition; lines are 1-based and inclusive, ``container`` its dotted parents."""
+
+    name: str
+    kind: str
+    container: str | None
+    start_line: int
+    end_line: int
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.container}.{self.name}" if self.container else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Lines ``start_line..end_line`` (1-based, inclusive) of a file.
+
+    ``content_hash`` is the sha256 of ``text`` alone, so the same text moved to another
+    file or line keeps its hash, and its cached vector.
+    """
+
+    start_line: int
+    end_line: int
+    text: str
+    kind: str
+    symbols: tuple[str, ...]
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkedFile:
+    language: str | None
+    chunks: tuple[Chunk, ...]
+    symbols: tuple[Symbol, ...]
+
+
+# Definitions merge with neighbours only while the run stays under this fraction of
+# ``max_lines`` (20 lines by default), so a hit on a small function does not return a
+# range the size of the whole file.
+_DEFINITION_RUN = 4
+# How much consecutive line windows share, as a fraction of the window.
+_OVERLAP = 8
+# Lines of signature, decorators or docstring a node may have before its body.
+_HEADER_LINES = 12
+_MAX_NAME = 200
+
+
+def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
+    """Chunks and symbols of one file.  Never raises on broken code or odd text."""
+    if max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, not {max_lines}")
+    language = language_for_path(path)
+    if not text.strip() or "\x00" in text:
+        return ChunkedFile(language, (), ())
+    lines = text.splitlines()
+    if language in GRAMMARS:
+        return _Chunker(language, text, lines, max_lines).run()
+    chunks = _windows(lines, 1, len(lines), max_lines, "text", ())
+    return ChunkedFile(language, tuple(chunks), ())
+
+
+# --- tree-sitter, loaded lazily and cached per thread ------------------------------------
+
+
+@cache
+def _language(name: str) -> Language:
+    from tree_sitter import Language
+
+    grammar = GRAMMARS[name]
+    module = importlib.import_module(grammar.module)
+    return Language(getattr(module, grammar.factory)())
+
+
+_local = threading.local()
+
+
+def _parser_and_query(name: str) -> tuple[Parser, Query]:
+    """Parsers hold parse state, so each thread gets its own; queries go with them."""
+    cached: dict[str, tuple[Parser, Query]] = _local.__dict__.setdefault("tools", {})
+    if name not in cached:
+        from tree_sitter import Parser, Query
+
+        language = _language(name)
+        cached[name] = (Parser(language), Query(language, GRAMMARS[name].definitions))
+    return cached[name]
+
+
+# --- the chunker ----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Unit:
+    """Lines ``start..end`` to place in chunks; ``node`` is what can split them further."""
+
+    start: int
+    end: int
+    node: Node | None
+    definition: Symbol | None
+
+
+class _Chunker:
+    def __init__(self, language: str, text: str, lines: list[str], max_lines: int) -> None:
+        self.language = language
+        self.lines = lines
+        self.max_lines = max_lines
+        self.definition_run = max(1, max_lines // _DEFINITION_RUN)
+        parser, query = _parser_and_query(language)
+        self.tree = parser.parse(text.encode("utf-8", "surrogatepass"))
+        self.query = query
+        self.symbols: list[Symbol] = []
+        self.starts: list[int] = []
+
+    def run(self) -> ChunkedFile:
+        self._find_symbols()
+        root = self.tree.root_node
+        chunks = self._split(1, len(self.lines), root, None)
+        return ChunkedFile(self.language, tuple(chunks), tuple(self.symbols))
+
+    # symbols
+
+    def _find_symbols(self) -> None:
+        from tree_sitter import QueryCursor
+
+        found: list[tuple[Node, str]] = []
+        for kind, nodes in QueryCursor(self.query).captures(self.tree.root_node).items():
+            found.extend((node, kind) for node in nodes)
+        # Parents before children: by start, then the longer first.
+        found.sort(key=lambda pair: (pair[0].start_byte, -pair[0].end_byte))
+        stack: list[tuple[Node, Symbol]] = []
+        for node, kind in found:
+            while stack and stack[-1][0].end_byte <= node.start_byte:
+                stack.pop()
+            if stack and stack[-1][0].id == node.id:
+                continue  # captured by two patterns
+            parent = stack[-1][1] if stack else None
+            named = self._name(node, parent)
+            if named is None:
+                continue
+            name, container = named
+            kind = self._kind(node, kind, parent)
+            symbol = Symbol(
+                name=name,
+                kind=kind,
+                container=container,
+                start_line=node.start_point[0] + 1,
+                end_line=_end_line(node),
+            )
+            self.symbols.append(symbol)
+            stack.append((node, symbol))
+        self.symbols.sort(key=lambda s: (s.start_line, -s.end_line))
+        self.starts = [s.start_line for s in self.symbols]
+
+    def _name(self, node: Node, parent: Symbol | None) -> tuple[str, str | None] | None:
+        container = parent.qualified_name if parent else None
+        name_node = node.child_by_field_name("name")
+        if name_node is None:
+            name_node = _declarator_name(node)
+        if name_node is None and node.type == "impl_item":
+            name_node = node.child_by_field_name("type")
+        if name_node is None:
+            return ("init", container) if node.type == "init_declaration" else None
+        name = " ".join(_text(name_node).split())
+        if node.type == "impl_item" or "<" in name:
+            name = name.split("<", 1)[0].strip()
+        if node.type == "method_declaration" and self.language == "go":
+            receiver = _go_receiver(node)
+            if receiver:
+                container = receiver
+        if "::" in name:  # C++ out-of-line members: `int Foo::bar() {...}`
+            scope, _, name = name.rpartition("::")
+            container = scope or container
+        if not name or len(name) > _MAX_NAME:
+            return None
+        return name, container
+
+    def _kind(self, node: Node, captured: str, parent: Symbol | None) -> str:
+        if captured == "function" and parent is not None and parent.kind in TYPE_KINDS:
+            return "method"
+        if node.type == "method_declaration" and self.language == "go":
+            return "method"
+        if self.language == "swift" and node.type == "class_declaration":
+            keyword = node.child_by_field_name("declaration_kind")
+            if keyword is not None and _text(keyword) in TYPE_KINDS:
+                return _text(keyword)
+        return captured
+
+    def _definition_of(self, node: Node) -> Symbol | None:
+        """The definition a unit stands for, looking through wrappers.
+
+        Decorators, ``export``, ``template <...>`` and Go's ``type (...)`` wrap the node the
+        query captured; the wrapper is what sits among its siblings.  So: the outermost
+        definition starting inside the unit, if it makes up most of it.
+        """
+        first = node.start_point[0] + 1
+        last = _end_line(node)
+        index = bisect_left(self.starts, first)
+        if index == len(self.symbols):
+            return None
+        symbol = self.symbols[index]
+        if symbol.start_line > last:
+            return None
+        if (symbol.end_line - symbol.start_line + 1) * 2 < last - first + 1:
+            return None
+        return symbol
+
+    # chunks
+
+    def _split(self, lo: int, hi: int, node: Node | None, context: Symbol | None) -> list[Chunk]:
+        """Chunks covering lines ``lo..hi``, which ``node`` spans (plus leading comments)."""
+        children = _inner_nodes(node) if node is not None else []
+        if not children:
+            return self._windows(lo, hi, context)
+        units: list[_Unit] = []
+        start = lo
+        for child in children:
+            first = child.start_point[0] + 1
+            last = min(_end_line(child), hi)
+            if last < start:
+                continue
+            if first > start and not units and node is not None and node.parent is not None:
+                # The header (`class Foo(Base):`, a signature) is a unit of its own, so
+                # it can join what follows.
+                units.append(_Unit(start, first - 1, None, None))
+                start = first
+            units.append(_Unit(start, last, child, self._definition_of(child)))
+            start = last + 1
+        if not units:
+            return self._windows(lo, hi, context)
+        if start <= hi:
+            units[-1].end = hi  # closing braces, `end`, trailing comments
+        return self._group(units, context)
+
+    def _group(self, units: Sequence[_Unit], context: Symbol | None) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        run: list[_Unit] = []
+        run_has_definition = False
+
+        def flush() -> None:
+            if run:
+                chunks.extend(self._chunk(run[0].start, run[-1].end, run, context))
+                run.clear()
+
+        for unit in units:
+            size = unit.end - unit.start + 1
+            if size > self.max_lines:
+                start = unit.start
+                lead_in = bool(run) and not run_has_definition
+                if lead_in and unit.start - run[0].start <= _HEADER_LINES:
+                    # A short lead-in (`if sys.platform == ...:`, a comment) goes into the
+                    # first piece of the big unit rather than alone.
+                    start = run[0].start
+                    run.clear()
+                flush()
+                inner = unit.definition or context
+                chunks.extend(self._split(start, unit.end, unit.node, inner))
+                continue
+            if run:
+                combined = unit.end - run[0].start + 1
+                with_definition = run_has_definition or unit.definition is not None
+                limit = self.definition_run if with_definition else self.max_lines
+                if combined > limit:
+                    flush()
+            run_has_definition = bool(run) and run_has_definition
+            run_has_definition = run_has_definition or unit.definition is not None
+            run.append(unit)
+        flush()
+        return chunks
+
+    def _chunk(
+        self, start: int, end: int, run: Sequence[_Unit], context: Symbol | None
+    ) -> list[Chunk]:
+        start, end = _trim(self.lines, start, end)
+        if start > end:
+            return []
+        definitions = [u.definition for u in run if u.definition is not None]
+        names = self._names_in(start, end)
+        if context is not None and context.qualified_name not in names:
+            names.insert(0, context.qualified_name)
+        if definitions:
+            kind = definitions[0].kind
+        elif context is not None:
+            kind = context.kind
+        else:
+            first = bisect_left(self.starts, start)
+            inside = first < len(self.starts) and self.starts[first] <= end
+            kind = self.symbols[first].kind if inside else "block"
+        return [_make_chunk(self.lines, start, end, kind, tuple(names))]
+
+    def _names_in(self, start: int, end: int) -> list[str]:
+        lo = bisect_left(self.starts, start)
+        hi = bisect_right(self.starts, end)
+        names: list[str] = []
+        for symbol in self.symbols[lo:hi]:
+            qualified = symbol.qualified_name
+            if qualified not in names:
+                names.append(qualified)
+        return names
+
+    def _windows(self, lo: int, hi: int, context: Symbol | None) -> list[Chunk]:
+        windows = _windows(self.lines, lo, hi, self.max_lines, "block", ())
+        result = []
+        for window in windows:
+            names = self._names_in(window.start_line, window.end_line)
+            if context is not None and context.qualified_name not in names:
+                names.insert(0, context.qualified_name)
+            kind = context.kind if context is not None else window.kind
+            result.append(
+                _make_chunk(self.lines, window.start_line, window.end_line, kind, tuple(names))
+            )
+        return result
+
+
+def _inner_nodes(node: Node) -> list[Node]:
+    """The children to split ``node`` on: its body's statements or members.
+
+    Walks down while one child holds most of the node (a function's block, Go's
+    statement list, Swift's ``statements``), since headers are short and bodies long.
+    """
+    current = node
+    for _ in range(6):
+        children = [c for c in current.named_children if "comment" not in c.type]
+        if not children:
+            return []
+        if current.parent is None:  # the root: its children are the units
+            return children
+        total = _end_line(current) - current.start_point[0]
+        biggest = max(children, key=lambda c: c.end_point[0] - c.start_point[0])
+        biggest_span = biggest.end_point[0] - biggest.start_point[0]
+        # Descend only past a short header: a class body whose methods sit beside one
+        # big `if` must be split on the methods, not on the branches of the `if`.
+        rest = total - biggest_span
+        if (
+            biggest_span * 10 >= total * 6
+            and rest <= max(_HEADER_LINES, total // 5)
+            and biggest.named_child_count > 0
+        ):
+            current = biggest
+            continue
+        return children if len(children) > 1 else []
+    return []
+
+
+def _windows(
+    lines: Sequence[str], lo: int, hi: int, max_lines: int, kind: str, names: tuple[str, ...]
+) -> list[Chunk]:
+    """Overlapping windows of at most ``max_lines`` lines over ``lo..hi``."""
+    overlap = max_lines // _OVERLAP
+    stride = max(1, max_lines - overlap)
+    chunks: list[Chunk] = []
+    start = lo
+    while start <= hi:
+        end = min(hi, start + max_lines - 1)
+        first, last = _trim(lines, start, end)
+        if first <= last:
+            chunks.append(_make_chunk(lines, first, last, kind, names))
+        if end >= hi:
+            break
+        start += stride
+    return chunks
+
+
+def _trim(lines: Sequence[str], start: int, end: int) -> tuple[int, int]:
+    """Drop blank lines at both ends of ``start..end``."""
+    while start <= end and not lines[start - 1].strip():
+        start += 1
+    while end >= start and not lines[end - 1].strip():
+        end -= 1
+    return start, end
+
+
+def _make_chunk(
+    lines: Sequence[str], start: int, end: int, kind: str, symbols: tuple[str, ...]
+) -> Chunk:
+    text = "\n".join(lines[start - 1 : end])
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return Chunk(start, end, text, kind, symbols, digest)
+
+
+def _end_line(node: Node) -> int:
+    """1-based last line; a node ending at column 0 ends on the line before."""
+    row, column = node.end_point
+    if column == 0 and row > node.start_point[0]:
+        return row
+    return row + 1
+
+
+def _text(node: Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+_NAME_TYPES = frozenset(
+    {
+        "identifier",
+        "field_identifier",
+        "type_identifier",
+        "qualified_identifier",
+        "destructor_name",
+        "operator_name",
+        "primitive_type",
+    }
+)
+
+
+def _declarator_name(node: Node) -> Node | None:
+    """C and C++ bury a function's name in nested declarators: `*(*f)(int)`."""
+    current = node.child_by_field_name("declarator")
+    for _ in range(8):
+        if current is None:
+            return None
+        if current.type in _NAME_TYPES:
+            return current
+        inner = current.child_by_field_name("declarator")
+        if inner is None:
+            inner = next((c for c in current.named_children if c.type in _NAME_TYPES), None)
+        current = inner
+    return None
+
+
+def _go_receiver(node: Node) -> str | None:
+    """`func (s *Server) Serve()` belongs to Server."""
+    receiver = node.child_by_field_name("receiver")
+    if receiver is None:
+        return None
+    for parameter in receiver.named_children:
+        kind = parameter.child_by_field_name("type")
+        if kind is not None:
+            name = _text(kind).lstrip("*").split("[", 1)[0].strip()
+            return name or None
+    return None

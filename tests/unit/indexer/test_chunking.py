@@ -1,0 +1,604 @@
+"""Chunk boundaries and symbols, one small real snippet per language."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import pytest
+
+from indexer.chunking import Chunk, chunk_file, language_for_path
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str
+    language: str
+    source: str
+    # With max_lines=8, so every snippet has to be cut on its definitions.
+    chunks: list[tuple[int, int]]
+    symbols: list[tuple[str, str]]
+
+
+CASES = [
+    Case(
+        "a.py",
+        "python",
+        '''\
+"""Module docstring."""
+import os
+
+CONSTANT = 1
+
+
+@decorator
+def top(a, b):
+    """Add."""
+    return a + b
+
+
+class Shape:
+    """A shape."""
+
+    sides = 0
+
+    def area(self):
+        return 0
+
+    class Inner:
+        def deep(self):
+            pass
+''',
+        [(1, 4), (7, 10), (13, 16), (18, 19), (21, 23)],
+        [
+            ("top", "function"),
+            ("Shape", "class"),
+            ("Shape.area", "method"),
+            ("Shape.Inner", "class"),
+            ("Shape.Inner.deep", "method"),
+        ],
+    ),
+    Case(
+        "a.js",
+        "javascript",
+        """\
+import x from "x";
+
+export class Greeter extends Base {
+  greet(name) {
+    return `hi ${name}`;
+  }
+}
+
+function helper(a) {
+  return a * 2;
+}
+
+const arrow = (v) => v + 1;
+""",
+        [(1, 1), (3, 7), (9, 11), (13, 13)],
+        [
+            ("Greeter", "class"),
+            ("Greeter.greet", "method"),
+            ("helper", "function"),
+            ("arrow", "function"),
+        ],
+    ),
+    Case(
+        "a.ts",
+        "typescript",
+        """\
+export interface Shape {
+  area(): number;
+}
+
+export type Id = string;
+
+export enum Color { Red, Green }
+
+export abstract class Base implements Shape {
+  abstract area(): number;
+  describe(): string {
+    return "shape";
+  }
+}
+
+export function makeId(n: number): Id {
+  return String(n);
+}
+""",
+        [(1, 3), (5, 5), (7, 7), (9, 14), (16, 18)],
+        [
+            ("Shape", "interface"),
+            ("Shape.area", "method"),
+            ("Id", "type"),
+            ("Color", "enum"),
+            ("Base", "class"),
+            ("Base.area", "method"),
+            ("Base.describe", "method"),
+            ("makeId", "function"),
+        ],
+    ),
+    Case(
+        "a.tsx",
+        "tsx",
+        """\
+import React from "react";
+
+export function Button({ label }: { label: string }) {
+  return <button>{label}</button>;
+}
+
+export const Card = (props: { title: string }) => {
+  return <div>{props.title}</div>;
+};
+""",
+        [(1, 1), (3, 5), (7, 9)],
+        [("Button", "function"), ("Card", "function")],
+    ),
+    Case(
+        "a.go",
+        "go",
+        """\
+package server
+
+import "net/http"
+
+type Server struct {
+	addr string
+}
+
+type Handler interface {
+	Serve(w http.ResponseWriter)
+}
+
+func (s *Server) Start() error {
+	return nil
+}
+
+func New(addr string) *Server {
+	return &Server{addr: addr}
+}
+""",
+        [(1, 3), (5, 7), (9, 11), (13, 15), (17, 19)],
+        [
+            ("Server", "struct"),
+            ("Handler", "interface"),
+            ("Server.Start", "method"),
+            ("New", "function"),
+        ],
+    ),
+    Case(
+        "a.rs",
+        "rust",
+        """\
+use std::fmt;
+
+pub struct Point {
+    x: i32,
+}
+
+impl fmt::Display for Point {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}", self.x)
+    }
+}
+
+pub trait Area {
+    fn area(&self) -> f64;
+}
+
+pub fn origin() -> Point {
+    Point { x: 0 }
+}
+""",
+        [(1, 1), (3, 5), (7, 11), (13, 15), (17, 19)],
+        [
+            ("Point", "struct"),
+            ("Point", "impl"),
+            ("Point.fmt", "method"),
+            ("Area", "trait"),
+            ("Area.area", "method"),
+            ("origin", "function"),
+        ],
+    ),
+    Case(
+        "A.java",
+        "java",
+        """\
+package shapes;
+
+import java.util.List;
+
+public class Circle extends Shape {
+    private final double radius;
+
+    public Circle(double radius) {
+        this.radius = radius;
+    }
+
+    @Override
+    public double area() {
+        return Math.PI * radius * radius;
+    }
+}
+
+interface Shape {
+    double area();
+}
+""",
+        [(1, 6), (8, 10), (12, 16), (18, 20)],
+        [
+            ("Circle", "class"),
+            ("Circle.Circle", "method"),
+            ("Circle.area", "method"),
+            ("Shape", "interface"),
+            ("Shape.area", "method"),
+        ],
+    ),
+    Case(
+        "a.c",
+        "c",
+        """\
+#include <stdio.h>
+
+struct point {
+    int x;
+    int y;
+};
+
+static int add(int a, int b) {
+    return a + b;
+}
+
+int *make_buffer(size_t n) {
+    return NULL;
+}
+""",
+        [(1, 1), (3, 6), (8, 10), (12, 14)],
+        [("point", "struct"), ("add", "function"), ("make_buffer", "function")],
+    ),
+    Case(
+        "a.cpp",
+        "cpp",
+        """\
+#include <string>
+
+namespace geo {
+
+class Circle {
+ public:
+  double area() const { return 3.14 * r * r; }
+ private:
+  double r;
+};
+
+double Circle::perimeter() const {
+  return 2 * 3.14 * r;
+}
+
+}  // namespace geo
+""",
+        [(1, 3), (5, 10), (12, 16)],
+        [
+            ("geo", "namespace"),
+            ("geo.Circle", "class"),
+            ("geo.Circle.area", "method"),
+            ("Circle.perimeter", "function"),
+        ],
+    ),
+    Case(
+        "a.cs",
+        "csharp",
+        """\
+using System;
+
+namespace Shapes
+{
+    public class Circle
+    {
+        public double Radius { get; set; }
+
+        public double Area()
+        {
+            return Math.PI * Radius * Radius;
+        }
+    }
+}
+""",
+        [(1, 6), (7, 7), (9, 14)],
+        [
+            ("Shapes", "namespace"),
+            ("Shapes.Circle", "class"),
+            ("Shapes.Circle.Radius", "property"),
+            ("Shapes.Circle.Area", "method"),
+        ],
+    ),
+    Case(
+        "a.rb",
+        "ruby",
+        """\
+require "json"
+
+module Shapes
+  class Circle
+    def initialize(radius)
+      @radius = radius
+    end
+
+    def self.unit
+      new(1)
+    end
+  end
+end
+
+def helper
+  1
+end
+""",
+        [(1, 4), (5, 7), (9, 13), (15, 17)],
+        [
+            ("Shapes", "module"),
+            ("Shapes.Circle", "class"),
+            ("Shapes.Circle.initialize", "method"),
+            ("Shapes.Circle.unit", "method"),
+            ("helper", "function"),
+        ],
+    ),
+    Case(
+        "a.php",
+        "php",
+        """\
+<?php
+namespace App;
+
+function helper($x) {
+    return $x * 2;
+}
+
+class Circle extends Shape {
+    public function area() {
+        return 3.14;
+    }
+}
+""",
+        [(1, 2), (4, 6), (8, 12)],
+        [("helper", "function"), ("Circle", "class"), ("Circle.area", "method")],
+    ),
+    Case(
+        "a.kt",
+        "kotlin",
+        """\
+package shapes
+
+class Circle(val radius: Double) {
+    fun area(): Double {
+        return 3.14 * radius * radius
+    }
+}
+
+object Registry {
+    val items = mutableListOf<Circle>()
+}
+
+fun unit(): Circle {
+    return Circle(1.0)
+}
+""",
+        [(1, 1), (3, 7), (9, 11), (13, 15)],
+        [
+            ("Circle", "class"),
+            ("Circle.area", "method"),
+            ("Registry", "class"),
+            ("unit", "function"),
+        ],
+    ),
+    Case(
+        "a.swift",
+        "swift",
+        """\
+import Foundation
+
+struct Point {
+    var x: Int
+}
+
+class Circle {
+    init(radius: Double) {
+        self.radius = radius
+    }
+
+    func area() -> Double {
+        return 3.14
+    }
+}
+
+func unit() -> Circle {
+    return Circle(radius: 1)
+}
+""",
+        [(1, 1), (3, 5), (7, 7), (8, 10), (12, 15), (17, 19)],
+        [
+            ("Point", "struct"),
+            ("Circle", "class"),
+            ("Circle.init", "method"),
+            ("Circle.area", "method"),
+            ("unit", "function"),
+        ],
+    ),
+    Case(
+        "a.sh",
+        "bash",
+        """\
+#!/bin/bash
+set -e
+
+greet() {
+  echo "hi $1"
+}
+
+function cleanup {
+  rm -rf /tmp/x
+}
+
+greet world
+""",
+        [(1, 2), (4, 6), (8, 10), (12, 12)],
+        [("greet", "function"), ("cleanup", "function")],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.language for case in CASES])
+def test_chunks_follow_the_definitions(case: Case) -> None:
+    chunked = chunk_file(case.path, case.source, max_lines=8)
+    assert chunked.language == case.language
+    assert [(c.start_line, c.end_line) for c in chunked.chunks] == case.chunks
+    assert [(s.qualified_name, s.kind) for s in chunked.symbols] == case.symbols
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.language for case in CASES])
+def test_chunk_text_is_its_lines(case: Case) -> None:
+    lines = case.source.splitlines()
+    for chunk in chunk_file(case.path, case.source, max_lines=8).chunks:
+        assert chunk.text == "\n".join(lines[chunk.start_line - 1 : chunk.end_line])
+        assert chunk.end_line - chunk.start_line + 1 <= 8
+
+
+def test_python_chunks_name_their_symbols_and_kind() -> None:
+    case = CASES[0]
+    chunks = chunk_file(case.path, case.source, max_lines=8).chunks
+    by_start = {c.start_line: c for c in chunks}
+    assert by_start[7].kind == "function"
+    assert by_start[7].symbols == ("top",)
+    assert by_start[7].text.startswith("@decorator\ndef top")
+    assert by_start[18].kind == "method"
+    assert by_start[18].symbols == ("Shape", "Shape.area")
+
+
+def test_symbol_ranges_and_containers() -> None:
+    symbols = chunk_file(CASES[0].path, CASES[0].source).symbols
+    deep = next(s for s in symbols if s.name == "deep")
+    assert (deep.kind, deep.container, deep.start_line, deep.end_line) == (
+        "method",
+        "Shape.Inner",
+        22,
+        23,
+    )
+
+
+def test_small_neighbours_merge_under_the_default_limit() -> None:
+    chunked = chunk_file(CASES[0].path, CASES[0].source)
+    assert [(c.start_line, c.end_line) for c in chunked.chunks] == [(1, 10), (13, 23)]
+
+
+def _big_class(methods: int, body_lines: int) -> str:
+    out = ["class Big:", '    """A class too long for one chunk."""', ""]
+    for m in range(methods):
+        out.append(f"    def method_{m}(self):")
+        out.extend(f"        x_{i} = {i}" for i in range(body_lines))
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def test_large_class_is_split_on_its_methods() -> None:
+    source = _big_class(methods=6, body_lines=30)
+    chunks = chunk_file("big.py", source).chunks
+    assert all(c.end_line - c.start_line + 1 <= 80 for c in chunks)
+    starts = {c.start_line for c in chunks}
+    method_lines = [i + 1 for i, line in enumerate(source.splitlines()) if "def method_" in line]
+    assert set(method_lines) <= starts
+    assert chunks[0].symbols[0] == "Big"
+    assert {c.kind for c in chunks[1:]} == {"method"}
+
+
+def test_huge_function_is_cut_under_max_lines() -> None:
+    body = "\n".join(f"    total += {i}" for i in range(500))
+    source = f"def huge():\n    total = 0\n{body}\n    return total\n"
+    chunks = chunk_file("huge.py", source, max_lines=50).chunks
+    assert all(c.end_line - c.start_line + 1 <= 50 for c in chunks)
+    assert chunks[0].start_line == 1
+    assert chunks[-1].end_line == 503
+    covered = set().union(*(range(c.start_line, c.end_line + 1) for c in chunks))
+    assert covered == set(range(1, 504))
+    assert all(c.symbols == ("huge",) and c.kind == "function" for c in chunks)
+
+
+def test_text_without_grammar_gets_overlapping_windows() -> None:
+    source = "\n".join(f"line {i}" for i in range(1, 201)) + "\n"
+    chunked = chunk_file("notes.md", source, max_lines=80)
+    assert chunked.language == "markdown"
+    ranges = [(c.start_line, c.end_line) for c in chunked.chunks]
+    assert ranges == [(1, 80), (71, 150), (141, 200)]
+    assert {c.kind for c in chunked.chunks} == {"text"}
+    assert chunked.symbols == ()
+
+
+def test_unknown_extension_is_text_with_no_language() -> None:
+    chunked = chunk_file("LICENSE", "MIT License\n\nPermission is hereby granted\n")
+    assert chunked.language is None
+    assert [(c.start_line, c.end_line) for c in chunked.chunks] == [(1, 3)]
+
+
+@pytest.mark.parametrize("text", ["", "\n\n   \n", "\x00\x01binary\x00data"])
+def test_empty_and_binary_text_have_no_chunks(text: str) -> None:
+    assert chunk_file("x.py", text).chunks == ()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.language for case in CASES])
+def test_broken_code_still_chunks(case: Case) -> None:
+    broken = case.source[: len(case.source) // 2] + "\n)]}{ ((( def class fn <<<\n"
+    chunked = chunk_file(case.path, broken, max_lines=8)
+    assert chunked.chunks
+    lines = broken.splitlines()
+    assert all(1 <= c.start_line <= c.end_line <= len(lines) for c in chunked.chunks)
+
+
+def test_equal_text_gives_equal_hash_anywhere() -> None:
+    function = "def f(x):\n    return x * 2\n"
+    one = chunk_file("a.py", function).chunks[0]
+    other = chunk_file("elsewhere/b.py", "\n\n" + function).chunks[0]
+    assert other.start_line == 3
+    assert one.content_hash == other.content_hash
+    assert one.content_hash != chunk_file("a.py", function.replace("2", "3")).chunks[0].content_hash
+
+
+def test_odd_text_does_not_raise() -> None:
+    source = "def f():\n    return '\udcff'\n" + "x = 1\r\n" * 3 + "é" * 10_000
+    chunk_file("odd.py", source)
+    chunk_file("odd.txt", source)
+
+
+def test_max_lines_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_lines"):
+        chunk_file("a.py", "x = 1\n", max_lines=0)
+
+
+@pytest.mark.parametrize(
+    ("path", "language"),
+    [
+        ("src/App.TSX", "tsx"),
+        ("lib/a.h", "c"),
+        ("lib/a.hpp", "cpp"),
+        ("Makefile", "make"),
+        ("build/x.unknownext", None),
+    ],
+)
+def test_language_for_path(path: str, language: str | None) -> None:
+    assert language_for_path(path) == language
+
+
+def test_threads_chunk_in_parallel() -> None:
+    """Parsers are per thread: four threads chunking at once agree with one alone."""
+    expected = [chunk_file(c.path, c.source, max_lines=8).chunks for c in CASES]
+    results: dict[int, list[tuple[Chunk, ...]]] = {}
+
+    def work(n: int) -> None:
+        results[n] = [chunk_file(c.path, c.source, max_lines=8).chunks for c in CASES * 5]
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [results[n] for n in range(4)] == [expected * 5] * 4
