@@ -28,3 +28,18 @@ def register(server: DeputyServer) -> None:
     @server.feature("test/explode")
     def explode(params: Any) -> None:
         raise RuntimeError("boom in a notification handler")
+
+    @server.feature("test/forever")
+    async def forever(params: Any) -> None:
+        import asyncio
+
+        await asyncio.Event().wait()
+
+    @server.feature("test/progress")
+    async def progress(params: Any) -> dict[str, str]:
+        from daemon.progress import WorkDone
+
+        async with WorkDone(server, "Testing progress") as work:
+            for i in range(3):
+                work.report(f"step {i}", percentage=i * 50, force=True)
+        return {"done": "yes"}

@@ -6,6 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from lsprotocol import types
 
 from daemon import __version__
@@ -230,3 +231,30 @@ async def test_failing_notification_is_shown_once_and_the_daemon_goes_on(
         assert shown[0].type == types.MessageType.Error
     finally:
         assert await client.stop_daemon() == 0
+
+
+async def test_cancel_request_answers_request_cancelled(workspace: Path, tmp_path: Path) -> None:
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=PLUGIN)
+    try:
+        from pygls.exceptions import JsonRpcRequestCancelled
+
+        future = client.protocol.send_request_async("test/forever", {}, msg_id="slow-1")
+        await client.request("deputydev/status")  # the slow request is running by now
+        client.protocol.notify("$/cancelRequest", types.CancelParams(id="slow-1"))
+        with pytest.raises(JsonRpcRequestCancelled):
+            await asyncio.wait_for(future, 30)
+        assert (await client.request("deputydev/status"))["version"] == __version__
+    finally:
+        assert await client.stop_daemon() == 0
+
+
+async def test_work_done_progress_begin_report_end(workspace: Path, tmp_path: Path) -> None:
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=PLUGIN)
+    try:
+        assert await client.request("test/progress") == {"done": "yes"}
+        (values,) = [v for v in client.progress_values.values() if v]
+        assert [v["kind"] for v in values] == ["begin", "report", "report", "report", "end"]
+        assert values[0]["title"] == "Testing progress"
+        assert values[2]["message"] == "step 1"
+    finally:
+        await client.stop_daemon()
