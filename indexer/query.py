@@ -4,18 +4,27 @@ query asks for.
 Code and questions name the same things differently: ``getTypeHints``, ``type_hints``,
 "type hints".  FTS5's unicode61 tokenizer splits at ``_`` but not inside ``camelCase``,
 so ``index_terms`` adds the parts of every compound identifier, and ``fts_query`` splits
-the query the same way, drops the words of the question that say nothing about code,
-adds a few spellings programmers use for the same word, and quotes every term so no
-input can be an FTS5 syntax error.  Stemming is left to the tokenizer (``porter``), which
-treats both sides alike.
+the query the same way, drops the words of the question that say nothing about code, and
+quotes every term so no input can be an FTS5 syntax error.  ``fts_alternates`` asks for
+the other spellings programmers use for the query's words (``db`` for "database"); they
+are searched apart and count for less (see ``ranking.py``), because an equal vote let
+common alternates drown the words the user typed.  Stemming is left to the tokenizer
+(``porter``), which treats both sides alike.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
-__all__ = ["fts_query", "index_terms", "query_terms", "split_identifier"]
+__all__ = [
+    "alternates",
+    "fts_alternates",
+    "fts_query",
+    "index_terms",
+    "query_terms",
+    "split_identifier",
+]
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 # Boundaries inside one word: `parseHTTPResponse2` -> parse, HTTP, Response, 2.
@@ -181,14 +190,19 @@ def query_terms(query: str) -> list[str]:
     return terms
 
 
-def expand(terms: Iterable[str]) -> list[str]:
-    """``terms`` followed by the other spellings of each."""
-    out = list(dict.fromkeys(terms))
-    for term in list(out):
+def alternates(terms: Iterable[str]) -> list[str]:
+    """Other spellings of ``terms``, without the terms themselves."""
+    given = list(dict.fromkeys(terms))
+    out: list[str] = []
+    for term in given:
         for other in SYNONYMS.get(term, ()):
-            if other not in out:
+            if other not in given and other not in out:
                 out.append(other)
     return out
+
+
+def _match(terms: Sequence[str]) -> str | None:
+    return " OR ".join(f'"{term}"' for term in terms) if terms else None
 
 
 def fts_query(query: str) -> str | None:
@@ -198,7 +212,9 @@ def fts_query(query: str) -> str | None:
     ``-`` in the input are just characters; terms are ORed and BM25 ranks chunks with
     more (and rarer) of them first.
     """
-    terms = expand(query_terms(query))
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)
+    return _match(query_terms(query))
+
+
+def fts_alternates(query: str) -> str | None:
+    """A MATCH expression for the other spellings of the query's words, or None."""
+    return _match(alternates(query_terms(query)))

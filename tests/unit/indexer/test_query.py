@@ -6,7 +6,14 @@ import sqlite3
 
 import pytest
 
-from indexer.query import expand, fts_query, index_terms, query_terms, split_identifier
+from indexer.query import (
+    alternates,
+    fts_alternates,
+    fts_query,
+    index_terms,
+    query_terms,
+    split_identifier,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,9 +55,16 @@ def test_query_terms_drop_question_words_and_split_identifiers() -> None:
     ]
 
 
-def test_expand_adds_other_spellings_after_the_terms() -> None:
-    assert expand(["config", "dir"])[:2] == ["config", "dir"]
-    assert {"configuration", "directory"} <= set(expand(["config", "dir"]))
+def test_alternates_are_other_spellings_only() -> None:
+    found = alternates(["database", "config", "db"])
+    assert {"configuration", "cfg"} <= set(found)
+    assert not {"database", "config", "db"} & set(found)
+
+
+def test_typed_words_and_alternates_are_separate_expressions() -> None:
+    assert fts_query("open the database") == '"open" OR "database"'
+    assert fts_alternates("open the database") == '"db"'
+    assert fts_alternates("open it") is None
 
 
 @pytest.mark.parametrize(

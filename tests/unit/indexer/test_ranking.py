@@ -1,0 +1,100 @@
+"""Ranking: typed words outvote alternates, definitions beat module statements."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import pytest
+
+from indexer import ranking
+from indexer.query import index_terms
+from indexer.ranking import COLUMN_WEIGHTS, Candidate, combine, lexical_search
+
+
+def cand(key: int, score: float, *, kind: str = "function", lines: int = 10) -> Candidate:
+    return Candidate(key, f"f{key}.py", 1, lines, kind, (f"s{key}",), score)
+
+
+def test_typed_words_outweigh_alternates() -> None:
+    typed = [cand(1, 5.0)]
+    alternate = [cand(2, 10.0)]
+    ranked = combine(typed, alternate, limit=10)
+    assert [c.key for c in ranked] == [1, 2]
+    assert ranked[1].score == pytest.approx(10.0 * ranking.ALTERNATE_WEIGHT)
+
+
+def test_a_chunk_found_both_ways_adds_up() -> None:
+    ranked = combine([cand(1, 5.0), cand(2, 5.5)], [cand(1, 4.0)], limit=10)
+    assert [c.key for c in ranked] == [1, 2]
+    assert ranked[0].score == pytest.approx(5.0 + 4.0 * ranking.ALTERNATE_WEIGHT)
+
+
+def test_definitions_beat_module_statements_at_equal_text_score() -> None:
+    ranked = combine([cand(1, 5.0, kind="block"), cand(2, 5.0)], [], limit=10)
+    assert [c.key for c in ranked] == [2, 1]
+
+
+def test_ties_are_stable_and_prefer_shorter_ranges() -> None:
+    ranked = combine([cand(3, 1.0, lines=40), cand(1, 1.0), cand(2, 1.0)], [], limit=2)
+    assert [c.key for c in ranked] == [1, 2]
+
+
+class Table:
+    """A real FTS5 table with the recommended columns, queried like store.py would."""
+
+    def __init__(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        self.db = sqlite3.connect(":memory:")
+        self.db.execute(
+            f"CREATE VIRTUAL TABLE chunks USING fts5({', '.join(COLUMN_WEIGHTS)}, "
+            "tokenize='porter unicode61')"
+        )
+        self.rows = rows
+        for rowid, (path, symbol, text) in enumerate(rows, 1):
+            self.db.execute(
+                "INSERT INTO chunks(rowid, symbols, path, text, terms) VALUES (?, ?, ?, ?, ?)",
+                (rowid, f"{symbol} {index_terms(symbol)}", path, text, index_terms(text)),
+            )
+        self.expressions: list[str] = []
+
+    def match(self, expression: str, depth: int) -> list[Candidate]:
+        self.expressions.append(expression)
+        weights = ", ".join(str(w) for w in COLUMN_WEIGHTS.values())
+        found = self.db.execute(
+            f"SELECT rowid, bm25(chunks, {weights}) AS r FROM chunks WHERE chunks MATCH ? "
+            "ORDER BY r LIMIT ?",
+            (expression, depth),
+        ).fetchall()
+        return [
+            Candidate(rowid, self.rows[rowid - 1][0], 1, 5, "function", (), -score)
+            for rowid, score in found
+        ]
+
+
+def test_lexical_search_finds_code_by_its_abbreviation() -> None:
+    table = Table(
+        [
+            ("store.py", "open_db", "def open_db(path):\n    return connect(path)"),
+            ("notes.py", "notes", "def notes():\n    return 'open the door'"),
+        ]
+    )
+    found = lexical_search("open a database", table.match, limit=5)
+    assert [c.path for c in found] == ["store.py", "notes.py"]
+    assert table.expressions == ['"open" OR "database"', '"db"']
+
+
+def test_symbol_names_outweigh_mentions_in_text() -> None:
+    table = Table(
+        [
+            ("a.py", "caller", "def caller():\n    parse_header(x)\n    return x"),
+            ("b.py", "parse_header", "def parse_header(raw):\n    return raw.split(':')"),
+        ]
+    )
+    found = lexical_search("parse header", table.match, limit=5)
+    assert [c.path for c in found] == ["b.py", "a.py"]
+
+
+def test_nothing_searchable_runs_no_query() -> None:
+    table = Table([("a.py", "f", "def f(): pass")])
+    assert lexical_search("the of ?!", table.match, limit=5) == []
+    assert table.expressions == []
