@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
@@ -99,8 +100,76 @@ def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
     lines = text.splitlines()
     if language in GRAMMARS:
         return _Chunker(language, text, lines, max_lines).run()
+    if language in _SECTIONED:
+        return ChunkedFile(language, tuple(_sections(lines, max_lines)), ())
     chunks = _windows(lines, 1, len(lines), max_lines, "text", ())
     return ChunkedFile(language, tuple(chunks), ())
+
+
+# --- prose: sections under headings ------------------------------------------------------
+
+_SECTIONED = frozenset({"markdown", "rst"})
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+_UNDERLINE = re.compile(r"^([=\-~^\"'`#*+<>])\1{2,}\s*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _headings(lines: Sequence[str]) -> list[tuple[int, str]]:
+    """(1-based line, title) of each Markdown or reStructuredText heading."""
+    found: list[tuple[int, str]] = []
+    fenced = False
+    for number, line in enumerate(lines, 1):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        atx = _ATX_HEADING.match(line)
+        if atx:
+            found.append((number, atx.group(2)))
+        elif (
+            number < len(lines)
+            and line.strip()
+            and not _UNDERLINE.match(line)
+            and _UNDERLINE.match(lines[number])
+            and len(lines[number].strip()) >= len(line.strip())
+        ):
+            found.append((number, line.strip()))
+    return found
+
+
+def _sections(lines: Sequence[str], max_lines: int) -> list[Chunk]:
+    """Docs chunk best along their headings: a section, or a few short ones together,
+    named by the first heading; a section too long for a chunk becomes windows."""
+    headings = _headings(lines)
+    bounds = [(1, "")] if not headings or headings[0][0] > 1 else []
+    bounds += headings
+    chunks: list[Chunk] = []
+    run_start, run_title, run_end = 0, "", 0
+    merge_limit = max(1, max_lines // _DEFINITION_RUN)
+
+    def flush() -> None:
+        if run_start:
+            first, last = _trim(lines, run_start, run_end)
+            if first <= last:
+                names = (run_title,) if run_title else ()
+                chunks.append(_make_chunk(lines, first, last, "section", names))
+
+    for index, (start, title) in enumerate(bounds):
+        end = bounds[index + 1][0] - 1 if index + 1 < len(bounds) else len(lines)
+        if end - start + 1 > max_lines:
+            flush()
+            run_start = 0
+            names = (title,) if title else ()
+            chunks.extend(_windows(lines, start, end, max_lines, "section", names))
+            continue
+        if run_start and end - run_start + 1 <= merge_limit:
+            run_end = end
+            continue
+        flush()
+        run_start, run_title, run_end = start, title, end
+    flush()
+    return chunks
 
 
 # --- tree-sitter, loaded lazily and cached per thread ------------------------------------

@@ -526,12 +526,57 @@ def test_huge_function_is_cut_under_max_lines() -> None:
 
 def test_text_without_grammar_gets_overlapping_windows() -> None:
     source = "\n".join(f"line {i}" for i in range(1, 201)) + "\n"
-    chunked = chunk_file("notes.md", source, max_lines=80)
-    assert chunked.language == "markdown"
+    chunked = chunk_file("notes.txt", source, max_lines=80)
+    assert chunked.language == "text"
     ranges = [(c.start_line, c.end_line) for c in chunked.chunks]
     assert ranges == [(1, 80), (71, 150), (141, 200)]
     assert {c.kind for c in chunked.chunks} == {"text"}
     assert chunked.symbols == ()
+
+
+MARKDOWN = (
+    """\
+Intro line before any heading.
+
+# Title
+
+Short.
+
+## Install
+
+```sh
+# not a heading: inside a fence
+pip install thing
+```
+
+## Usage
+"""
+    + "\n".join(f"usage line {i}" for i in range(30))
+    + "\n"
+)
+
+
+def test_markdown_is_cut_at_headings_and_named_by_them() -> None:
+    chunked = chunk_file("docs/guide.md", MARKDOWN, max_lines=16)
+    assert [(c.start_line, c.end_line, c.symbols) for c in chunked.chunks] == [
+        (1, 1, ()),
+        (3, 5, ("Title",)),
+        (7, 12, ("Install",)),
+        (14, 29, ("Usage",)),
+        (28, 43, ("Usage",)),
+        (42, 44, ("Usage",)),
+    ]
+    assert all(c.end_line - c.start_line + 1 <= 16 for c in chunked.chunks)
+    assert {c.kind for c in chunked.chunks} == {"section"}
+
+
+def test_rst_underlined_headings_start_sections() -> None:
+    source = "Title\n=====\n\ntext\n\nPart two\n--------\n\nmore text\n"
+    chunks = chunk_file("README.rst", source, max_lines=4).chunks
+    assert [(c.start_line, c.end_line, c.symbols) for c in chunks] == [
+        (1, 4, ("Title",)),
+        (6, 9, ("Part two",)),
+    ]
 
 
 def test_unknown_extension_is_text_with_no_language() -> None:
