@@ -88,6 +88,9 @@ _OVERLAP = 8
 # Lines of signature, decorators or docstring a node may have before its body.
 _HEADER_LINES = 12
 _MAX_NAME = 200
+# How deep big nodes may nest before the rest is cut into windows (each level is a
+# recursive call; Python allows about 1000).
+_MAX_DEPTH = 64
 
 
 def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
@@ -97,7 +100,11 @@ def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
     language = language_for_path(path)
     if not text.strip() or "\x00" in text:
         return ChunkedFile(language, (), ())
-    lines = text.splitlines()
+    # Lines as tree-sitter and editors count them: only "\n" ends one (str.splitlines
+    # would also split at form feeds and other separators, shifting every line number).
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
+    if lines and not lines[-1]:
+        lines.pop()
     if language in GRAMMARS:
         return _Chunker(language, text, lines, max_lines).run()
     if language in _SECTIONED:
@@ -221,6 +228,7 @@ class _Chunker:
         self.tree = parser.parse(text.encode("utf-8", "surrogatepass"))
         self.query = query
         self.symbols: list[Symbol] = []
+        self.depth = 0
         self.starts: list[int] = []
 
     def run(self) -> ChunkedFile:
@@ -320,6 +328,8 @@ class _Chunker:
 
     def _split(self, lo: int, hi: int, node: Node | None, context: Symbol | None) -> list[Chunk]:
         """Chunks covering lines ``lo..hi``, which ``node`` spans (plus leading comments)."""
+        if self.depth >= _MAX_DEPTH:  # generated code nested past any sense: just windows
+            return self._windows(lo, hi, context)
         children = _inner_nodes(node) if node is not None else []
         if not children:
             return self._windows(lo, hi, context)
@@ -330,6 +340,8 @@ class _Chunker:
             last = min(_end_line(child), hi)
             if last < start:
                 continue
+            while start < first and not self.lines[start - 1].strip():
+                start += 1  # blank lines join no one; comments join what follows
             if first > start and not units and node is not None and node.parent is not None:
                 # The header (`class Foo(Base):`, a signature) is a unit of its own, so
                 # it can join what follows.
@@ -365,7 +377,11 @@ class _Chunker:
                     run.clear()
                 flush()
                 inner = unit.definition or context
-                chunks.extend(self._split(start, unit.end, unit.node, inner))
+                self.depth += 1
+                try:
+                    chunks.extend(self._split(start, unit.end, unit.node, inner))
+                finally:
+                    self.depth -= 1
                 continue
             if run:
                 combined = unit.end - run[0].start + 1

@@ -647,3 +647,24 @@ def test_threads_chunk_in_parallel() -> None:
     for thread in threads:
         thread.join()
     assert [results[n] for n in range(4)] == [expected * 5] * 4
+
+
+def test_line_numbers_count_only_newlines() -> None:
+    """A form feed (common in old C and Python sources) does not start a line."""
+    source = "import os\n\x0c\n\ndef f():\n    return 1\n\r\ndef g():\r\n    return '\u2028'\n"
+    chunked = chunk_file("a.py", source, max_lines=2)
+    assert [(s.name, s.start_line, s.end_line) for s in chunked.symbols] == [
+        ("f", 4, 5),
+        ("g", 7, 8),
+    ]
+    ranges = [(c.start_line, c.end_line, c.symbols) for c in chunked.chunks]
+    assert ranges == [(1, 1, ()), (4, 5, ("f",)), (7, 8, ("g",))]
+    assert chunked.chunks[2].text == "def g():\n    return '\u2028'"
+
+
+def test_deeply_nested_code_does_not_overflow() -> None:
+    depth = 400
+    source = "x = " + "[\n" * depth + "1" + "\n]" * depth + "\n"
+    chunks = chunk_file("deep.py", source, max_lines=2).chunks
+    assert chunks
+    assert all(c.end_line - c.start_line + 1 <= 2 for c in chunks)
