@@ -18,22 +18,29 @@ is usually in the file that matches best), a file prior from summed chunk scores
 0.70; big files win), boosting symbol-name matches on top of the weighted symbols column
 (0.525-0.775, worse MRR), and summing the scores of the pieces of one split function
 (0.50-0.65).
+
+``rank_symbols`` orders definitions for the ``symbol`` search mode: exact, qualified,
+prefix, word-part and fuzzy matches of a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
-from indexer.query import fts_alternates, fts_query
+from indexer.query import fts_alternates, fts_query, split_identifier
 
 __all__ = [
     "ALTERNATE_WEIGHT",
     "COLUMN_WEIGHTS",
     "Candidate",
     "Match",
+    "Named",
     "combine",
     "lexical_search",
+    "rank_symbols",
+    "symbol_score",
 ]
 
 # bm25() weights for the FTS5 columns, by what they hold: the chunk's symbol names (and
@@ -95,3 +102,71 @@ def lexical_search(query: str, match: Match, *, limit: int, depth: int = DEPTH) 
     alternates = fts_alternates(query)
     alternate = match(alternates, depth) if alternates is not None else ()
     return combine(primary, alternate, limit=limit)
+
+
+# --- symbol lookup ------------------------------------------------------------------------
+
+
+class Named(Protocol):
+    """Anything with a definition's name and container (chunking.Symbol, a store row)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def container(self) -> str | None: ...
+
+
+N = TypeVar("N", bound=Named)
+
+
+def symbol_score(query: str, name: str, container: str | None = None) -> float:
+    """How well a definition's name answers a symbol query, 0 (not at all) to 1 (exactly).
+
+    The tiers follow what a developer means by typing a name: the exact name, then a
+    different case, then a qualified ``Class.method``, a prefix, all the query's word
+    parts (``close matches`` for ``get_close_matches``), a substring, and last the
+    letters in order (``gcm``), as editors' fuzzy finders do.
+    """
+    query = query.strip()
+    if not query or not name:
+        return 0.0
+    if name == query:
+        return 1.0
+    lowered, wanted = name.lower(), query.lower()
+    if lowered == wanted:
+        return 0.95
+    if "." in query or "::" in query:
+        qualified = f"{container}.{name}" if container else name
+        target = wanted.replace("::", ".")
+        if qualified.lower() == target or qualified.lower().endswith("." + target):
+            return 0.9
+        wanted = target.rsplit(".", 1)[-1]
+        if lowered == wanted:
+            return 0.85
+    # Length ratio: the closer in length, the likelier the one meant.
+    closeness = len(wanted) / max(len(lowered), len(wanted))
+    if lowered.startswith(wanted):
+        return 0.7 + 0.1 * closeness
+    parts = split_identifier(name)
+    query_parts = split_identifier(query.rsplit(".", 1)[-1])
+    if query_parts and all(part in parts for part in query_parts):
+        return 0.55 + 0.1 * len(query_parts) / len(parts)
+    if wanted in lowered:
+        return 0.45 + 0.1 * closeness
+    if _subsequence(wanted, lowered):
+        return 0.2 + 0.1 * closeness
+    return 0.0
+
+
+def _subsequence(needle: str, haystack: str) -> bool:
+    letters = iter(haystack)
+    return all(char in letters for char in needle)
+
+
+def rank_symbols(query: str, symbols: Iterable[N], *, limit: int) -> list[tuple[N, float]]:
+    """The definitions that best answer a symbol query, best first, with their scores."""
+    scored = [(symbol, symbol_score(query, symbol.name, symbol.container)) for symbol in symbols]
+    matched = [(symbol, score) for symbol, score in scored if score > 0]
+    matched.sort(key=lambda pair: (-pair[1], len(pair[0].name), pair[0].name))
+    return matched[:limit]

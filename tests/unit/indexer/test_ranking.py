@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import pytest
 
 from indexer import ranking
+from indexer.chunking import Symbol
 from indexer.query import index_terms
-from indexer.ranking import COLUMN_WEIGHTS, Candidate, combine, lexical_search
+from indexer.ranking import COLUMN_WEIGHTS, Candidate, combine, lexical_search, rank_symbols
 
 
 def cand(key: int, score: float, *, kind: str = "function", lines: int = 10) -> Candidate:
@@ -98,3 +99,41 @@ def test_nothing_searchable_runs_no_query() -> None:
     table = Table([("a.py", "f", "def f(): pass")])
     assert lexical_search("the of ?!", table.match, limit=5) == []
     assert table.expressions == []
+
+
+def test_symbol_tiers_follow_what_was_typed() -> None:
+    names = [
+        Symbol("get_close_matches", "function", None, 1, 5),
+        Symbol("close", "method", "Popen", 10, 12),
+        Symbol("Close", "function", None, 20, 22),
+        Symbol("closer", "function", None, 30, 31),
+        Symbol("enclosed", "function", None, 40, 41),
+        Symbol("cl_oSE", "function", None, 50, 51),
+        Symbol("unrelated", "function", None, 60, 61),
+    ]
+    ranked = rank_symbols("close", names, limit=10)
+    assert [s.name for s, _ in ranked] == [
+        "close",
+        "Close",
+        "closer",
+        "get_close_matches",
+        "enclosed",
+        "cl_oSE",
+    ]
+    scores = [score for _, score in ranked]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == 1.0
+
+
+def test_symbol_query_can_be_qualified_or_fuzzy() -> None:
+    names = [
+        Symbol("wait", "method", "Popen", 1, 2),
+        Symbol("wait", "function", None, 5, 6),
+        Symbol("get_close_matches", "function", None, 8, 9),
+    ]
+    assert rank_symbols("Popen.wait", names, limit=1)[0][0].container == "Popen"
+    assert rank_symbols("Popen::wait", names, limit=1)[0][0].container == "Popen"
+    assert rank_symbols("close matches", names, limit=1)[0][0].name == "get_close_matches"
+    assert rank_symbols("gcm", names, limit=5)[0][0].name == "get_close_matches"
+    assert rank_symbols("zzz", names, limit=5) == []
+    assert rank_symbols("  ", names, limit=5) == []
