@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from indexer.languages import GRAMMARS, TYPE_KINDS, language_for_path
+from indexer.languages import GRAMMARS, TYPE_KINDS, VALUE_KINDS, language_for_path
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query
@@ -228,8 +228,10 @@ class _Chunker:
         self.tree = parser.parse(text.encode("utf-8", "surrogatepass"))
         self.query = query
         self.symbols: list[Symbol] = []
-        self.depth = 0
         self.starts: list[int] = []
+        self.definitions: list[Symbol] = []
+        self.definition_starts: list[int] = []
+        self.depth = 0
 
     def run(self) -> ChunkedFile:
         self._find_symbols()
@@ -245,8 +247,9 @@ class _Chunker:
         found: list[tuple[Node, str]] = []
         for kind, nodes in QueryCursor(self.query).captures(self.tree.root_node).items():
             found.extend((node, kind) for node in nodes)
-        # Parents before children: by start, then the longer first.
-        found.sort(key=lambda pair: (pair[0].start_byte, -pair[0].end_byte))
+        # Parents before children: by start, then the longer first; of two patterns on
+        # one node (`const f = () => ...` is a function and a variable), code wins.
+        found.sort(key=lambda pair: (pair[0].start_byte, -pair[0].end_byte, pair[1] in VALUE_KINDS))
         stack: list[tuple[Node, Symbol]] = []
         for node, kind in found:
             while stack and stack[-1][0].end_byte <= node.start_byte:
@@ -259,6 +262,8 @@ class _Chunker:
                 continue
             name, container = named
             kind = self._kind(node, kind, parent)
+            if kind == "variable" and name.isupper():
+                kind = "constant"
             symbol = Symbol(
                 name=name,
                 kind=kind,
@@ -270,6 +275,8 @@ class _Chunker:
             stack.append((node, symbol))
         self.symbols.sort(key=lambda s: (s.start_line, -s.end_line))
         self.starts = [s.start_line for s in self.symbols]
+        self.definitions = [s for s in self.symbols if s.kind not in VALUE_KINDS]
+        self.definition_starts = [s.start_line for s in self.definitions]
 
     def _name(self, node: Node, parent: Symbol | None) -> tuple[str, str | None] | None:
         container = parent.qualified_name if parent else None
@@ -278,6 +285,11 @@ class _Chunker:
             name_node = _declarator_name(node)
         if name_node is None and node.type == "impl_item":
             name_node = node.child_by_field_name("type")
+        if name_node is None and node.named_child_count:
+            # Python's `NAME = value` is an expression statement around an assignment.
+            name_node = node.named_children[0].child_by_field_name("left")
+            if name_node is not None and name_node.type != "identifier":
+                name_node = None
         if name_node is None:
             return ("init", container) if node.type == "init_declaration" else None
         name = " ".join(_text(name_node).split())
@@ -314,10 +326,10 @@ class _Chunker:
         """
         first = node.start_point[0] + 1
         last = _end_line(node)
-        index = bisect_left(self.starts, first)
-        if index == len(self.symbols):
+        index = bisect_left(self.definition_starts, first)
+        if index == len(self.definitions):
             return None
-        symbol = self.symbols[index]
+        symbol = self.definitions[index]
         if symbol.start_line > last:
             return None
         if (symbol.end_line - symbol.start_line + 1) * 2 < last - first + 1:
@@ -410,9 +422,9 @@ class _Chunker:
         elif context is not None:
             kind = context.kind
         else:
-            first = bisect_left(self.starts, start)
-            inside = first < len(self.starts) and self.starts[first] <= end
-            kind = self.symbols[first].kind if inside else "block"
+            first = bisect_left(self.definition_starts, start)
+            inside = first < len(self.definitions) and self.definition_starts[first] <= end
+            kind = self.definitions[first].kind if inside else "block"
         return [_make_chunk(self.lines, start, end, kind, tuple(names))]
 
     def _names_in(self, start: int, end: int) -> list[str]:

@@ -31,6 +31,9 @@ _JS_DEFINITIONS = """
 (method_definition) @function
 (variable_declarator
   value: [(arrow_function) (function_expression) (generator_function) (class)]) @function
+(program (lexical_declaration (variable_declarator name: (identifier)) @variable))
+(program
+  (export_statement (lexical_declaration (variable_declarator name: (identifier)) @variable)))
 """
 
 _TS_DEFINITIONS = (
@@ -48,6 +51,8 @@ _TS_DEFINITIONS = (
 )
 
 _C_DEFINITIONS = """
+(preproc_def) @macro
+(preproc_function_def) @macro
 (function_definition) @function
 (struct_specifier body: (_)) @struct
 (union_specifier body: (_)) @struct
@@ -59,7 +64,11 @@ GRAMMARS: dict[str, Grammar] = {
     "python": Grammar(
         "tree_sitter_python",
         "language",
-        "(function_definition) @function (class_definition) @class",
+        """
+        (function_definition) @function
+        (class_definition) @class
+        (module (expression_statement (assignment left: (identifier))) @variable)
+        """,
     ),
     "javascript": Grammar("tree_sitter_javascript", "language", _JS_DEFINITIONS),
     "typescript": Grammar("tree_sitter_typescript", "language_typescript", _TS_DEFINITIONS),
@@ -75,6 +84,9 @@ GRAMMARS: dict[str, Grammar] = {
         (type_spec type: [(type_identifier) (qualified_type) (function_type) (map_type)
                           (slice_type) (pointer_type) (channel_type) (array_type)
                           (generic_type)]) @type
+        (source_file (const_declaration (const_spec) @variable))
+        (source_file (var_declaration (var_spec) @variable))
+        (source_file (var_declaration (var_spec_list (var_spec) @variable)))
         """,
     ),
     "rust": Grammar(
@@ -91,6 +103,8 @@ GRAMMARS: dict[str, Grammar] = {
         (mod_item) @module
         (macro_definition) @macro
         (type_item) @type
+        (const_item) @variable
+        (static_item) @variable
         """,
     ),
     "java": Grammar(
@@ -176,6 +190,10 @@ GRAMMARS: dict[str, Grammar] = {
     ),
     "bash": Grammar("tree_sitter_bash", "language", "(function_definition) @function"),
 }
+
+# Kinds of values rather than code: listed as symbols, but they neither name a chunk's
+# kind nor count as definitions when neighbours merge.
+VALUE_KINDS = frozenset({"variable", "constant", "macro"})
 
 # Kinds whose functions are methods, and which a chunk of their body names as context.
 TYPE_KINDS = frozenset(

@@ -51,6 +51,7 @@ class Shape:
 ''',
         [(1, 4), (7, 10), (13, 16), (18, 19), (21, 23)],
         [
+            ("CONSTANT", "constant"),
             ("top", "function"),
             ("Shape", "class"),
             ("Shape.area", "method"),
@@ -668,3 +669,47 @@ def test_deeply_nested_code_does_not_overflow() -> None:
     chunks = chunk_file("deep.py", source, max_lines=2).chunks
     assert chunks
     assert all(c.end_line - c.start_line + 1 <= 2 for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "expected"),
+    [
+        (
+            "a.py",
+            "MAX_SIZE = 3\nlogger = get()\nx.y = 1\n\ndef f():\n    LOCAL = 1\n",
+            [("MAX_SIZE", "constant"), ("logger", "variable"), ("f", "function")],
+        ),
+        (
+            "a.ts",
+            "export const LIMIT = 10;\nlet cache = new Map();\nconst f = () => 1;\n",
+            [("LIMIT", "constant"), ("cache", "variable"), ("f", "function")],
+        ),
+        (
+            "a.go",
+            "package a\n\nconst Retries = 3\n\nvar (\n\tcount int\n)\n",
+            [("Retries", "variable"), ("count", "variable")],
+        ),
+        (
+            "a.rs",
+            'const MAX: u32 = 3;\nstatic NAME: &str = "x";\n',
+            [("MAX", "constant"), ("NAME", "constant")],
+        ),
+        (
+            "a.c",
+            "#define BUF_SIZE 64\n#define MIN(a, b) ((a) < (b) ? (a) : (b))\n",
+            [("BUF_SIZE", "macro"), ("MIN", "macro")],
+        ),
+    ],
+)
+def test_top_level_values_are_symbols(
+    path: str, source: str, expected: list[tuple[str, str]]
+) -> None:
+    chunked = chunk_file(path, source)
+    assert [(s.name, s.kind) for s in chunked.symbols] == expected
+
+
+def test_values_do_not_make_a_chunk_a_definition() -> None:
+    source = "import os\n\nTIMEOUT = 3\nRETRIES = 5\n"
+    (chunk,) = chunk_file("settings.py", source).chunks
+    assert chunk.kind == "block"
+    assert chunk.symbols == ("TIMEOUT", "RETRIES")
