@@ -30,6 +30,10 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
 # Boundaries inside one word: `parseHTTPResponse2` -> parse, HTTP, Response, 2.
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
+# A pasted page of text is not a question: each OR term costs a scan of its postings, so
+# latency stays bounded (400 terms took 200 ms on the stdlib corpus).
+MAX_TERMS = 32
+
 # Words of a question that no code is about.  Plain English function words only.
 _STOP_WORDS = """
     a about above after again all also an and any are as at be because been before
@@ -187,6 +191,8 @@ def query_terms(query: str) -> list[str]:
             if len(term) == 1 and not term.isdigit():
                 continue
             terms.append(term)
+            if len(terms) == MAX_TERMS:
+                return terms
     return terms
 
 

@@ -7,6 +7,7 @@ import sqlite3
 import pytest
 
 from indexer.query import (
+    MAX_TERMS,
     alternates,
     fts_alternates,
     fts_query,
@@ -105,3 +106,10 @@ def test_fts_query_finds_camel_case_code_from_plain_words() -> None:
         "SELECT body FROM t WHERE t MATCH ? ORDER BY bm25(t)", (expression,)
     ).fetchall()
     assert rows[0][0] == code
+
+
+def test_a_pasted_page_is_cut_to_the_first_terms() -> None:
+    page = " ".join(f"word{i}" for i in range(500))
+    terms = query_terms(page)
+    assert len(terms) == MAX_TERMS
+    assert terms[0] == "word0"
