@@ -67,13 +67,14 @@ class Prototype:
                 self.rows.append((rel, chunk.start_line, chunk.end_line, chunk.kind, chunk.symbols))
                 symbols = " ".join(chunk.symbols)
                 self.db.execute(
-                    f"INSERT INTO chunks(rowid, {columns}) VALUES (?, ?, ?, ?, ?)",
+                    f"INSERT INTO chunks(rowid, {columns}) VALUES (?, ?, ?, ?, ?, ?)",
                     (
                         len(self.rows),
                         symbols + " " + index_terms(symbols),
                         rel + " " + " ".join(split_identifier(rel)),
                         chunk.text,
                         index_terms(chunk.text),
+                        chunked.summary,
                     ),
                 )
 

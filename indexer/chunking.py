@@ -74,9 +74,17 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class ChunkedFile:
+    """A file's chunks and definitions.
+
+    ``summary`` is what the file says about itself: a module docstring or the comment
+    block that opens it (licence headers skipped).  Indexed as every chunk's context, at
+    low weight, it tells BM25 which file a question is about.
+    """
+
     language: str | None
     chunks: tuple[Chunk, ...]
     symbols: tuple[Symbol, ...]
+    summary: str = ""
 
 
 # Definitions merge with neighbours only while the run stays under this fraction of
@@ -237,7 +245,9 @@ class _Chunker:
         self._find_symbols()
         root = self.tree.root_node
         chunks = self._split(1, len(self.lines), root, None)
-        return ChunkedFile(self.language, tuple(chunks), tuple(self.symbols))
+        return ChunkedFile(
+            self.language, tuple(chunks), tuple(self.symbols), _summary(root.named_children)
+        )
 
     # symbols
 
@@ -479,6 +489,37 @@ def _inner_nodes(node: Node) -> list[Node]:
             continue
         return children if len(children) > 1 else []
     return []
+
+
+_SUMMARY_CHARS = 2000
+_COMMENT_MARKS = re.compile(r"^\s*(?:/\*+!?|\*+/|\*|//+!?|#+|--|;+)\s?", re.M)
+_STRING_QUOTES = re.compile(r"^[rRbBuUfF]*(?:\"\"\"|'''|\"|')|(?:\"\"\"|'''|\"|')$")
+_LICENCE = re.compile(r"copyright|licen[cs]e|spdx", re.I)
+
+
+def _summary(top: Sequence[Node]) -> str:
+    """The opening docstring or comments of a file, without their comment markers."""
+    parts: list[str] = []
+    for node in top[:8]:
+        if "comment" in node.type:
+            raw = _text(node)
+            if raw.startswith("#!"):
+                continue  # a shebang
+            text = _COMMENT_MARKS.sub("", raw)
+        elif (
+            node.type == "expression_statement"
+            and node.named_children
+            and node.named_children[0].type == "string"
+        ):
+            text = _STRING_QUOTES.sub("", _text(node.named_children[0]).strip())
+        else:
+            break
+        if text.startswith("-*-") or _LICENCE.search(text):
+            continue  # coding cookies, licence headers
+        parts.append(" ".join(text.split()))
+        if node.type == "expression_statement":
+            break
+    return " ".join(p for p in parts if p)[:_SUMMARY_CHARS]
 
 
 def _windows(

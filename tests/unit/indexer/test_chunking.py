@@ -713,3 +713,28 @@ def test_values_do_not_make_a_chunk_a_definition() -> None:
     (chunk,) = chunk_file("settings.py", source).chunks
     assert chunk.kind == "block"
     assert chunk.symbols == ("TIMEOUT", "RETRIES")
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "summary"),
+    [
+        (
+            "a.py",
+            '#!/usr/bin/env python\n"""Tools for frobbing."""\nimport os\n',
+            "Tools for frobbing.",
+        ),
+        (
+            "a.go",
+            "// Copyright 2020 Someone. All rights reserved.\n\n"
+            "// Package http implements an HTTP client\n// and server.\npackage http\n",
+            "Package http implements an HTTP client and server.",
+        ),
+        ("a.js", "/**\n * Tiny event emitter.\n */\nexport class E {}\n", "Tiny event emitter."),
+        ("a.rs", "//! Crate docs.\nfn main() {}\n", "Crate docs."),
+        ("a.sh", "#!/bin/sh\n# Deploy the site.\nset -e\n", "Deploy the site."),
+        ("a.c", "/* SPDX-License-Identifier: MIT */\n#include <x.h>\n", ""),
+        ("a.py", "import os\n'''Not a docstring: not first.'''\n", ""),
+    ],
+)
+def test_summary_is_what_the_file_says_about_itself(path: str, source: str, summary: str) -> None:
+    assert chunk_file(path, source).summary == summary

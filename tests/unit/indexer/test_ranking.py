@@ -53,8 +53,9 @@ class Table:
         self.rows = rows
         for rowid, (path, symbol, text) in enumerate(rows, 1):
             self.db.execute(
-                "INSERT INTO chunks(rowid, symbols, path, text, terms) VALUES (?, ?, ?, ?, ?)",
-                (rowid, f"{symbol} {index_terms(symbol)}", path, text, index_terms(text)),
+                "INSERT INTO chunks(rowid, symbols, path, text, terms, context) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, f"{symbol} {index_terms(symbol)}", path, text, index_terms(text), ""),
             )
         self.expressions: list[str] = []
 
