@@ -29,8 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from indexer.chunking import chunk_file  # noqa: E402
-from indexer.query import index_terms, split_identifier  # noqa: E402
-from indexer.ranking import COLUMN_WEIGHTS, Candidate, lexical_search  # noqa: E402
+from indexer.ranking import (  # noqa: E402
+    COLUMN_WEIGHTS,
+    FTS_TOKENIZE,
+    Candidate,
+    fts_row,
+    lexical_search,
+)
 
 SHARED = Path(os.environ.get("DEPUTYDEV_RETRIEVAL", "/work/shared/retrieval"))
 CACHE = ROOT / "bench" / ".cache"
@@ -54,9 +59,9 @@ class Prototype:
     def __init__(self, root: Path) -> None:
         self.db = sqlite3.connect(":memory:")
         columns = ", ".join(COLUMN_WEIGHTS)
+        placeholders = ", ".join("?" for _ in COLUMN_WEIGHTS)
         self.db.execute(
-            f"CREATE VIRTUAL TABLE chunks USING fts5({columns}, "
-            "tokenize='porter unicode61 remove_diacritics 2')"
+            f"CREATE VIRTUAL TABLE chunks USING fts5({columns}, tokenize='{FTS_TOKENIZE}')"
         )
         self.weights = ", ".join(str(w) for w in COLUMN_WEIGHTS.values())
         self.rows: list[tuple[str, int, int, str, tuple[str, ...]]] = []
@@ -65,17 +70,10 @@ class Prototype:
             chunked = chunk_file(rel, path.read_text(encoding="utf-8", errors="replace"))
             for chunk in chunked.chunks:
                 self.rows.append((rel, chunk.start_line, chunk.end_line, chunk.kind, chunk.symbols))
-                symbols = " ".join(chunk.symbols)
+                row = fts_row(rel, chunk, chunked.summary)
                 self.db.execute(
-                    f"INSERT INTO chunks(rowid, {columns}) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        len(self.rows),
-                        symbols + " " + index_terms(symbols),
-                        rel + " " + " ".join(split_identifier(rel)),
-                        chunk.text,
-                        index_terms(chunk.text),
-                        chunked.summary,
-                    ),
+                    f"INSERT INTO chunks(rowid, {columns}) VALUES (?, {placeholders})",
+                    (len(self.rows), *row.values()),
                 )
 
     def match(self, expression: str, depth: int) -> list[Candidate]:

@@ -34,15 +34,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from indexer.query import fts_alternates, fts_query, split_identifier
+from indexer.chunking import Chunk
+from indexer.query import fts_alternates, fts_query, index_terms, split_identifier
 
 __all__ = [
     "ALTERNATE_WEIGHT",
     "COLUMN_WEIGHTS",
+    "FTS_TOKENIZE",
     "Candidate",
     "Match",
     "Named",
     "combine",
+    "fts_row",
     "lexical_search",
     "rank_symbols",
     "symbol_score",
@@ -58,6 +61,26 @@ COLUMN_WEIGHTS: dict[str, float] = {
     "terms": 1.0,
     "context": 0.3,
 }
+# The FTS5 tokenizer the weights were measured with.  Porter stemming lets "parsing"
+# find `parse` on both sides; without it the public set fell from 0.725 to 0.700.
+FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
+
+
+def fts_row(path: str, chunk: Chunk, summary: str) -> dict[str, str]:
+    """What each FTS5 column holds for one chunk, keyed (and ordered) like COLUMN_WEIGHTS.
+
+    Identifiers are indexed whole and in parts (``getTypeHints`` also as get, type,
+    hints), so a question in words finds code in any casing.
+    """
+    symbols = " ".join(chunk.symbols)
+    return {
+        "symbols": f"{symbols} {index_terms(symbols)}".strip(),
+        "path": f"{path} {' '.join(split_identifier(path))}",
+        "text": chunk.text,
+        "terms": index_terms(chunk.text),
+        "context": summary,
+    }
+
 
 ALTERNATE_WEIGHT = 0.3
 # Score factor by chunk kind; kinds not listed count fully.

@@ -8,9 +8,16 @@ from collections.abc import Sequence
 import pytest
 
 from indexer import ranking
-from indexer.chunking import Symbol
-from indexer.query import index_terms
-from indexer.ranking import COLUMN_WEIGHTS, Candidate, combine, lexical_search, rank_symbols
+from indexer.chunking import Chunk, Symbol
+from indexer.ranking import (
+    COLUMN_WEIGHTS,
+    FTS_TOKENIZE,
+    Candidate,
+    combine,
+    fts_row,
+    lexical_search,
+    rank_symbols,
+)
 
 
 def cand(key: int, score: float, *, kind: str = "function", lines: int = 10) -> Candidate:
@@ -48,14 +55,16 @@ class Table:
         self.db = sqlite3.connect(":memory:")
         self.db.execute(
             f"CREATE VIRTUAL TABLE chunks USING fts5({', '.join(COLUMN_WEIGHTS)}, "
-            "tokenize='porter unicode61')"
+            f"tokenize='{FTS_TOKENIZE}')"
         )
         self.rows = rows
         for rowid, (path, symbol, text) in enumerate(rows, 1):
+            lines = text.count("\n") + 1
+            chunk = Chunk(1, lines, text, "function", (symbol,), "")
+            row = fts_row(path, chunk, "")
             self.db.execute(
-                "INSERT INTO chunks(rowid, symbols, path, text, terms, context) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (rowid, f"{symbol} {index_terms(symbol)}", path, text, index_terms(text), ""),
+                f"INSERT INTO chunks(rowid, {', '.join(row)}) VALUES (?, ?, ?, ?, ?, ?)",
+                (rowid, *row.values()),
             )
         self.expressions: list[str] = []
 
@@ -138,3 +147,13 @@ def test_symbol_query_can_be_qualified_or_fuzzy() -> None:
     assert rank_symbols("gcm", names, limit=5)[0][0].name == "get_close_matches"
     assert rank_symbols("zzz", names, limit=5) == []
     assert rank_symbols("  ", names, limit=5) == []
+
+
+def test_fts_row_indexes_identifiers_whole_and_in_parts() -> None:
+    chunk = Chunk(3, 4, "def getTypeHints(obj):\n    return obj", "function", ("getTypeHints",), "")
+    row = fts_row("lib/typeUtils.py", chunk, "Helpers for types.")
+    assert list(row) == list(COLUMN_WEIGHTS)
+    assert row["symbols"] == "getTypeHints get type hints"
+    assert row["path"] == "lib/typeUtils.py lib type utils py"
+    assert row["terms"] == "get type hints"
+    assert row["context"] == "Helpers for types."
