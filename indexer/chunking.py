@@ -5,17 +5,19 @@ never spans more than one.  So a chunk should be one thing a developer would poi
 function, a method, a class header, or a run of small neighbours (imports, constants, tiny
 helpers) that make no sense alone.  The rules:
 
-- each top-level node is a unit; comments and blank lines go with the unit that follows;
+- each top-level node is a unit; comments go with the unit that follows;
 - a unit longer than ``max_lines`` is split on its inner boundaries (a class on its
   methods, a function on its statements), its header kept with what follows it, and a
   node with nothing inside to split on falls back to line windows;
 - small neighbours merge: plain statements up to ``max_lines``, definitions only while
   the run stays short, so a search hit on a small function still points at a small range;
-- text with no grammar is cut into overlapping line windows.
+- Markdown and reStructuredText are cut along their headings, other text with no
+  grammar (or whose grammar fails to load) into overlapping line windows.
 
-Definitions are found by one query per language (see ``languages.py``); the chunker
-resolves their names, containers and kinds, and gives each chunk the qualified names of
-the definitions that start in it (or of the one it is a part of).
+Definitions (functions, methods, types, and top-level constants) are found by one query
+per language (see ``languages.py``); the chunker resolves their names, containers and
+kinds, and gives each chunk the qualified names of the definitions that start in it (or
+of the one it is a part of).
 
 Everything here is pure and thread-safe: parsers and queries are cached per thread, and
 tree_sitter is imported on first use, never when the daemon starts.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import re
 import threading
 from bisect import bisect_left, bisect_right
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query
 
 __all__ = ["Chunk", "ChunkedFile", "Symbol", "chunk_file", "language_for_path"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +118,14 @@ def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     if lines and not lines[-1]:
         lines.pop()
-    if language in GRAMMARS:
-        return _Chunker(language, text, lines, max_lines).run()
+    if language in GRAMMARS and _grammar_loads(language):
+        try:
+            return _Chunker(language, text, lines, max_lines).run()
+        except Exception:
+            # One odd file must not stop indexing the rest: windows still find it.
+            log.exception("could not chunk %s as %s; using line windows", path, language)
+            chunks = _windows(lines, 1, len(lines), max_lines, "text", ())
+            return ChunkedFile(language, tuple(chunks), ())
     if language in _SECTIONED:
         return ChunkedFile(language, tuple(_sections(lines, max_lines)), ())
     chunks = _windows(lines, 1, len(lines), max_lines, "text", ())
@@ -200,6 +211,21 @@ def _language(name: str) -> Language:
 
 
 _local = threading.local()
+_broken: dict[str, str] = {}
+
+
+def _grammar_loads(name: str) -> bool:
+    """Whether the grammar and its query load; a wheel missing, built for another ABI or
+    renaming a node type costs that language its structure, not the index its files."""
+    if name in _broken:
+        return False
+    try:
+        _parser_and_query(name)
+    except (ImportError, ValueError, OSError) as exc:
+        _broken[name] = str(exc)
+        log.warning("no %s grammar (%s): chunking %s files as line windows", name, exc, name)
+        return False
+    return True
 
 
 def _parser_and_query(name: str) -> tuple[Parser, Query]:

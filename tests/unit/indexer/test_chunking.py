@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from dataclasses import dataclass
 
 import pytest
 
+from indexer import chunking
 from indexer.chunking import Chunk, chunk_file, language_for_path
+from indexer.languages import GRAMMARS
 
 
 @dataclass(frozen=True)
@@ -738,3 +741,31 @@ def test_values_do_not_make_a_chunk_a_definition() -> None:
 )
 def test_summary_is_what_the_file_says_about_itself(path: str, source: str, summary: str) -> None:
     assert chunk_file(path, source).summary == summary
+
+
+def test_a_grammar_that_fails_to_load_costs_structure_not_files(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = dataclasses.replace(GRAMMARS["ruby"], definitions="(no_such_node) @function")
+    monkeypatch.setitem(GRAMMARS, "ruby", broken)
+    monkeypatch.setattr(chunking, "_local", threading.local())
+    monkeypatch.setattr(chunking, "_broken", {})
+    source = "def a\n  1\nend\n"
+    chunked = chunk_file("x.rb", source)
+    assert chunked.language == "ruby"
+    assert [(c.start_line, c.end_line, c.kind) for c in chunked.chunks] == [(1, 3, "text")]
+    assert "no ruby grammar" in caplog.text
+    chunk_file("y.rb", source)
+    assert caplog.text.count("no ruby grammar") == 1
+
+
+def test_a_file_the_chunker_trips_on_still_gets_windows(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def trip(self: object) -> None:
+        raise IndexError("a bug in the chunker")
+
+    monkeypatch.setattr(chunking._Chunker, "run", trip)
+    chunked = chunk_file("odd.py", "x = 1\ny = 2\n")
+    assert [(c.start_line, c.end_line) for c in chunked.chunks] == [(1, 2)]
+    assert "could not chunk odd.py as python" in caplog.text
