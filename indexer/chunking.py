@@ -321,6 +321,13 @@ class _Chunker:
             name_node = _declarator_name(node)
         if name_node is None and node.type == "impl_item":
             name_node = node.child_by_field_name("type")
+        if name_node is None:
+            # JS class fields and object keys: `handle = () => ...`, `{ post: (y) => y }`
+            name_node = node.child_by_field_name("property") or node.child_by_field_name("key")
+        if name_node is None and node.type == "assignment_expression":
+            # CommonJS: `module.exports.run = function () {}`
+            left = node.child_by_field_name("left")
+            name_node = left.child_by_field_name("property") if left is not None else None
         if name_node is None and node.named_child_count:
             # Python's `NAME = value` is an expression statement around an assignment.
             name_node = node.named_children[0].child_by_field_name("left")

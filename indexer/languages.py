@@ -24,13 +24,18 @@ class Grammar:
     definitions: str
 
 
-_JS_DEFINITIONS = """
+_FUNCTION_VALUE = "[(arrow_function) (function_expression) (generator_function)]"
+
+_JS_DEFINITIONS = f"""
 (function_declaration) @function
 (generator_function_declaration) @function
 (class_declaration) @class
 (method_definition) @function
 (variable_declarator
   value: [(arrow_function) (function_expression) (generator_function) (class)]) @function
+(pair key: (_) value: {_FUNCTION_VALUE}) @function
+(assignment_expression
+  left: (member_expression property: (_)) right: {_FUNCTION_VALUE}) @function
 (program (lexical_declaration (variable_declarator name: (identifier)) @variable))
 (program
   (export_statement (lexical_declaration (variable_declarator name: (identifier)) @variable)))
@@ -38,7 +43,8 @@ _JS_DEFINITIONS = """
 
 _TS_DEFINITIONS = (
     _JS_DEFINITIONS
-    + """
+    + f"""
+(public_field_definition name: (_) value: {_FUNCTION_VALUE}) @function
 (abstract_class_declaration) @class
 (interface_declaration) @interface
 (type_alias_declaration) @type
@@ -70,7 +76,11 @@ GRAMMARS: dict[str, Grammar] = {
         (module (expression_statement (assignment left: (identifier))) @variable)
         """,
     ),
-    "javascript": Grammar("tree_sitter_javascript", "language", _JS_DEFINITIONS),
+    "javascript": Grammar(
+        "tree_sitter_javascript",
+        "language",
+        _JS_DEFINITIONS + f"(field_definition property: (_) value: {_FUNCTION_VALUE}) @function",
+    ),
     "typescript": Grammar("tree_sitter_typescript", "language_typescript", _TS_DEFINITIONS),
     "tsx": Grammar("tree_sitter_typescript", "language_tsx", _TS_DEFINITIONS),
     "go": Grammar(

@@ -769,3 +769,33 @@ def test_a_file_the_chunker_trips_on_still_gets_windows(
     chunked = chunk_file("odd.py", "x = 1\ny = 2\n")
     assert [(c.start_line, c.end_line) for c in chunked.chunks] == [(1, 2)]
     assert "could not chunk odd.py as python" in caplog.text
+
+
+JS_VALUES = """\
+class A {
+  handle = () => 1;
+  size = 3;
+}
+const api = {
+  get(x) { return x; },
+  post: (y) => y,
+  name: "x",
+};
+module.exports.run = function () {};
+exports.stop = () => {};
+"""
+
+
+@pytest.mark.parametrize("path", ["a.js", "a.ts", "a.tsx"])
+def test_functions_held_by_fields_keys_and_exports_are_symbols(path: str) -> None:
+    source = JS_VALUES if path == "a.js" else JS_VALUES.replace("size = 3", "size: number = 3")
+    symbols = [(s.qualified_name, s.kind) for s in chunk_file(path, source).symbols]
+    assert symbols == [
+        ("A", "class"),
+        ("A.handle", "method"),
+        ("api", "variable"),
+        ("api.get", "function"),
+        ("api.post", "function"),
+        ("run", "function"),
+        ("stop", "function"),
+    ]
