@@ -16,8 +16,9 @@ helpers) that make no sense alone.  The rules:
 
 Definitions (functions, methods, types, and top-level constants) are found by one query
 per language (see ``languages.py``); the chunker resolves their names, containers and
-kinds, and gives each chunk the qualified names of the definitions that start in it (or
-of the one it is a part of).
+kinds, and gives each chunk the qualified names of the definitions that start in it,
+then of the one it is a part of (a method chunk of a split class: ``Popen.wait``, then
+``Popen``), so the first name is what a result shows.
 
 Everything here is pure and thread-safe: parsers and queries are cached per thread, and
 tree_sitter is imported on first use, never when the daemon starts.
@@ -459,7 +460,7 @@ class _Chunker:
         definitions = [u.definition for u in run if u.definition is not None]
         names = self._names_in(start, end)
         if context is not None and context.qualified_name not in names:
-            names.insert(0, context.qualified_name)
+            names.append(context.qualified_name)
         if definitions:
             kind = definitions[0].kind
         elif context is not None:
@@ -486,7 +487,7 @@ class _Chunker:
         for window in windows:
             names = self._names_in(window.start_line, window.end_line)
             if context is not None and context.qualified_name not in names:
-                names.insert(0, context.qualified_name)
+                names.append(context.qualified_name)
             kind = context.kind if context is not None else window.kind
             result.append(
                 _make_chunk(self.lines, window.start_line, window.end_line, kind, tuple(names))

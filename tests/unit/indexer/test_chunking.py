@@ -477,7 +477,7 @@ def test_python_chunks_name_their_symbols_and_kind() -> None:
     assert by_start[7].symbols == ("top",)
     assert by_start[7].text.startswith("@decorator\ndef top")
     assert by_start[18].kind == "method"
-    assert by_start[18].symbols == ("Shape", "Shape.area")
+    assert by_start[18].symbols == ("Shape.area", "Shape")
 
 
 def test_symbol_ranges_and_containers() -> None:
