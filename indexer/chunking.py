@@ -330,10 +330,7 @@ class _Chunker:
             left = node.child_by_field_name("left")
             name_node = left.child_by_field_name("property") if left is not None else None
         if name_node is None and node.named_child_count:
-            # Python's `NAME = value` is an expression statement around an assignment.
-            name_node = node.named_children[0].child_by_field_name("left")
-            if name_node is not None and name_node.type != "identifier":
-                name_node = None
+            name_node = _assigned_name(node)
         if name_node is None:
             return ("init", container) if node.type == "init_declaration" else None
         name = " ".join(_text(name_node).split())
@@ -630,6 +627,19 @@ def _declarator_name(node: Node) -> Node | None:
             inner = next((c for c in current.named_children if c.type in _NAME_TYPES), None)
         current = inner
     return None
+
+
+def _assigned_name(node: Node) -> Node | None:
+    """The name a top-level value is bound to, in each grammar's own shape."""
+    left = node.child_by_field_name("left")  # Ruby: `MAX = 3`
+    if left is None:  # Python: an expression statement around `MAX = 3`
+        left = node.named_children[0].child_by_field_name("left")
+    if left is not None:
+        return left if left.type in ("identifier", "constant") else None
+    first = node.named_children[0]
+    if first.type == "variable_declaration":  # Kotlin: `val LIMIT = 3`
+        return next((c for c in first.named_children if c.type == "identifier"), None)
+    return first if first.type == "name" else None  # PHP: `const LIMIT = 3;`
 
 
 def _go_receiver(node: Node) -> str | None:

@@ -164,6 +164,7 @@ GRAMMARS: dict[str, Grammar] = {
         (class) @class
         (singleton_class) @class
         (module) @module
+        (program (assignment left: [(constant) (identifier)]) @variable)
         """,
     ),
     "php": Grammar(
@@ -176,6 +177,7 @@ GRAMMARS: dict[str, Grammar] = {
         (interface_declaration) @interface
         (trait_declaration) @trait
         (enum_declaration) @enum
+        (program (const_declaration (const_element) @variable))
         """,
     ),
     "kotlin": Grammar(
@@ -185,6 +187,7 @@ GRAMMARS: dict[str, Grammar] = {
         (class_declaration) @class
         (object_declaration) @class
         (function_declaration) @function
+        (source_file (property_declaration) @variable)
         """,
     ),
     "swift": Grammar(
@@ -196,6 +199,7 @@ GRAMMARS: dict[str, Grammar] = {
         (function_declaration) @function
         (init_declaration) @function
         (protocol_function_declaration) @function
+        (source_file (property_declaration) @variable)
         """,
     ),
     "bash": Grammar("tree_sitter_bash", "language", "(function_definition) @function"),

@@ -702,6 +702,14 @@ def test_deeply_nested_code_does_not_overflow() -> None:
             "#define BUF_SIZE 64\n#define MIN(a, b) ((a) < (b) ? (a) : (b))\n",
             [("BUF_SIZE", "macro"), ("MIN", "macro")],
         ),
+        ("a.rb", "MAX = 3\nlimit = 1\n", [("MAX", "constant"), ("limit", "variable")]),
+        ("a.kt", "val LIMIT = 3\nvar count = 0\n", [("LIMIT", "constant"), ("count", "variable")]),
+        (
+            "a.swift",
+            "let LIMIT = 3\nvar count: Int = 0\n",
+            [("LIMIT", "constant"), ("count", "variable")],
+        ),
+        ("a.php", "<?php\nconst LIMIT = 3;\n", [("LIMIT", "constant")]),
     ],
 )
 def test_top_level_values_are_symbols(
