@@ -26,7 +26,8 @@ __all__ = [
     "split_identifier",
 ]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+")
+# Words in any script (\w is Unicode-aware), as FTS5's unicode61 tokenizer sees them.
+_IDENTIFIER = re.compile(r"[^\W\d]\w*|\d+")
 # Boundaries inside one word: `parseHTTPResponse2` -> parse, HTTP, Response, 2.
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
@@ -154,8 +155,18 @@ SYNONYMS = _synonym_index(_SYNONYM_GROUPS)
 
 
 def split_identifier(word: str) -> list[str]:
-    """Lowercased parts of ``word``: ``getHTTPResponse_code`` -> get, http, response, code."""
-    return [part.lower() for piece in word.split("_") for part in _PARTS.findall(piece)]
+    """Lowercased parts of ``word``: ``getHTTPResponse_code`` -> get, http, response, code.
+
+    Case boundaries are only looked for in ASCII; a piece in another script (``größe``,
+    ``配置``) is one part, whole, rather than losing its letters.
+    """
+    parts: list[str] = []
+    for piece in word.split("_"):
+        if piece.isascii():
+            parts.extend(part.lower() for part in _PARTS.findall(piece))
+        elif piece:
+            parts.append(piece.lower())
+    return parts
 
 
 # Parts of identifiers seen so far: code repeats its names, and splitting each of the
@@ -201,8 +212,8 @@ def query_terms(query: str) -> list[str]:
         for term in candidates:
             if term in terms or term in STOP_WORDS:
                 continue
-            if len(term) == 1 and not term.isdigit():
-                continue
+            if len(term) == 1 and term.isascii() and term.isalpha():
+                continue  # `x`, `i`: in every chunk; one CJK character is a word
             terms.append(term)
             if len(terms) == MAX_TERMS:
                 return terms

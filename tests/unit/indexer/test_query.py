@@ -26,6 +26,8 @@ from indexer.query import (
         ("XMLParser", ["xml", "parser"]),
         ("CONSTANT_NAME", ["constant", "name"]),
         ("plain", ["plain"]),
+        ("größeBerechnen", ["größeberechnen"]),
+        ("max_größe", ["max", "größe"]),
     ],
 )
 def test_split_identifier(word: str, parts: list[str]) -> None:
@@ -113,3 +115,15 @@ def test_a_pasted_page_is_cut_to_the_first_terms() -> None:
     terms = query_terms(page)
     assert len(terms) == MAX_TERMS
     assert terms[0] == "word0"
+
+
+def test_words_in_any_script_are_searchable() -> None:
+    assert query_terms("Größe der Datei") == ["größe", "der", "datei"]
+    assert query_terms("配置 文件") == ["配置", "文件"]
+    assert query_terms("表") == ["表"]
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(body, tokenize='porter unicode61')")
+    db.execute("INSERT INTO t VALUES ('def größe_berechnen(): pass')")
+    expression = fts_query("größe")
+    assert expression is not None
+    assert db.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone() == (1,)
