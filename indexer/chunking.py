@@ -37,7 +37,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from indexer.languages import GRAMMARS, TYPE_KINDS, VALUE_KINDS, language_for_path
+from indexer.languages import (
+    GRAMMARS,
+    TYPE_KINDS,
+    VALUE_KINDS,
+    language_for_path,
+    language_for_shebang,
+)
 
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query
@@ -112,6 +118,8 @@ def chunk_file(path: str, text: str, *, max_lines: int = 80) -> ChunkedFile:
     if max_lines < 1:
         raise ValueError(f"max_lines must be at least 1, not {max_lines}")
     language = language_for_path(path)
+    if language is None:
+        language = language_for_shebang(text[:200].partition("\n")[0])
     if not text.strip() or "\x00" in text:
         return ChunkedFile(language, (), ())
     # Lines as tree-sitter and editors count them: only "\n" ends one (str.splitlines

@@ -295,9 +295,38 @@ _BY_NAME = {
 }
 
 
+_BY_INTERPRETER = {
+    "python": "python",
+    "sh": "bash",
+    "bash": "bash",
+    "zsh": "bash",
+    "dash": "bash",
+    "ksh": "bash",
+    "node": "javascript",
+    "nodejs": "javascript",
+    "deno": "typescript",
+    "ruby": "ruby",
+    "php": "php",
+}
+
+
 def language_for_path(path: str) -> str | None:
     """The language of a file from its name; None for text we have no name for."""
     pure = PurePath(path)
     if pure.name in _BY_NAME:
         return _BY_NAME[pure.name]
     return _BY_SUFFIX.get(pure.suffix.lower())
+
+
+def language_for_shebang(first_line: str) -> str | None:
+    """The language a ``#!`` line runs (``#!/usr/bin/env python3`` -> python), for scripts
+    whose name says nothing."""
+    if not first_line.startswith("#!"):
+        return None
+    words = first_line[2:].split()
+    if words and PurePath(words[0]).name == "env":
+        words = [w for w in words[1:] if not w.startswith("-") and "=" not in w]
+    if not words:
+        return None
+    interpreter = PurePath(words[0]).name.rstrip("0123456789.")
+    return _BY_INTERPRETER.get(interpreter)

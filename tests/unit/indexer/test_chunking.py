@@ -807,3 +807,27 @@ def test_functions_held_by_fields_keys_and_exports_are_symbols(path: str) -> Non
         ("run", "function"),
         ("stop", "function"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("first_line", "language"),
+    [
+        ("#!/usr/bin/env python3", "python"),
+        ("#!/usr/bin/python3.11 -u", "python"),
+        ("#!/bin/sh", "bash"),
+        ("#!/usr/bin/env -S node --no-warnings", "javascript"),
+        ("#!/usr/bin/env PYTHONPATH=. python", "python"),
+        ("#!/usr/bin/perl", None),
+        ("# not a shebang", None),
+    ],
+)
+def test_scripts_without_an_extension_are_known_by_their_shebang(
+    first_line: str, language: str | None
+) -> None:
+    chunked = chunk_file("bin/deploy", f"{first_line}\nrun()\n")
+    assert chunked.language == language
+
+
+def test_a_shebang_script_gets_its_grammar() -> None:
+    chunked = chunk_file("bin/tool", "#!/usr/bin/env python3\ndef main():\n    pass\n")
+    assert [(s.name, s.kind) for s in chunked.symbols] == [("main", "function")]
