@@ -55,7 +55,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Symbol:
-    """A definition; lines are 1-based and inclusive, ``container`` its dotted parents."""
+    """A definition; lines are 1-based and inclusive, ``container`` its dotted parents.
+
+    Kinds are those of ``Chunk`` plus the values: ``constant`` (an UPPER_CASE top-level
+    binding), ``variable`` and ``macro`` (C and C++ ``#define``).
+    """
 
     name: str
     kind: str
@@ -72,6 +76,10 @@ class Symbol:
 class Chunk:
     """Lines ``start_line..end_line`` (1-based, inclusive) of a file.
 
+    ``kind`` is the kind of its first definition (``function``, ``method``, ``class``,
+    ``struct``, ``interface``, ``trait``, ``impl``, ``enum``, ``module``, ``namespace``,
+    ``type``, ``property``), ``block`` for top-level statements, ``section`` for a part of
+    a Markdown or reStructuredText document, ``text`` for line windows.
     ``content_hash`` is the sha256 of ``text`` alone, so the same text moved to another
     file or line keeps its hash, and its cached vector.
     """
