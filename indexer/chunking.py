@@ -78,8 +78,9 @@ class Chunk:
 
     ``kind`` is the kind of its first definition (``function``, ``method``, ``class``,
     ``struct``, ``interface``, ``trait``, ``impl``, ``enum``, ``module``, ``namespace``,
-    ``type``, ``property``), ``block`` for top-level statements, ``section`` for a part of
-    a Markdown or reStructuredText document, ``text`` for line windows.
+    ``type``, ``property``, Swift's ``extension``), ``block`` for top-level statements,
+    ``section`` for a part of a Markdown or reStructuredText document, ``text`` for line
+    windows.
     ``content_hash`` is the sha256 of ``text`` alone, so the same text moved to another
     file or line keeps its hash, and its cached vector.
     """

@@ -157,3 +157,10 @@ def test_fts_row_indexes_identifiers_whole_and_in_parts() -> None:
     assert row["path"] == "lib/typeUtils.py lib type utils py"
     assert row["terms"] == "get type hints"
     assert row["context"] == "Helpers for types."
+
+
+def test_code_found_only_by_an_alternate_spelling_is_still_found() -> None:
+    table = Table([("store.py", "connect_db", "def connect_db(path):\n    return path")])
+    found = lexical_search("database", table.match, limit=5)
+    assert [c.path for c in found] == ["store.py"]
+    assert found[0].score > 0
