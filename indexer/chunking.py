@@ -201,7 +201,7 @@ def _sections(lines: Sequence[str], max_lines: int) -> list[Chunk]:
 
     for index, (start, title) in enumerate(bounds):
         end = bounds[index + 1][0] - 1 if index + 1 < len(bounds) else len(lines)
-        if end - start + 1 > max_lines:
+        if end - start + 1 > max_lines and _trim(lines, start, end)[1] - start + 1 > max_lines:
             flush()
             run_start = 0
             names = (title,) if title else ()
@@ -573,19 +573,25 @@ def _summary(top: Sequence[Node]) -> str:
 def _windows(
     lines: Sequence[str], lo: int, hi: int, max_lines: int, kind: str, names: tuple[str, ...]
 ) -> list[Chunk]:
-    """Overlapping windows of at most ``max_lines`` lines over ``lo..hi``."""
-    overlap = max_lines // _OVERLAP
-    stride = max(1, max_lines - overlap)
+    """Overlapping windows of at most ``max_lines`` lines over ``lo..hi``.
+
+    The windows are spread evenly, each full length, so the last is not a stub of a line
+    or two (a closing quote, a brace) that matches nothing and wastes a result.
+    """
+    lo, hi = _trim(lines, lo, hi)
+    length = hi - lo + 1
+    starts = [lo]
+    if length > max_lines:
+        overlap = max_lines // _OVERLAP
+        stride = max(1, max_lines - overlap)
+        count = max(2, -(-(length - overlap) // stride))
+        span = length - max_lines
+        starts = [lo + round(i * span / (count - 1)) for i in range(count)]
     chunks: list[Chunk] = []
-    start = lo
-    while start <= hi:
-        end = min(hi, start + max_lines - 1)
-        first, last = _trim(lines, start, end)
+    for start in starts:
+        first, last = _trim(lines, start, min(hi, start + max_lines - 1))
         if first <= last:
             chunks.append(_make_chunk(lines, first, last, kind, names))
-        if end >= hi:
-            break
-        start += stride
     return chunks
 
 

@@ -533,7 +533,7 @@ def test_text_without_grammar_gets_overlapping_windows() -> None:
     chunked = chunk_file("notes.txt", source, max_lines=80)
     assert chunked.language == "text"
     ranges = [(c.start_line, c.end_line) for c in chunked.chunks]
-    assert ranges == [(1, 80), (71, 150), (141, 200)]
+    assert ranges == [(1, 80), (61, 140), (121, 200)]
     assert {c.kind for c in chunked.chunks} == {"text"}
     assert chunked.symbols == ()
 
@@ -567,8 +567,8 @@ def test_markdown_is_cut_at_headings_and_named_by_them() -> None:
         (3, 5, ("Title",)),
         (7, 12, ("Install",)),
         (14, 29, ("Usage",)),
-        (28, 43, ("Usage",)),
-        (42, 44, ("Usage",)),
+        (22, 37, ("Usage",)),
+        (29, 44, ("Usage",)),
     ]
     assert all(c.end_line - c.start_line + 1 <= 16 for c in chunked.chunks)
     assert {c.kind for c in chunked.chunks} == {"section"}
