@@ -117,6 +117,9 @@ _OVERLAP = 8
 # Lines of signature, decorators or docstring a node may have before its body.
 _HEADER_LINES = 12
 _MAX_NAME = 200
+# A run of plain statements this short (in lines) never stands alone: it leads into the
+# definition after it, or else ends the chunk before it.
+_STRAY_LINES = 3
 # How deep big nodes may nest before the rest is cut into windows (each level is a
 # recursive call; Python allows about 1000).
 _MAX_DEPTH = 64
@@ -431,9 +434,24 @@ class _Chunker:
         run_has_definition = False
 
         def flush() -> None:
-            if run:
+            if not run:
+                return
+            first, last = _trim(self.lines, run[0].start, run[-1].end)
+            previous = chunks[-1] if chunks else None
+            if (
+                previous is not None
+                and not run_has_definition
+                and last - first < _STRAY_LINES
+                and last - previous.start_line < self.max_lines
+            ):
+                # A stray statement after a split class (`Set.register(frozenset)`)
+                # ends the chunk before it rather than standing alone.
+                chunks[-1] = _make_chunk(
+                    self.lines, previous.start_line, last, previous.kind, previous.symbols
+                )
+            else:
                 chunks.extend(self._chunk(run[0].start, run[-1].end, run, context))
-                run.clear()
+            run.clear()
 
         for unit in units:
             size = unit.end - unit.start + 1
@@ -457,6 +475,8 @@ class _Chunker:
                 combined = unit.end - run[0].start + 1
                 with_definition = run_has_definition or unit.definition is not None
                 limit = self.definition_run if with_definition else self.max_lines
+                if not run_has_definition and run[-1].end - run[0].start < _STRAY_LINES:
+                    limit = self.max_lines  # a class header line leads into what follows
                 if combined > limit:
                     flush()
             run_has_definition = bool(run) and run_has_definition
@@ -509,6 +529,10 @@ class _Chunker:
         return result
 
 
+# Node types (by substring) with no code structure inside: strings, heredocs, comments.
+_OPAQUE = ("string", "heredoc", "comment")
+
+
 def _inner_nodes(node: Node) -> list[Node]:
     """The children to split ``node`` on: its body's statements or members.
 
@@ -517,6 +541,8 @@ def _inner_nodes(node: Node) -> list[Node]:
     """
     current = node
     for _ in range(6):
+        if any(word in current.type for word in _OPAQUE):
+            return []  # a long string's insides are text: windows, not a lone `"""`
         children = [c for c in current.named_children if "comment" not in c.type]
         if not children:
             return []

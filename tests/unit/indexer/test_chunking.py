@@ -80,7 +80,7 @@ function helper(a) {
 
 const arrow = (v) => v + 1;
 """,
-        [(1, 1), (3, 7), (9, 11), (13, 13)],
+        [(1, 7), (9, 11), (13, 13)],
         [
             ("Greeter", "class"),
             ("Greeter.greet", "method"),
@@ -137,7 +137,7 @@ export const Card = (props: { title: string }) => {
   return <div>{props.title}</div>;
 };
 """,
-        [(1, 1), (3, 5), (7, 9)],
+        [(1, 5), (7, 9)],
         [("Button", "function"), ("Card", "function")],
     ),
     Case(
@@ -164,7 +164,7 @@ func New(addr string) *Server {
 	return &Server{addr: addr}
 }
 """,
-        [(1, 3), (5, 7), (9, 11), (13, 15), (17, 19)],
+        [(1, 7), (9, 11), (13, 15), (17, 19)],
         [
             ("Server", "struct"),
             ("Handler", "interface"),
@@ -196,7 +196,7 @@ pub fn origin() -> Point {
     Point { x: 0 }
 }
 """,
-        [(1, 1), (3, 5), (7, 11), (13, 15), (17, 19)],
+        [(1, 5), (7, 11), (13, 15), (17, 19)],
         [
             ("Point", "struct"),
             ("Point", "impl"),
@@ -259,7 +259,7 @@ int *make_buffer(size_t n) {
     return NULL;
 }
 """,
-        [(1, 1), (3, 6), (8, 10), (12, 14)],
+        [(1, 6), (8, 10), (12, 14)],
         [("point", "struct"), ("add", "function"), ("make_buffer", "function")],
     ),
     Case(
@@ -366,7 +366,7 @@ class Circle extends Shape {
     }
 }
 """,
-        [(1, 2), (4, 6), (8, 12)],
+        [(1, 6), (8, 12)],
         [("helper", "function"), ("Circle", "class"), ("Circle.area", "method")],
     ),
     Case(
@@ -389,7 +389,7 @@ fun unit(): Circle {
     return Circle(1.0)
 }
 """,
-        [(1, 1), (3, 7), (9, 11), (13, 15)],
+        [(1, 7), (9, 11), (13, 15)],
         [
             ("Circle", "class"),
             ("Circle.area", "method"),
@@ -421,7 +421,7 @@ func unit() -> Circle {
     return Circle(radius: 1)
 }
 """,
-        [(1, 1), (3, 5), (7, 7), (8, 10), (12, 15), (17, 19)],
+        [(1, 5), (7, 10), (12, 15), (17, 19)],
         [
             ("Point", "struct"),
             ("Circle", "class"),
@@ -447,7 +447,7 @@ function cleanup {
 
 greet world
 """,
-        [(1, 2), (4, 6), (8, 10), (12, 12)],
+        [(1, 6), (8, 12)],
         [("greet", "function"), ("cleanup", "function")],
     ),
 ]
@@ -509,10 +509,12 @@ def test_large_class_is_split_on_its_methods() -> None:
     source = _big_class(methods=6, body_lines=30)
     chunks = chunk_file("big.py", source).chunks
     assert all(c.end_line - c.start_line + 1 <= 80 for c in chunks)
-    starts = {c.start_line for c in chunks}
     method_lines = [i + 1 for i, line in enumerate(source.splitlines()) if "def method_" in line]
-    assert set(method_lines) <= starts
-    assert chunks[0].symbols[0] == "Big"
+    # The class line and docstring lead into the first method; each other method starts
+    # a chunk of its own.
+    assert [c.start_line for c in chunks] == [1, *method_lines[1:]]
+    assert chunks[0].symbols == ("Big", "Big.method_0")
+    assert chunks[1].symbols == ("Big.method_1", "Big")
     assert {c.kind for c in chunks[1:]} == {"method"}
 
 
@@ -831,3 +833,19 @@ def test_scripts_without_an_extension_are_known_by_their_shebang(
 def test_a_shebang_script_gets_its_grammar() -> None:
     chunked = chunk_file("bin/tool", "#!/usr/bin/env python3\ndef main():\n    pass\n")
     assert [(s.name, s.kind) for s in chunked.symbols] == [("main", "function")]
+
+
+def test_a_stray_statement_after_a_big_class_ends_its_last_chunk() -> None:
+    source = _big_class(methods=3, body_lines=30) + "\nBig.register(dict)\n"
+    chunks = chunk_file("big.py", source).chunks
+    last_line = len(source.splitlines())
+    assert chunks[-1].end_line == last_line
+    assert chunks[-1].symbols[0] == "Big.method_2"
+    assert all(c.end_line - c.start_line + 1 > 1 for c in chunks)
+
+
+def test_a_long_docstring_is_windows_with_no_lone_quotes() -> None:
+    docstring = '"""Module.\n' + "\n".join(f"Line {i} of prose." for i in range(120)) + '\n"""\n'
+    chunks = chunk_file("doc.py", docstring + "import os\n", max_lines=50).chunks
+    assert all(c.text.strip() != '"""' for c in chunks)
+    assert all(c.end_line - c.start_line + 1 == 50 for c in chunks[:-1])
