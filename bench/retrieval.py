@@ -6,6 +6,10 @@ with the shared ``eval.py`` (whose last line is ``symbol_recall@10=...``).
 
     python bench/retrieval.py [--queries FILE] [--limit 10]
 
+``bench/heldout.jsonl`` holds 20 more questions (same format; lines are those of Python
+3.11.7's standard library), written apart from any tuning, to check that a ranking
+change is not fitted to the public 40: ``--queries bench/heldout.jsonl``.
+
 The index is an in-memory FTS5 table over ``chunk_file`` chunks with the columns and
 weights of ``indexer.ranking.COLUMN_WEIGHTS``, ranked by ``ranking.lexical_search``: the
 offline default, no embeddings.

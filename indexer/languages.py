@@ -5,7 +5,9 @@ offline; tree-sitter-language-pack 1.x would download them at run time.  Definit
 found with one tree-sitter query per language whose capture names are our symbol kinds,
 so the C query engine does the tree walk and Python only sees the few nodes it names.
 Function-like captures are all ``@function``; the chunker calls one a ``method`` when its
-nearest enclosing definition is a type.
+nearest enclosing definition is a type.  Top-level bindings are ``@variable`` (the chunker
+calls an UPPER_CASE one a ``constant``), and C's ``#define`` lines ``@macro``.  A script with
+no telling name is known by its ``#!`` line (``language_for_shebang``).
 
 Nothing here imports tree_sitter: the grammar module is named, and imported by the chunker
 on first use.
