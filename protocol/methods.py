@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import status
+from protocol import sessions, status
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
 METHOD_TYPES: dict[str, MethodTypes] = {
     **status.METHODS,
+    **sessions.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {}

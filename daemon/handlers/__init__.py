@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import lifecycle, status, workspace
+from daemon.handlers import lifecycle, sessions, status, workspace
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -21,10 +21,20 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     lifecycle.register,
     workspace.register,
     status.register,
+    sessions.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.
 AUTOSTART: list[Callable[[], type[Any]]] = []
+
+
+def _sessions_service() -> type[Any]:
+    from daemon.sessions.service import SessionsService
+
+    return SessionsService
+
+
+AUTOSTART.append(_sessions_service)
 
 
 PLUGINS_ENV = "DEPUTYDEV_PLUGINS"

@@ -1,0 +1,82 @@
+"""``deputydev/sessions/*``: thin adapters over the sessions store."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from daemon.errors import jsonrpc_errors
+from daemon.sessions.service import SessionsService
+from protocol.sessions import (
+    SESSIONS_DELETE,
+    SESSIONS_GET,
+    SESSIONS_LIST,
+    SESSIONS_PIN,
+    SESSIONS_RENAME,
+    MessageInfo,
+    SessionInfo,
+    SessionParams,
+    SessionResult,
+    SessionsDeleteResult,
+    SessionsGetResult,
+    SessionsListParams,
+    SessionsListResult,
+    SessionsPinParams,
+    SessionsRenameParams,
+    TurnInfo,
+)
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+    from daemon.sessions.store import Session, SessionStore, Turn
+
+
+def session_info(session: Session) -> SessionInfo:
+    return SessionInfo.model_validate(session.payload())
+
+
+def turn_info(turn: Turn) -> TurnInfo:
+    return TurnInfo.model_validate(
+        {
+            **turn.payload(),
+            "messages": [MessageInfo.model_validate(m.payload()) for m in turn.messages],
+        }
+    )
+
+
+def register(server: DeputyServer) -> None:
+    async def store() -> SessionStore:
+        return (await server.started(SessionsService)).store
+
+    @server.feature(SESSIONS_LIST)
+    @jsonrpc_errors
+    async def list_sessions(params: SessionsListParams) -> SessionsListResult:
+        found = await (await store()).list_sessions(
+            query=params.query, limit=params.limit, offset=params.offset
+        )
+        return SessionsListResult(sessions=[session_info(s) for s in found])
+
+    @server.feature(SESSIONS_GET)
+    @jsonrpc_errors
+    async def get_session(params: SessionParams) -> SessionsGetResult:
+        sessions = await store()
+        session = await sessions.get_session(params.session_id)
+        turns = await sessions.get_turns(params.session_id)
+        return SessionsGetResult(session=session_info(session), turns=[turn_info(t) for t in turns])
+
+    @server.feature(SESSIONS_RENAME)
+    @jsonrpc_errors
+    async def rename(params: SessionsRenameParams) -> SessionResult:
+        session = await (await store()).rename(params.session_id, params.title)
+        return SessionResult(session=session_info(session))
+
+    @server.feature(SESSIONS_PIN)
+    @jsonrpc_errors
+    async def pin(params: SessionsPinParams) -> SessionResult:
+        session = await (await store()).set_pinned(params.session_id, params.pinned)
+        return SessionResult(session=session_info(session))
+
+    @server.feature(SESSIONS_DELETE)
+    @jsonrpc_errors
+    async def delete(params: SessionParams) -> SessionsDeleteResult:
+        await (await store()).delete_session(params.session_id)
+        return SessionsDeleteResult(deleted=True)
