@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+# Files whose content is a secret more often than not; the model cannot read them unless
+# ``tools.allowSecretFiles`` says so. Matched against the file name and the relative path.
+DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "*.p12",
+    "*.pfx",
+    "id_rsa*",
+    "id_ed25519*",
+    "*.keystore",
+    ".netrc",
+    ".pgpass",
+    "credentials.json",
+    "secrets.*",
+    ".aws/credentials",
+)
 
 
 class _Section(BaseModel):
@@ -12,5 +31,17 @@ class _Section(BaseModel):
     )
 
 
+class ToolSettings(_Section):
+    max_output_chars: int = Field(default=20_000, ge=1_000)
+    allow_secret_files: bool = False
+    secret_patterns: tuple[str, ...] = DEFAULT_SECRET_PATTERNS
+    command_timeout_s: float = Field(default=60.0, gt=0)
+    # Commands (first word) that run without asking; everything else asks the editor.
+    command_allow: tuple[str, ...] = ()
+    # Write files directly when the editor cannot apply edits itself (no applyEdit).
+    direct_write: bool = False
+
+
 class SolverSettings(_Section):
-    pass
+    max_steps: int = Field(default=30, ge=1, le=500)
+    tools: ToolSettings = ToolSettings()

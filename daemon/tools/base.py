@@ -1,0 +1,109 @@
+"""What a tool is, and what it may reach while it runs.
+
+A tool is a small class: a name, a description, a pydantic ``Args`` model (its JSON schema
+is what the model sees) and ``run``. Tools know nothing of pygls: whatever needs the editor
+(approval, questions, edits) arrives as a callback on :class:`ToolContext`, which the query
+handler fills and unit tests fill with plain functions.
+
+A :class:`ToolError` is the model's problem, not the daemon's: its message goes back to the
+model as an error result (which field, which path, why) so it can correct itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from daemon.solver.settings import ToolSettings
+
+TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
+
+
+class ToolError(Exception):
+    """A failure the model should see and can act on."""
+
+
+class Args(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    path: str
+    start_line: int
+    end_line: int
+    text: str
+    score: float = 0.0
+    symbol: str | None = None
+
+
+class CodeIndex(Protocol):
+    """The part of the workspace index the search tools need."""
+
+    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]: ...
+
+    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]: ...
+
+
+Confirm = Callable[[str, Mapping[str, Any]], Awaitable[bool]]
+AskUser = Callable[[str, Sequence[str]], Awaitable[str]]
+# (path, full new text) -> whether the editor applied it
+ApplyEdit = Callable[[Path, str], Awaitable[bool]]
+
+
+@dataclass(slots=True)
+class ToolContext:
+    roots: Sequence[Path]
+    settings: ToolSettings = field(default_factory=ToolSettings)
+    write_mode: bool = False
+    confirm: Confirm | None = None
+    ask_user: AskUser | None = None
+    apply_edit: ApplyEdit | None = None
+    index: CodeIndex | None = None
+    # The editor's unsaved buffer for a path, when it has one open.
+    document_text: Callable[[Path], str | None] | None = None
+
+
+class Tool:
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Arguments: ClassVar[type[Args]]
+    # Read-only tools of one turn run concurrently; the others run one at a time, in order.
+    read_only: ClassVar[bool] = True
+    # Offered to the model only in write mode.
+    writes: ClassVar[bool] = False
+
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        schema = cls.Arguments.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    def parse(self, arguments: Mapping[str, Any]) -> Args:
+        try:
+            return self.Arguments.model_validate(dict(arguments))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"invalid arguments for {self.name}: {problems}") from None
+
+    async def run(self, args: Any, ctx: ToolContext) -> str:
+        raise NotImplementedError
+
+    async def __call__(self, arguments: Mapping[str, Any], ctx: ToolContext) -> str:
+        output = await self.run(self.parse(arguments), ctx)
+        return cap(output, ctx.settings.max_output_chars)
+
+
+def cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + TRUNCATION_MARKER.format(omitted=len(text) - limit)

@@ -1,0 +1,181 @@
+"""Reading, listing and editing files inside the workspace."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from daemon.tools.base import Args, Tool, ToolContext, ToolError
+from daemon.tools.paths import check_readable, confine, relative
+
+# Files longer than this come back as an outline of their definitions unless a range is given.
+OUTLINE_LINES = 1_000
+MAX_READ_BYTES = 2_000_000
+SKIPPED_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv", "venv", ".mypy_cache"})
+
+
+def _read_text(path: Path) -> str:
+    if path.stat().st_size > MAX_READ_BYTES:
+        raise ToolError(f"{path.name} is larger than {MAX_READ_BYTES} bytes; read a range of it")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise ToolError(f"{path.name} is a binary file")
+    return data.decode("utf-8", errors="replace")
+
+
+def current_text(ctx: ToolContext, path: Path) -> str:
+    """What the user sees: the editor's unsaved buffer if open, else the file on disk."""
+    if ctx.document_text is not None and (text := ctx.document_text(path)) is not None:
+        return text
+    return _read_text(path)
+
+
+def _outline(rel: str, text: str) -> str:
+    from indexer.chunking import chunk_file
+
+    lines = text.count("\n") + 1
+    symbols = chunk_file(rel, text).symbols
+    head = (
+        f"{rel} has {lines} lines; showing its outline. "
+        "Call read_file with startLine/endLine to read a part."
+    )
+    body = [f"{s.start_line}-{s.end_line} {s.kind} {s.qualified_name}" for s in symbols]
+    return "\n".join([head, *body]) if body else head + "\n(no definitions found)"
+
+
+class ReadFileArgs(Args):
+    path: str = Field(description="Path relative to the workspace root.")
+    start_line: int | None = Field(default=None, ge=1, alias="startLine")
+    end_line: int | None = Field(default=None, ge=1, alias="endLine")
+
+
+class ReadFile(Tool):
+    name = "read_file"
+    description = (
+        "Read a text file of the workspace, with line numbers. Files over 1000 lines come back "
+        "as an outline of their definitions unless startLine/endLine are given."
+    )
+    Arguments = ReadFileArgs
+
+    async def run(self, args: ReadFileArgs, ctx: ToolContext) -> str:
+        path = confine(ctx.roots, args.path)
+        if path.is_dir():
+            raise ToolError(f"{args.path} is a directory; use list_files")
+        rel = check_readable(ctx.roots, path, ctx.settings)
+        text = await asyncio.to_thread(current_text, ctx, path)
+        lines = text.splitlines()
+        if args.start_line is None and args.end_line is None and len(lines) > OUTLINE_LINES:
+            return await asyncio.to_thread(_outline, rel, text)
+        start = args.start_line or 1
+        end = min(args.end_line or len(lines), len(lines))
+        if start > max(len(lines), 1):
+            raise ToolError(f"startLine {start} is past the end of {rel} ({len(lines)} lines)")
+        if end < start:
+            raise ToolError(f"endLine {end} is before startLine {start}")
+        width = len(str(end))
+        numbered = [f"{n:>{width}}  {lines[n - 1]}" for n in range(start, end + 1)]
+        return f"{rel} (lines {start}-{end} of {len(lines)})\n" + "\n".join(numbered)
+
+
+class ListFilesArgs(Args):
+    path: str = Field(default=".", description="Directory relative to the workspace root.")
+    recursive: bool = False
+
+
+class ListFiles(Tool):
+    name = "list_files"
+    description = "List a workspace directory (directories end with '/')."
+    Arguments = ListFilesArgs
+
+    async def run(self, args: ListFilesArgs, ctx: ToolContext) -> str:
+        path = confine(ctx.roots, args.path)
+        if not path.is_dir():
+            raise ToolError(f"{args.path} is not a directory")
+        return await asyncio.to_thread(self._list, ctx, path, args.recursive)
+
+    @staticmethod
+    def _list(ctx: ToolContext, path: Path, recursive: bool) -> str:
+        entries: list[str] = []
+        if recursive:
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+                base = Path(folder)
+                entries += [relative(ctx.roots, base / d) + "/" for d in dirs]
+                entries += [relative(ctx.roots, base / f) for f in sorted(files)]
+                if len(entries) > 5_000:
+                    break
+        else:
+            for child in sorted(path.iterdir()):
+                suffix = "/" if child.is_dir() else ""
+                entries.append(relative(ctx.roots, child.resolve()) + suffix)
+        return "\n".join(sorted(entries)) or "(empty directory)"
+
+
+async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
+    """Send the edit to the editor; write the file only when config allows and it can't."""
+    rel = relative(ctx.roots, path)
+    if ctx.apply_edit is not None:
+        applied = await ctx.apply_edit(path, new_text)
+        if not applied:
+            raise ToolError(f"the editor did not apply the edit to {rel}")
+        return f"edit to {rel} applied by the editor"
+    if not ctx.settings.direct_write:
+        raise ToolError(
+            "the editor cannot apply edits and solver.tools.directWrite is off; no change made"
+        )
+    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    await asyncio.to_thread(path.write_text, new_text, encoding="utf-8")
+    return f"wrote {rel}"
+
+
+class ReplaceInFileArgs(Args):
+    path: str
+    old_text: str = Field(alias="oldText", min_length=1, description="Exact text to replace.")
+    new_text: str = Field(alias="newText")
+
+
+class ReplaceInFile(Tool):
+    name = "replace_in_file"
+    description = "Replace one exact, unique occurrence of oldText with newText in a file."
+    Arguments = ReplaceInFileArgs
+    read_only = False
+    writes: ClassVar[bool] = True
+
+    async def run(self, args: ReplaceInFileArgs, ctx: ToolContext) -> str:
+        if not ctx.write_mode:
+            raise ToolError("editing files needs write mode, which this query is not in")
+        path = confine(ctx.roots, args.path)
+        check_readable(ctx.roots, path, ctx.settings)
+        text = await asyncio.to_thread(current_text, ctx, path)
+        count = text.count(args.old_text)
+        if count == 0:
+            raise ToolError(f"oldText was not found in {args.path}; read the file again")
+        if count > 1:
+            raise ToolError(f"oldText occurs {count} times in {args.path}; include more context")
+        return await _deliver(ctx, path, text.replace(args.old_text, args.new_text, 1))
+
+
+class WriteFileArgs(Args):
+    path: str
+    content: str
+
+
+class WriteFile(Tool):
+    name = "write_file"
+    description = "Create a file, or replace a file's whole content."
+    Arguments = WriteFileArgs
+    read_only = False
+    writes: ClassVar[bool] = True
+
+    async def run(self, args: WriteFileArgs, ctx: ToolContext) -> str:
+        if not ctx.write_mode:
+            raise ToolError("writing files needs write mode, which this query is not in")
+        path = confine(ctx.roots, args.path, must_exist=False)
+        check_readable(ctx.roots, path, ctx.settings)
+        if path.is_dir():
+            raise ToolError(f"{args.path} is a directory")
+        return await _deliver(ctx, path, args.content)

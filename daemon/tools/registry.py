@@ -1,0 +1,34 @@
+"""The tools an agent may be given, by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from daemon.tools.base import Tool
+from daemon.tools.files import ListFiles, ReadFile, ReplaceInFile, WriteFile
+from daemon.tools.git import GitDiff, GitLog, GitStatus
+from daemon.tools.search import CodeSearch, Grep, SymbolSearch
+from daemon.tools.shell import ExecuteCommand
+from daemon.tools.user import AskUser
+
+ALL_TOOLS: tuple[type[Tool], ...] = (
+    CodeSearch,
+    SymbolSearch,
+    Grep,
+    ReadFile,
+    ListFiles,
+    GitStatus,
+    GitDiff,
+    GitLog,
+    ExecuteCommand,
+    AskUser,
+    ReplaceInFile,
+    WriteFile,
+)
+BY_NAME: dict[str, type[Tool]] = {cls.name: cls for cls in ALL_TOOLS}
+
+
+def make_tools(names: Iterable[str] | None = None, *, write_mode: bool = False) -> list[Tool]:
+    """Instances of the named tools (all by default); writing tools only in write mode."""
+    chosen = [BY_NAME[n] for n in names] if names is not None else list(ALL_TOOLS)
+    return [cls() for cls in chosen if write_mode or not cls.writes]

@@ -1,0 +1,169 @@
+"""grep (both engines), execute_command approval and limits, git tools, ask_user."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.solver.settings import ToolSettings
+from daemon.tools.base import SearchHit, ToolContext, ToolError
+from daemon.tools.git import GitDiff, GitLog, GitStatus
+from daemon.tools.registry import make_tools
+from daemon.tools.search import CodeSearch, Grep, SymbolSearch
+from daemon.tools.shell import ExecuteCommand
+from daemon.tools.user import AskUser
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text("import os\nTOKEN_LIMIT = 5\n")
+    (root / "b.txt").write_text("token limit here\n")
+    (root / ".env").write_text("TOKEN_LIMIT=secret\n")
+    return root.resolve()
+
+
+@pytest.mark.parametrize("engine", ["ripgrep", "python"])
+async def test_grep_finds_lines_and_skips_secrets(
+    root: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine == "ripgrep" and shutil.which("rg") is None:
+        pytest.skip("ripgrep is not installed")
+    if engine == "python":
+        monkeypatch.setattr(shutil, "which", lambda name: None)
+    ctx = ToolContext(roots=[root])
+    out = await Grep()({"pattern": "TOKEN_LIMIT"}, ctx)
+    assert out == "a.py:2: TOKEN_LIMIT = 5"
+    out = await Grep()({"pattern": "token.limit", "caseSensitive": False}, ctx)
+    assert sorted(out.splitlines()) == ["a.py:2: TOKEN_LIMIT = 5", "b.txt:1: token limit here"]
+    with pytest.raises(ToolError, match="regular expression"):
+        await Grep()({"pattern": "("}, ctx)
+
+
+class FakeIndex:
+    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]:
+        return [SearchHit("a.py", 1, 2, "import os\nTOKEN_LIMIT = 5", symbol="TOKEN_LIMIT")]
+
+    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]:
+        return []
+
+
+async def test_index_tools_format_hits_or_say_why_not(root: Path) -> None:
+    out = await CodeSearch()({"query": "limit"}, ToolContext(roots=[root], index=FakeIndex()))
+    assert out.startswith("a.py:1-2 (TOKEN_LIMIT)\nimport os")
+    assert await SymbolSearch()({"name": "x"}, ToolContext(roots=[root], index=FakeIndex())) == (
+        "no results"
+    )
+    with pytest.raises(ToolError, match="grep"):
+        await CodeSearch()({"query": "limit"}, ToolContext(roots=[root]))
+
+
+def _confirming(answer: bool, asked: list[Mapping[str, Any]]) -> Any:
+    async def confirm(message: str, details: Mapping[str, Any]) -> bool:
+        asked.append(details)
+        return answer
+
+    return confirm
+
+
+async def test_commands_run_only_when_approved(root: Path) -> None:
+    asked: list[Mapping[str, Any]] = []
+    ctx = ToolContext(roots=[root], confirm=_confirming(False, asked))
+    with pytest.raises(ToolError, match="declined"):
+        await ExecuteCommand()({"command": "touch made"}, ctx)
+    assert not (root / "made").exists()
+    assert asked[0]["command"] == "touch made"
+
+    ctx.confirm = _confirming(True, asked)
+    out = await ExecuteCommand()({"command": "echo hi; pwd; exit 3"}, ctx)
+    assert out.splitlines() == ["exit code 3", "hi", str(root)]
+    with pytest.raises(ToolError, match=r"'\.\.'"):
+        await ExecuteCommand()({"command": "ls", "cwd": ".."}, ctx)
+
+
+async def test_allow_listed_simple_commands_skip_approval(root: Path) -> None:
+    ctx = ToolContext(roots=[root], settings=ToolSettings(command_allow=("echo",)))
+    assert await ExecuteCommand()({"command": "echo ok"}, ctx) == "exit code 0\nok\n"
+    with pytest.raises(ToolError, match="approval"):
+        await ExecuteCommand()({"command": "echo ok; rm -rf x"}, ctx)
+
+
+async def test_a_slow_command_is_killed_at_the_timeout(root: Path) -> None:
+    ctx = ToolContext(
+        roots=[root], settings=ToolSettings(command_timeout_s=0.3, command_allow=("sleep",))
+    )
+    started = time.monotonic()
+    with pytest.raises(ToolError, match="killed"):
+        await ExecuteCommand()({"command": "sleep 30"}, ctx)
+    assert time.monotonic() - started < 5
+
+
+async def test_cancelling_kills_the_command(root: Path) -> None:
+    asked: list[Mapping[str, Any]] = []
+    ctx = ToolContext(roots=[root], confirm=_confirming(True, asked))
+    task = asyncio.ensure_future(ExecuteCommand()({"command": "echo $$ > pid; exec sleep 30"}, ctx))
+    pid_file = root / "pid"
+    for _ in range(500):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.01)
+    pid = int(pid_file.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+async def test_git_tools_report_status_diff_and_log(root: Path) -> None:
+    _git(root, "init", "-q", "-b", "main")
+    _git(root, "-c", "user.name=T", "-c", "user.email=t@e", "add", "a.py")
+    _git(root, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "first commit")
+    (root / "a.py").write_text("import os\nTOKEN_LIMIT = 6\n")
+    ctx = ToolContext(roots=[root])
+    status = await GitStatus()({}, ctx)
+    assert "## main" in status and " M a.py" in status
+    diff = await GitDiff()({}, ctx)
+    assert "-TOKEN_LIMIT = 5" in diff and "+TOKEN_LIMIT = 6" in diff
+    assert "first commit" in await GitLog()({}, ctx)
+    with pytest.raises(ToolError, match="option"):
+        await GitDiff()({"ref": "--output=/tmp/x"}, ctx)
+
+
+async def test_git_outside_a_repository(root: Path) -> None:
+    with pytest.raises(ToolError, match="not inside a git repository"):
+        await GitStatus()({}, ToolContext(roots=[root]))
+
+
+async def test_ask_user_relays_the_answer(root: Path) -> None:
+    async def ask(question: str, options: Sequence[str]) -> str:
+        return f"{question} -> {options[0]}"
+
+    out = await AskUser()(
+        {"question": "Which?", "options": ["A", "B"]}, ToolContext([root], ask_user=ask)
+    )
+    assert out == "Which? -> A"
+    with pytest.raises(ToolError, match="decide yourself"):
+        await AskUser()({"question": "Which?"}, ToolContext(roots=[root]))
+
+
+def test_writing_tools_are_offered_only_in_write_mode() -> None:
+    names = {t.name for t in make_tools()}
+    assert "read_file" in names and "write_file" not in names
+    assert {"write_file", "replace_in_file"} <= {t.name for t in make_tools(write_mode=True)}
+    schema = next(t for t in make_tools() if t.name == "read_file").parameters()
+    assert set(schema["properties"]) == {"path", "startLine", "endLine"}
+    assert schema["required"] == ["path"]
