@@ -1,0 +1,491 @@
+"""The agent loop: model -> tool calls -> results -> model, until it stops or runs out of steps.
+
+One :class:`Solver` runs one turn. Every step is saved as it completes, and a cancelled or
+failed turn saves what it had produced before it ends, so the session on disk is always a
+faithful record: what the user saw streaming is what they find when they reopen it.
+
+Independent read-only tools of one step (searches, reads) run concurrently; a tool that
+changes something or waits on the user runs alone, in the order the model asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from daemon.errors import DaemonError
+from daemon.sessions.store import Session, SessionStore, Turn
+from daemon.solver import agents as agent_mod
+from daemon.solver.agents import Agent
+from daemon.solver.context import (
+    SAFETY,
+    PastTurn,
+    budget_history,
+    fit_current,
+    message_tokens,
+    read_rules,
+    tools_tokens,
+    turn_messages,
+)
+from daemon.solver.ports import ModelRouter
+from daemon.solver.settings import SolverSettings
+from daemon.tools.base import Tool, ToolContext, ToolError
+from daemon.tools.paths import check_readable, confine
+from protocol import query as wire
+from providers.base import (
+    AssistantMessage,
+    CallRecord,
+    ChatRequest,
+    Finished,
+    MalformedToolCall,
+    Message,
+    ModelFallback,
+    RedactedThinking,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallEvent,
+    ToolCallStarted,
+    ToolResult,
+    ToolResults,
+    ToolSpec,
+    Usage,
+    UsageEvent,
+    UserMessage,
+)
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[BaseModel], Awaitable[None]]
+FOCUS_CHARS = 6_000
+
+
+class UnknownAgent(DaemonError):
+    pass
+
+
+@dataclass(slots=True)
+class ToolCallRecord:
+    call_id: str
+    name: str
+    arguments: Mapping[str, Any]
+    result: str | None = None
+    is_error: bool = False
+
+
+@dataclass(slots=True)
+class TurnOutcome:
+    session_id: str
+    query_id: str
+    text: str
+    stop_reason: str
+    model: str | None = None
+    agent: str | None = None
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0
+    steps: int = 0
+
+
+@dataclass(slots=True)
+class _Step:
+    """What one model call produced so far (kept when the call is cut short)."""
+
+    text: list[str] = field(default_factory=list)
+    thinking: list[ThinkingBlock] = field(default_factory=list)
+    thinking_text: list[str] = field(default_factory=list)
+    calls: list[ToolCall] = field(default_factory=list)
+    # call id -> why its arguments could not be used (the call stays in stream order)
+    malformed: dict[str, str] = field(default_factory=dict)
+    reason: str = "stop"
+    usage: Usage | None = None
+    record: CallRecord | None = None
+
+    def close_thinking(self, signature: str | None = None) -> None:
+        if self.thinking_text:
+            self.thinking.append(ThinkingBlock("".join(self.thinking_text), signature))
+            self.thinking_text.clear()
+
+    def message(self) -> AssistantMessage:
+        self.close_thinking()
+        return AssistantMessage("".join(self.text), tuple(self.thinking), tuple(self.calls))
+
+
+def _assistant_content(message: AssistantMessage, model: str | None) -> dict[str, Any]:
+    return {
+        "text": message.text,
+        "thinking": [
+            {"text": t.text, "signature": t.signature, "redacted": t.redacted}
+            for t in message.thinking
+        ],
+        "tool_calls": [
+            {"id": c.call_id, "name": c.name, "arguments": dict(c.arguments)}
+            for c in message.tool_calls
+        ],
+        "model": model,
+    }
+
+
+def _usage_dict(usage: Usage) -> dict[str, int]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+    }
+
+
+class Solver:
+    def __init__(
+        self,
+        *,
+        router: ModelRouter,
+        store: SessionStore,
+        tools: Sequence[Tool],
+        tool_context: ToolContext,
+        settings: SolverSettings | None = None,
+        emit: Emit | None = None,
+        default_model: str | None = None,
+        cheap_model: str | None = None,
+        fallbacks: Sequence[str] | None = None,
+        user_agents: Mapping[str, Agent] | None = None,
+        choice_timeout_s: float = 2.0,
+    ) -> None:
+        self.router = router
+        self.store = store
+        self.tools = {t.name: t for t in tools}
+        self.ctx = tool_context
+        self.settings = settings or SolverSettings()
+        self._emit = emit
+        self.default_model = default_model
+        self.cheap_model = cheap_model
+        self.fallbacks = fallbacks
+        self.agents = agent_mod.all_agents(user_agents or {})
+        self.choice_timeout_s = choice_timeout_s
+
+    async def emit(self, event: BaseModel) -> None:
+        if self._emit is not None:
+            await self._emit(event)
+
+    # -- the turn -------------------------------------------------------------------------------
+
+    async def open_session(self, session_id: str | None, query: str, workspace: str) -> Session:
+        if session_id is not None:
+            return await self.store.get_session(session_id)
+        return await self.store.create_session(
+            workspace=workspace, title=agent_mod.first_words(query)
+        )
+
+    async def run(
+        self,
+        *,
+        query: str,
+        session: Session,
+        model: str | None = None,
+        agent: str | None = None,
+        focus_items: Sequence[wire.FocusItem] = (),
+        new_session: bool = False,
+    ) -> TurnOutcome:
+        if agent is not None and agent not in self.agents:
+            raise UnknownAgent(
+                f"unknown agent {agent!r}; known: {', '.join(sorted(self.agents))}",
+                field="agent",
+                known=sorted(self.agents),
+            )
+        title_task = asyncio.ensure_future(self._retitle(session, query)) if new_session else None
+        chosen = agent or await agent_mod.pick_agent(
+            self.router,
+            query,
+            self.agents,
+            cheap_model=self.cheap_model,
+            timeout_s=self.choice_timeout_s,
+        )
+        spec = self.agents[chosen]
+        model_name = model or spec.model or self.default_model
+        info = self.router.resolve(model_name)
+        past = await self.store.get_turns(session.id)
+        turn = await self.store.start_turn(
+            session.id,
+            query=query,
+            focus_items=[f.model_dump(by_alias=True, exclude_none=True) for f in focus_items],
+            agent=chosen,
+            model=info.name,
+        )
+        outcome = TurnOutcome(
+            session_id=session.id, query_id=turn.id, text="", stop_reason="stop", agent=chosen
+        )
+        outcome.model = info.name
+        await self.emit(
+            wire.SessionStarted(session_id=session.id, query_id=turn.id, title=session.title)
+        )
+        await self.emit(wire.AgentChosen(agent=chosen, model=info.name))
+        started = time.monotonic()
+        try:
+            await self._loop(turn, past, query, focus_items, spec, info, outcome)
+        except asyncio.CancelledError:
+            outcome.stop_reason = "cancelled"
+            await asyncio.shield(self._finish(turn, outcome, "cancelled", started))
+            raise
+        except Exception as exc:
+            outcome.stop_reason = "error"
+            await asyncio.shield(self._finish(turn, outcome, "failed", started, error=str(exc)))
+            raise
+        finally:
+            if title_task is not None and not title_task.done():
+                title_task.cancel()
+        await self._finish(turn, outcome, "complete", started)
+        return outcome
+
+    async def _retitle(self, session: Session, query: str) -> None:
+        title = await agent_mod.make_title(
+            self.router, query, cheap_model=self.cheap_model, timeout_s=self.choice_timeout_s
+        )
+        if title != session.title:
+            await self.store.rename(session.id, title)
+
+    async def _finish(
+        self,
+        turn: Turn,
+        outcome: TurnOutcome,
+        status: Any,
+        started: float,
+        error: str | None = None,
+    ) -> None:
+        await self.store.finish_turn(
+            turn.id,
+            status=status,
+            usage=_usage_dict(outcome.usage),
+            cost_usd=outcome.cost_usd,
+            timings={"total_ms": round((time.monotonic() - started) * 1000, 1)},
+            error=error,
+            model=outcome.model,
+        )
+
+    async def _loop(
+        self,
+        turn: Turn,
+        past: Sequence[Turn],
+        query: str,
+        focus_items: Sequence[wire.FocusItem],
+        agent: Agent,
+        info: Any,
+        outcome: TurnOutcome,
+    ) -> None:
+        names = agent_mod.tool_names(agent, list(self.tools))
+        tools = [self.tools[n] for n in names]
+        specs = tuple(ToolSpec(t.name, t.description, t.parameters()) for t in tools)
+        rules = await asyncio.to_thread(read_rules, self.ctx.roots)
+        system = agent.prompt + (f"\n\n{rules}" if rules else "")
+        user_text = query + await asyncio.to_thread(self._focus_text, focus_items)
+        await self.store.add_message(
+            turn.id,
+            role="user",
+            content={
+                "text": user_text,
+                "focus_items": [
+                    f.model_dump(by_alias=True, exclude_none=True) for f in focus_items
+                ],
+            },
+        )
+        window = int(info.context_window * (1 - SAFETY))
+        output = min(info.max_output_tokens, max(window // 4, 1))
+        budget = window - output - message_tokens(UserMessage(system)) - tools_tokens(specs)
+        current: list[Message] = [UserMessage(user_text)]
+        history, reduced = budget_history(
+            [
+                PastTurn(
+                    t.query,
+                    turn_messages(t.messages),
+                    t.summary,
+                    next(
+                        (
+                            m.content.get("text", "")
+                            for m in reversed(t.messages)
+                            if m.role == "assistant"
+                        ),
+                        "",
+                    ),
+                )
+                for t in past
+            ],
+            max(budget - message_tokens(current[0]), 0),
+        )
+        if reduced:
+            log.info("turn %s: %d earlier turn(s) summarised or left out", turn.id, reduced)
+        model_name = info.name
+        for step in range(1, self.settings.max_steps + 1):
+            outcome.steps = step
+            await self.emit(wire.StepStarted(step=step))
+            current_budget = budget - sum(message_tokens(m) for m in history)
+            request = ChatRequest(
+                model=info.model_id,
+                messages=(*history, *fit_current(current, max(current_budget, 0))),
+                system=system,
+                tools=specs,
+                max_output_tokens=output,
+            )
+            result = _Step()
+            message_id: str | None = None
+            try:
+                async for event in self.router.stream(
+                    request, model=model_name, fallbacks=self.fallbacks
+                ):
+                    await self._on_event(event, result, outcome)
+            finally:
+                message = result.message()
+                if message.text or message.tool_calls or message.thinking:
+                    saved = await asyncio.shield(
+                        self.store.add_message(
+                            turn.id,
+                            role="assistant",
+                            content=_assistant_content(message, outcome.model),
+                        )
+                    )
+                    message_id = saved.id
+                self._account(result, outcome)
+            assert message_id is not None or not message.tool_calls
+            current.append(message)
+            if message.text:
+                outcome.text = message.text
+            outcome.stop_reason = result.reason
+            if not message.tool_calls:
+                return
+            results = await self._run_tools(result, outcome)
+            current.append(ToolResults(tuple(results)))
+            await self.store.add_message(
+                turn.id,
+                role="tool",
+                content={
+                    "results": [
+                        {
+                            "call_id": r.call_id,
+                            "name": r.name,
+                            "content": r.content,
+                            "is_error": r.is_error,
+                        }
+                        for r in results
+                    ]
+                },
+            )
+        outcome.stop_reason = "step_limit"
+
+    async def _on_event(self, event: Any, step: _Step, outcome: TurnOutcome) -> None:
+        match event:
+            case TextDelta(text=text):
+                step.close_thinking()
+                step.text.append(text)
+                await self.emit(wire.TextChunk(text=text))
+            case ThinkingDelta(text=text, signature=signature):
+                if text:
+                    step.thinking_text.append(text)
+                    await self.emit(wire.ThinkingChunk(text=text))
+                if signature is not None:
+                    step.close_thinking(signature)
+            case RedactedThinking(data=data):
+                step.close_thinking()
+                step.thinking.append(ThinkingBlock(redacted=data))
+            case ToolCallStarted():
+                pass
+            case ToolCallEvent(call=call):
+                step.calls.append(call)
+            case MalformedToolCall(call_id=call_id, name=name, error=error):
+                step.calls.append(ToolCall(call_id, name, {}))
+                step.malformed[call_id] = (
+                    f"the arguments of {name} were not valid JSON ({error}); try again"
+                )
+            case UsageEvent(usage=usage):
+                step.usage = usage
+            case Finished(reason=reason, usage=usage):
+                step.reason = reason
+                if usage is not None:
+                    step.usage = usage
+            case ModelFallback(from_model=old, to_model=new, reason=why):
+                outcome.model = new
+                await self.emit(wire.ModelSwitched(from_model=old, to_model=new, reason=why))
+            case CallRecord():
+                step.record = event
+                outcome.model = event.model
+
+    def _account(self, step: _Step, outcome: TurnOutcome) -> None:
+        usage = step.record.usage if step.record is not None else step.usage
+        if usage is not None:
+            outcome.usage = outcome.usage + usage
+        if step.record is not None:
+            outcome.cost_usd += step.record.cost_usd
+
+    async def _run_tools(self, step: _Step, outcome: TurnOutcome) -> list[ToolResult]:
+        calls = list(step.calls)
+        errors = step.malformed
+        results: dict[str, ToolResult] = {}
+        for call in calls:
+            await self.emit(
+                wire.ToolCallStarted(
+                    call_id=call.call_id, name=call.name, arguments=dict(call.arguments)
+                )
+            )
+
+        async def one(call: ToolCall) -> None:
+            if call.call_id in errors:
+                content, is_error = errors[call.call_id], True
+            else:
+                content, is_error = await self._call_tool(call)
+            results[call.call_id] = ToolResult(call.call_id, call.name, content, is_error)
+            outcome.tool_calls.append(
+                ToolCallRecord(call.call_id, call.name, call.arguments, content, is_error)
+            )
+            await self.emit(
+                wire.ToolCallFinished(
+                    call_id=call.call_id, name=call.name, content=content, is_error=is_error
+                )
+            )
+
+        batch: list[ToolCall] = []
+        for call in calls:
+            tool = self.tools.get(call.name)
+            if tool is not None and tool.read_only:
+                batch.append(call)
+                continue
+            await asyncio.gather(*(one(c) for c in batch))
+            batch = []
+            await one(call)
+        await asyncio.gather(*(one(c) for c in batch))
+        return [results[c.call_id] for c in calls]
+
+    async def _call_tool(self, call: ToolCall) -> tuple[str, bool]:
+        tool = self.tools.get(call.name)
+        if tool is None:
+            return f"there is no tool named {call.name!r}; use one of {sorted(self.tools)}", True
+        try:
+            return await tool(call.arguments, self.ctx), False
+        except ToolError as exc:
+            return str(exc), True
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in a tool must not end the turn
+            log.exception("tool %s failed", call.name)
+            return f"{call.name} failed: {type(exc).__name__}: {exc}", True
+
+    def _focus_text(self, focus_items: Sequence[wire.FocusItem]) -> str:
+        parts: list[str] = []
+        for item in focus_items:
+            try:
+                path = confine(self.ctx.roots, item.path)
+                rel = check_readable(self.ctx.roots, path, self.ctx.settings)
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+            except (ToolError, OSError) as exc:
+                parts.append(f"(focus {item.path}: {exc})")
+                continue
+            start = item.start_line or 1
+            end = item.end_line or len(lines)
+            body = "\n".join(lines[start - 1 : end])[:FOCUS_CHARS]
+            label = f"{rel}:{start}-{end}" + (f" ({item.symbol})" if item.symbol else "")
+            parts.append(f"Focus {label}:\n```\n{body}\n```")
+        return ("\n\n" + "\n\n".join(parts)) if parts else ""

@@ -1,0 +1,173 @@
+"""``deputydev/query``: one turn of a conversation, streamed as it happens.
+
+The editor passes a ``partialResultToken``; every step of the turn arrives as
+``$/progress {token, value: QueryEvent}`` and the response carries the whole turn.
+Server-to-client requests made during a turn: ``deputydev/confirm`` (approve a command),
+``deputydev/askUser`` (a question from the model) and ``workspace/applyEdit`` (write mode).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from protocol.base import WireModel
+
+QUERY = "deputydev/query"
+CONFIRM = "deputydev/confirm"
+ASK_USER = "deputydev/askUser"
+
+
+class FocusItem(WireModel):
+    """Something the user pointed at: a file, a range of it, or a symbol."""
+
+    path: str
+    start_line: int | None = None
+    end_line: int | None = None
+    symbol: str | None = None
+
+
+class QueryParams(WireModel):
+    query: str = Field(min_length=1)
+    session_id: str | None = None
+    model: str | None = None
+    agent: str | None = None
+    write_mode: bool = False
+    focus_items: list[FocusItem] = []
+    partial_result_token: int | str | None = None
+
+
+class ToolCallInfo(WireModel):
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+    result: str | None = None
+    is_error: bool = False
+
+
+class UsageInfo(WireModel):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+StopReason = Literal[
+    "stop", "length", "content_filter", "step_limit", "cancelled", "error", "tool_use"
+]
+
+
+class QueryResult(WireModel):
+    session_id: str
+    query_id: str
+    text: str
+    tool_calls: list[ToolCallInfo] = []
+    model: str | None = None
+    agent: str | None = None
+    usage: UsageInfo = UsageInfo()
+    cost_usd: float = 0.0
+    stop_reason: StopReason
+    steps: int = 0
+
+
+# --- the streamed events (the ``value`` of each ``$/progress``) ---------------------------
+
+
+class SessionStarted(WireModel):
+    kind: Literal["session"] = "session"
+    session_id: str
+    query_id: str
+    title: str
+
+
+class AgentChosen(WireModel):
+    kind: Literal["agent"] = "agent"
+    agent: str
+    model: str
+
+
+class StepStarted(WireModel):
+    kind: Literal["step"] = "step"
+    step: int
+
+
+class TextChunk(WireModel):
+    kind: Literal["text"] = "text"
+    text: str
+
+
+class ThinkingChunk(WireModel):
+    kind: Literal["thinking"] = "thinking"
+    text: str
+
+
+class ToolCallStarted(WireModel):
+    kind: Literal["toolCall"] = "toolCall"
+    call_id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+class ToolCallFinished(WireModel):
+    kind: Literal["toolResult"] = "toolResult"
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+
+
+class ModelSwitched(WireModel):
+    kind: Literal["modelFallback"] = "modelFallback"
+    from_model: str
+    to_model: str
+    reason: str
+
+
+class UsageUpdate(WireModel):
+    kind: Literal["usage"] = "usage"
+    usage: UsageInfo
+    cost_usd: float
+
+
+QueryEvent = Annotated[
+    SessionStarted
+    | AgentChosen
+    | StepStarted
+    | TextChunk
+    | ThinkingChunk
+    | ToolCallStarted
+    | ToolCallFinished
+    | ModelSwitched
+    | UsageUpdate,
+    Field(discriminator="kind"),
+]
+
+
+class ConfirmParams(WireModel):
+    message: str
+    details: dict[str, Any] = {}
+
+
+class ConfirmResult(WireModel):
+    approved: bool
+
+
+class AskUserParams(WireModel):
+    question: str
+    options: list[str] = []
+
+
+class AskUserResult(WireModel):
+    answer: str
+
+
+METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {
+    QUERY: (QueryParams, QueryResult),
+}
+
+CLIENT_METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {
+    CONFIRM: (ConfirmParams, ConfirmResult),
+    ASK_USER: (AskUserParams, AskUserResult),
+}
