@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import sessions, status
+from protocol import query, sessions, status
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
 METHOD_TYPES: dict[str, MethodTypes] = {
     **status.METHODS,
     **sessions.METHODS,
+    **query.METHODS,
 }
 
-CLIENT_METHODS: dict[str, MethodTypes] = {}
+CLIENT_METHODS: dict[str, MethodTypes] = {
+    **query.CLIENT_METHODS,
+}
 
 NOTIFICATIONS: dict[str, type[Any]] = {}

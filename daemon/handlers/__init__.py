@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import lifecycle, sessions, status, workspace
+from daemon.handlers import lifecycle, query, sessions, status, workspace
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -22,6 +22,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     workspace.register,
     status.register,
     sessions.register,
+    query.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

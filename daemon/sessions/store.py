@@ -19,22 +19,26 @@ that connection across tasks and SQLite allows one open transaction per connecti
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from daemon.errors import SessionError, SessionNotFound
 from daemon.sessions.migrations import migrate
 
 if TYPE_CHECKING:
     import aiosqlite
+
+log = logging.getLogger(__name__)
 
 Role = Literal["user", "assistant", "tool"]
 TurnStatus = Literal["running", "complete", "cancelled", "failed", "interrupted"]
@@ -55,6 +59,32 @@ EMPTY_USAGE: dict[str, int] = {
     "cache_write_tokens": 0,
     "reasoning_tokens": 0,
 }
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _atomic(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Run a write to its end even when its caller is cancelled.
+
+    Cancelling a query mid-write would otherwise leave the connection inside a transaction
+    the worker thread had already begun, and every later write would fail. A caller that is
+    cancelled stops waiting; the write itself still commits (or rolls back) in order.
+    """
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        task = asyncio.ensure_future(fn(*args, **kwargs))
+        task.add_done_callback(_retrieve)
+        return await asyncio.shield(task)
+
+    return wrapper
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.debug("a write finished after its caller left: %r", exc)
 
 
 def now_iso() -> str:
@@ -302,6 +332,7 @@ class SessionStore:
 
     # -- sessions -----------------------------------------------------------------------------
 
+    @_atomic
     async def create_session(
         self,
         *,
@@ -379,22 +410,27 @@ class SessionStore:
         )
         return [_session(row) for row in rows]
 
+    @_atomic
     async def rename(self, session_id: str, title: str) -> Session:
         async with self._tx():
             return await self._update_session(session_id, title=title)
 
+    @_atomic
     async def set_pinned(self, session_id: str, pinned: bool) -> Session:
         async with self._tx():
             return await self._update_session(session_id, pinned=int(pinned))
 
+    @_atomic
     async def set_archived(self, session_id: str, archived: bool) -> Session:
         async with self._tx():
             return await self._update_session(session_id, archived=int(archived))
 
+    @_atomic
     async def set_model(self, session_id: str, model: str | None) -> Session:
         async with self._tx():
             return await self._update_session(session_id, model=model)
 
+    @_atomic
     async def delete_session(self, session_id: str) -> None:
         """Remove the session with its turns and messages; sync deletes them server-side too."""
         async with self._tx() as db:
@@ -407,6 +443,7 @@ class SessionStore:
 
     # -- turns and messages -------------------------------------------------------------------
 
+    @_atomic
     async def start_turn(
         self,
         session_id: str,
@@ -469,6 +506,7 @@ class SessionStore:
             await self._update_session(session_id)
         return turn
 
+    @_atomic
     async def add_message(
         self,
         turn_id: str,
@@ -510,6 +548,7 @@ class SessionStore:
             await self._emit("message", "upsert", message.payload())
         return message
 
+    @_atomic
     async def update_message(self, message_id: str, content: Mapping[str, Any]) -> Message:
         """Replace a message's content; the loop uses it to save a streaming reply as it grows."""
         async with self._tx() as db:
@@ -525,6 +564,7 @@ class SessionStore:
             await self._emit("message", "upsert", message.payload())
         return message
 
+    @_atomic
     async def finish_turn(
         self,
         turn_id: str,
@@ -573,6 +613,7 @@ class SessionStore:
             await self._update_session(turn.session_id)
         return finished
 
+    @_atomic
     async def set_turn_summary(self, turn_id: str, summary: str) -> Turn:
         """Store the short account of a turn that replaces it when the context runs short."""
         async with self._tx() as db:
@@ -585,6 +626,7 @@ class SessionStore:
             await self._emit("turn", "upsert", turn.payload())
         return turn
 
+    @_atomic
     async def mark_running_interrupted(self) -> list[Turn]:
         """At start-up, turns still 'running' belong to a daemon that died mid-turn."""
         async with self._tx() as db:
@@ -640,6 +682,7 @@ class SessionStore:
             for row in rows
         ]
 
+    @_atomic
     async def outbox_ack(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return

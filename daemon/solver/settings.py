@@ -42,6 +42,18 @@ class ToolSettings(_Section):
     direct_write: bool = False
 
 
+class AgentSettings(_Section):
+    """A user's own agent, under ``[solver.agents.NAME]``."""
+
+    description: str
+    prompt: str
+    tools: tuple[str, ...] | None = None
+    model: str | None = None
+
+
 class SolverSettings(_Section):
     max_steps: int = Field(default=30, ge=1, le=500)
+    # How long the cheap model may take to pick an agent or a title before the default wins.
+    choice_timeout_s: float = Field(default=2.0, gt=0, le=30)
+    agents: dict[str, AgentSettings] = {}
     tools: ToolSettings = ToolSettings()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -157,3 +159,20 @@ async def test_summary_and_finish_bump_the_turn_version(store: SessionStore) -> 
     assert summarised.summary == "asked q; cancelled"
     with pytest.raises(ValueError, match="running"):
         await store.finish_turn(turn.id, status="running")
+
+
+async def test_a_cancelled_caller_leaves_the_store_usable(store: SessionStore) -> None:
+    session = await store.create_session(workspace="/w", title="t")
+    turn = await store.start_turn(session.id, query="q")
+    for _ in range(20):  # cancel at every point of a write's life
+        task = asyncio.ensure_future(
+            store.add_message(turn.id, role="user", content={"text": "q", "focus_items": []})
+        )
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    finished = await store.finish_turn(turn.id, status="cancelled")
+    assert finished.status == "cancelled"
+    [saved] = await store.get_turns(session.id)
+    assert len(saved.messages) == 20  # each write, once begun, completed

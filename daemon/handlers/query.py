@@ -1,0 +1,53 @@
+"""``deputydev/query``: a thin adapter over the query service.
+
+pygls cancels this handler's task on ``$/cancelRequest``; the solver saves what the turn had
+produced, marks it cancelled and lets the cancellation through, and pygls answers
+RequestCancelled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from daemon.errors import jsonrpc_errors
+from daemon.solver.service import QueryService
+from protocol.query import QUERY, QueryParams, QueryResult, ToolCallInfo, UsageInfo
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+
+
+def register(server: DeputyServer) -> None:
+    @server.feature(QUERY)
+    @jsonrpc_errors
+    async def query(params: QueryParams) -> QueryResult:
+        service = await server.started(QueryService)
+        outcome = await service.run(params)
+        usage = outcome.usage
+        return QueryResult(
+            session_id=outcome.session_id,
+            query_id=outcome.query_id,
+            text=outcome.text,
+            tool_calls=[
+                ToolCallInfo(
+                    call_id=c.call_id,
+                    name=c.name,
+                    arguments=dict(c.arguments),
+                    result=c.result,
+                    is_error=c.is_error,
+                )
+                for c in outcome.tool_calls
+            ],
+            model=outcome.model,
+            agent=outcome.agent,
+            usage=UsageInfo(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
+                reasoning_tokens=usage.reasoning_tokens,
+            ),
+            cost_usd=round(outcome.cost_usd, 6),
+            stop_reason=outcome.stop_reason,  # type: ignore[arg-type]
+            steps=outcome.steps,
+        )

@@ -1,0 +1,202 @@
+"""Runs queries for the daemon: one turn per session at a time, streamed to the editor.
+
+The service owns what outlives a turn (the model router, the set of busy sessions) and
+builds, for each query, a :class:`~daemon.solver.loop.Solver` whose tool callbacks reach the
+editor: ``deputydev/confirm`` before a command, ``deputydev/askUser`` for a question, and
+``workspace/applyEdit`` for edits in write mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from daemon.errors import SessionBusy
+from daemon.sessions.service import SessionsService
+from protocol import query as wire
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+    from daemon.solver.loop import TurnOutcome
+    from daemon.solver.ports import ModelRouter
+
+log = logging.getLogger(__name__)
+
+
+def _disk_text(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
+
+
+def _field(result: Any, name: str) -> Any:
+    if isinstance(result, Mapping):
+        return result.get(name)
+    return getattr(result, name, None)
+
+
+class QueryService:
+    def __init__(self, server: DeputyServer) -> None:
+        self._server = server
+        self._router: ModelRouter | None = None
+        # Replaced by tests (and by embedders) to supply another router.
+        self.router_factory: Callable[[], ModelRouter] = self._default_router
+        self.busy: dict[str, str] = {}  # session id -> query id
+
+    async def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        router, self._router = self._router, None
+        close = getattr(router, "aclose", None)
+        if close is not None:
+            await close()
+
+    def _default_router(self) -> ModelRouter:
+        from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
+
+        router: ModelRouter = Router(self._server.settings.providers)
+        return router
+
+    @property
+    def router(self) -> ModelRouter:
+        if self._router is None:
+            self._router = self.router_factory()
+        return self._router
+
+    # -- editor callbacks -------------------------------------------------------------------
+
+    async def _progress(self, token: int | str | None, event: BaseModel) -> None:
+        if token is None:
+            return
+        from lsprotocol import types
+
+        value = event.model_dump(by_alias=True, mode="json", exclude_none=True)
+        self._server.protocol.notify(types.PROGRESS, types.ProgressParams(token, value))
+
+    async def _confirm(self, message: str, details: Mapping[str, Any]) -> bool:
+        result = await self._server.protocol.send_request_async(
+            wire.CONFIRM, wire.ConfirmParams(message=message, details=dict(details))
+        )
+        return bool(_field(result, "approved"))
+
+    async def _ask(self, question: str, options: Sequence[str]) -> str:
+        result = await self._server.protocol.send_request_async(
+            wire.ASK_USER, wire.AskUserParams(question=question, options=list(options))
+        )
+        return str(_field(result, "answer") or "")
+
+    def _can_apply_edits(self) -> bool:
+        try:
+            workspace = self._server.client_capabilities.workspace
+        except (AttributeError, RuntimeError):
+            return False
+        return bool(workspace and workspace.apply_edit)
+
+    async def _apply_edit(self, path: Path, text: str) -> bool:
+        from lsprotocol import types
+        from pygls.uris import from_fs_path
+
+        uri = from_fs_path(str(path)) or path.as_uri()
+        current = self._server.document_text(path)
+        if current is None:
+            current = await asyncio.to_thread(_disk_text, path)
+        if current is None:
+            edit = types.WorkspaceEdit(
+                document_changes=[
+                    types.CreateFile(uri=uri, kind="create"),
+                    types.TextDocumentEdit(
+                        text_document=types.OptionalVersionedTextDocumentIdentifier(
+                            uri=uri, version=None
+                        ),
+                        edits=[
+                            types.TextEdit(
+                                range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                                new_text=text,
+                            )
+                        ],
+                    ),
+                ]
+            )
+        else:
+            end = types.Position(line=len(current.splitlines()) + 1, character=0)
+            whole = types.Range(start=types.Position(0, 0), end=end)
+            edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=whole, new_text=text)]})
+        result = await self._server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label="DeputyDev")
+        )
+        return bool(result and result.applied)
+
+    # -- a query ----------------------------------------------------------------------------
+
+    async def run(self, params: wire.QueryParams) -> TurnOutcome:
+        from daemon.solver.agents import Agent
+        from daemon.solver.loop import Solver
+        from daemon.tools.base import ToolContext
+        from daemon.tools.registry import make_tools
+
+        settings = self._server.settings
+        store = (await self._server.started(SessionsService)).store
+        if params.session_id is not None and params.session_id in self.busy:
+            raise SessionBusy(
+                f"session {params.session_id} is still answering another query;"
+                " wait for it or cancel it",
+                sessionId=params.session_id,
+                queryId=self.busy[params.session_id],
+            )
+        token = params.partial_result_token
+
+        async def emit(event: BaseModel) -> None:
+            await self._progress(token, event)
+
+        roots = self._server.roots()
+        context = ToolContext(
+            roots=roots,
+            settings=settings.solver.tools,
+            write_mode=params.write_mode,
+            confirm=self._confirm,
+            ask_user=self._ask,
+            apply_edit=self._apply_edit if self._can_apply_edits() else None,
+            index=None,
+            document_text=self._server.document_text,
+        )
+        user_agents = {
+            name: Agent(name, a.description, a.prompt, a.tools, a.model)
+            for name, a in settings.solver.agents.items()
+        }
+        solver = Solver(
+            router=self.router,
+            store=store,
+            tools=make_tools(write_mode=params.write_mode),
+            tool_context=context,
+            settings=settings.solver,
+            emit=emit,
+            default_model=settings.providers.default_model,
+            cheap_model=settings.providers.cheap_model,
+            fallbacks=settings.providers.fallbacks or None,
+            user_agents=user_agents,
+            choice_timeout_s=settings.solver.choice_timeout_s,
+        )
+        workspace = str(roots[0]) if roots else ""
+        session = await solver.open_session(params.session_id, params.query, workspace)
+        if session.id in self.busy:
+            raise SessionBusy(
+                f"session {session.id} is still answering another query",
+                sessionId=session.id,
+                queryId=self.busy[session.id],
+            )
+        self.busy[session.id] = "starting"
+        try:
+            return await solver.run(
+                query=params.query,
+                session=session,
+                model=params.model,
+                agent=params.agent,
+                focus_items=params.focus_items,
+                new_session=params.session_id is None,
+            )
+        finally:
+            self.busy.pop(session.id, None)
