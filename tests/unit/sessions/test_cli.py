@@ -1,0 +1,85 @@
+"""``deputydev sessions list|show|export`` on a real sessions database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from daemon.cli import main
+from daemon.sessions.store import SessionStore
+
+
+async def _seed(home: Path) -> str:
+    store = await SessionStore.open(home / "data" / "sessions.db")
+    try:
+        session = await store.create_session(workspace="/src/app", title="Parser crash")
+        turn = await store.start_turn(session.id, query="why does parse fail?", model="m1")
+        await store.add_message(
+            turn.id, role="user", content={"text": "why does parse fail?", "focus_items": []}
+        )
+        await store.add_message(
+            turn.id,
+            role="assistant",
+            content={
+                "text": "",
+                "thinking": [],
+                "tool_calls": [{"id": "c1", "name": "grep", "arguments": {"pattern": "parse"}}],
+                "model": "m1",
+            },
+        )
+        await store.add_message(
+            turn.id,
+            role="tool",
+            content={
+                "results": [
+                    {"call_id": "c1", "name": "grep", "content": "a.py:1: ```", "is_error": False}
+                ]
+            },
+        )
+        await store.add_message(
+            turn.id,
+            role="assistant",
+            content={"text": "It fails on empty input.", "thinking": [], "tool_calls": []},
+        )
+        await store.finish_turn(turn.id, status="complete", cost_usd=0.0123)
+        await store.create_session(workspace="/src/app", title="Other")
+        return session.id
+    finally:
+        await store.close()
+
+
+def test_list_show_and_export(
+    hermetic_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sessions", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "no sessions yet"
+
+    session_id = asyncio.run(_seed(hermetic_env))
+    assert main(["sessions", "list", "--query", "parse"]) == 0
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert session_id in line and line.endswith("Parser crash")
+
+    assert main(["sessions", "show", session_id]) == 0
+    md = capsys.readouterr().out
+    assert md.startswith("# Parser crash")
+    assert "**You:**\n\nwhy does parse fail?" in md
+    assert '> tool `grep` {"pattern": "parse"}' in md
+    assert "````\na.py:1: ```\n````" in md  # a fence longer than any backticks inside
+    assert "It fails on empty input." in md and "$0.0123" in md
+
+    out = tmp_path / "s.json"
+    assert main(["sessions", "export", session_id, "--format", "json", "-o", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["id"] == session_id
+    assert [m["role"] for m in data["turns"][0]["messages"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "assistant",
+    ]
+
+    assert main(["sessions", "show", "nope"]) == 1
+    assert "no session 'nope'" in capsys.readouterr().err
