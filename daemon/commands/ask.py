@@ -1,0 +1,172 @@
+"""``deputydev ask "QUERY"``: one turn from the terminal, streamed as it is produced.
+
+The terminal plays the editor's part: it approves commands and, with ``--write``, each edit
+(the file is written only after a yes). Turns are saved in the same sessions database as
+the daemon's, so ``--session ID`` continues a conversation begun in the editor. Ctrl-C
+cancels the turn and keeps what was produced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from rich.console import Console
+
+    from daemon.config import Settings
+    from daemon.solver.ports import ModelRouter
+
+NAME = "ask"
+HELP = "Ask a question about the code in the current directory."
+
+Prompt = Callable[[str], str]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", metavar="QUERY")
+    parser.add_argument("--model", "-m", help="Model name (default: providers.defaultModel).")
+    parser.add_argument("--session", "-s", metavar="ID", help="Continue this session.")
+    parser.add_argument("--agent", "-a", help="general, code_writer, explainer, test_writer, ...")
+    parser.add_argument("--write", action="store_true", help="Allow edits (each one confirmed).")
+    parser.add_argument("--root", type=Path, default=None, help="Workspace root (default: cwd).")
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from daemon.cli import settings_or_exit
+
+    root = (args.root or Path.cwd()).resolve()
+    loaded = settings_or_exit([root])
+    try:
+        from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        print("deputydev: no model provider is available in this installation", file=sys.stderr)
+        return 1
+    router: ModelRouter = Router(loaded.settings.providers)
+    console = Console(highlight=False)
+    prompt: Prompt = input if sys.stdin.isatty() else (lambda message: "n")
+    try:
+        return asyncio.run(
+            ask(
+                args.query,
+                router=router,
+                settings=loaded.settings,
+                root=root,
+                session_id=args.session,
+                model=args.model,
+                agent=args.agent,
+                write=args.write,
+                console=console,
+                prompt=prompt,
+            )
+        )
+    except KeyboardInterrupt:
+        console.print("\n[yellow]cancelled; the partial answer is saved[/yellow]")
+        return 130
+
+
+async def ask(
+    query: str,
+    *,
+    router: ModelRouter,
+    settings: Settings,
+    root: Path,
+    session_id: str | None,
+    model: str | None,
+    agent: str | None,
+    write: bool,
+    console: Console,
+    prompt: Prompt,
+) -> int:
+    from rich.markup import escape
+
+    from daemon.errors import DomainError
+    from daemon.paths import data_dir
+    from daemon.sessions.store import SessionStore
+    from daemon.solver.agents import Agent
+    from daemon.solver.loop import Solver
+    from daemon.tools.base import ToolContext
+    from daemon.tools.registry import make_tools
+    from protocol import query as wire
+
+    async def yes(message: str) -> bool:
+        answer = await asyncio.to_thread(prompt, f"{message} [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    async def confirm(message: str, details: Mapping[str, Any]) -> bool:
+        return await yes(message)
+
+    async def ask_user(question: str, options: Sequence[str]) -> str:
+        hint = f" ({' / '.join(options)})" if options else ""
+        return await asyncio.to_thread(prompt, f"{question}{hint} ")
+
+    async def apply_edit(path: Path, text: str) -> bool:
+        if not await yes(f"Write {path}?"):
+            return False
+        await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await asyncio.to_thread(path.write_text, text, encoding="utf-8")
+        return True
+
+    async def show(event: BaseModel) -> None:
+        match event:
+            case wire.TextChunk(text=text):
+                console.print(text, end="", markup=False)
+            case wire.ToolCallStarted(name=name, arguments=arguments):
+                console.print(f"\n[dim]→ {name} {escape(str(arguments))}[/dim]")
+            case wire.ToolCallFinished(name=name, is_error=True, content=content):
+                console.print(f"[red]✗ {name}: {escape(content[:200])}[/red]")
+            case wire.ModelSwitched(from_model=old, to_model=new, reason=why):
+                console.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
+
+    store = await SessionStore.open(data_dir() / "sessions.db")
+    try:
+        solver = Solver(
+            router=router,
+            store=store,
+            tools=make_tools(write_mode=write),
+            tool_context=ToolContext(
+                roots=[root],
+                settings=settings.solver.tools,
+                write_mode=write,
+                confirm=confirm,
+                ask_user=ask_user,
+                apply_edit=apply_edit,
+            ),
+            settings=settings.solver,
+            emit=show,
+            default_model=settings.providers.default_model,
+            cheap_model=settings.providers.cheap_model,
+            fallbacks=settings.providers.fallbacks or None,
+            user_agents={
+                n: Agent(n, a.description, a.prompt, a.tools, a.model)
+                for n, a in settings.solver.agents.items()
+            },
+            choice_timeout_s=settings.solver.choice_timeout_s,
+        )
+        try:
+            session = await solver.open_session(session_id, query, str(root))
+            outcome = await solver.run(
+                query=query,
+                session=session,
+                model=model,
+                agent=agent,
+                new_session=session_id is None,
+            )
+        except DomainError as exc:
+            console.print(f"\n[red]deputydev: {escape(str(exc))}[/red]")
+            return 1
+        console.print(
+            f"\n[dim]{outcome.model} · {outcome.usage.input_tokens} in /"
+            f" {outcome.usage.output_tokens} out · ${outcome.cost_usd:.4f} ·"
+            f" session {outcome.session_id}[/dim]"
+        )
+        return 0
+    finally:
+        await store.close()
