@@ -1,0 +1,59 @@
+"""What the index needs from an embedding backend, and nothing more.
+
+``indexer`` knows no provider: the daemon builds a backend (``indexer.embeddings`` holds the
+ones we ship: OpenAI, Gemini, any OpenAI-compatible ``/v1/embeddings`` server, and the
+in-process sentence-transformers model of the ``local`` extra) and hands it to the index.
+
+    vectors = await embedder.embed(["def parse(...)", ...], purpose="document")
+
+A vector is cached by ``(content hash, embedder.key)``: two backends that would give different
+vectors for the same text must have different keys (model name, dimensions, prefixes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal, Protocol
+
+from indexer.errors import IndexerError
+
+Purpose = Literal["document", "query"]
+
+
+class EmbeddingFailed(IndexerError):
+    """A batch could not be embedded.
+
+    ``retryable`` says whether the same batch may succeed later (throttled, server down,
+    dropped connection); ``retry_after`` is the server's hint in seconds, when it gave one.
+    A non-retryable failure (bad key, unknown model) stops embedding until the settings change.
+    """
+
+    def __init__(
+        self, message: str, *, retryable: bool, retry_after: float | None = None, **data: object
+    ) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after, **data)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class Embedder(Protocol):
+    @property
+    def key(self) -> str:
+        """Identity of the vectors this backend makes, e.g. ``"openai:text-embedding-3-small"``."""
+        ...
+
+    @property
+    def dimensions(self) -> int | None:
+        """Length of each vector, or None until the first call has shown it."""
+        ...
+
+    @property
+    def max_batch(self) -> int:
+        """How many texts one ``embed`` call may take."""
+        ...
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        """One vector per text, in order. Raises :class:`EmbeddingFailed`."""
+        ...
+
+    async def aclose(self) -> None: ...
