@@ -20,12 +20,11 @@ log = logging.getLogger(__name__)
 READ_TOOLS = (
     "code_search",
     "symbol_search",
-    "grep",
+    "grep_search",
+    "file_path_search",
     "read_file",
-    "list_files",
-    "git_status",
-    "git_diff",
-    "git_log",
+    "list_directory",
+    "git",
 )
 
 BASE_PROMPT = (

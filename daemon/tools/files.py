@@ -64,7 +64,7 @@ class ReadFile(Tool):
     async def run(self, args: ReadFileArgs, ctx: ToolContext) -> str:
         path = confine(ctx.roots, args.path)
         if path.is_dir():
-            raise ToolError(f"{args.path} is a directory; use list_files")
+            raise ToolError(f"{args.path} is a directory; use list_directory")
         rel = check_readable(ctx.roots, path, ctx.settings)
         text = await asyncio.to_thread(current_text, ctx, path)
         lines = text.splitlines()
@@ -87,7 +87,7 @@ class ListFilesArgs(Args):
 
 
 class ListFiles(Tool):
-    name = "list_files"
+    name = "list_directory"
     description = "List a workspace directory (directories end with '/')."
     Arguments = ListFilesArgs
 

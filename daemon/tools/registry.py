@@ -6,7 +6,8 @@ from collections.abc import Iterable
 
 from daemon.tools.base import Tool
 from daemon.tools.files import ListFiles, ReadFile, ReplaceInFile, WriteFile
-from daemon.tools.git import GitDiff, GitLog, GitStatus
+from daemon.tools.find import FilePathSearch
+from daemon.tools.git import Git
 from daemon.tools.search import CodeSearch, Grep, SymbolSearch
 from daemon.tools.shell import ExecuteCommand
 from daemon.tools.user import AskUser
@@ -15,11 +16,10 @@ ALL_TOOLS: tuple[type[Tool], ...] = (
     CodeSearch,
     SymbolSearch,
     Grep,
+    FilePathSearch,
     ReadFile,
     ListFiles,
-    GitStatus,
-    GitDiff,
-    GitLog,
+    Git,
     ExecuteCommand,
     AskUser,
     ReplaceInFile,

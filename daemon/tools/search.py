@@ -25,7 +25,7 @@ class GrepArgs(Args):
 
 
 class Grep(Tool):
-    name = "grep"
+    name = "grep_search"
     description = "Search file contents with a regular expression; returns path:line: text."
     Arguments = GrepArgs
 
@@ -124,7 +124,7 @@ class CodeSearch(Tool):
 
     async def run(self, args: CodeSearchArgs, ctx: ToolContext) -> str:
         if ctx.index is None:
-            raise ToolError("the workspace index is not available; use grep instead")
+            raise ToolError("the workspace index is not available; use grep_search instead")
         return _format_hits(ctx, await ctx.index.search(args.query, limit=args.limit))
 
 
@@ -140,5 +140,5 @@ class SymbolSearch(Tool):
 
     async def run(self, args: SymbolSearchArgs, ctx: ToolContext) -> str:
         if ctx.index is None:
-            raise ToolError("the workspace index is not available; use grep instead")
+            raise ToolError("the workspace index is not available; use grep_search instead")
         return _format_hits(ctx, await ctx.index.symbols(args.name, limit=args.limit))

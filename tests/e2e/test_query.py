@@ -72,7 +72,7 @@ def call(call_id: str, name: str, **arguments: Any) -> dict[str, Any]:
 async def test_a_question_answered_with_tools_streams_every_step(daemon: Daemon) -> None:
     client = await daemon.start(
         [
-            [{"text": "Let me look. "}, call("c1", "grep", pattern="def greet")],
+            [{"text": "Let me look. "}, call("c1", "grep_search", pattern="def greet")],
             [call("c2", "read_file", path="hello.py")],
             [{"text": "greet returns a greeting."}],
         ]
@@ -82,7 +82,7 @@ async def test_a_question_answered_with_tools_streams_every_step(daemon: Daemon)
     )
     assert result["text"] == "greet returns a greeting."
     assert result["stopReason"] == "stop" and result["steps"] == 3
-    assert [c["name"] for c in result["toolCalls"]] == ["grep", "read_file"]
+    assert [c["name"] for c in result["toolCalls"]] == ["grep_search", "read_file"]
     assert result["model"] == "scripted" and result["usage"]["inputTokens"] == 300
     assert result["costUsd"] == pytest.approx(0.003)
 

@@ -26,7 +26,9 @@ async def _seed(home: Path) -> str:
             content={
                 "text": "",
                 "thinking": [],
-                "tool_calls": [{"id": "c1", "name": "grep", "arguments": {"pattern": "parse"}}],
+                "tool_calls": [
+                    {"id": "c1", "name": "grep_search", "arguments": {"pattern": "parse"}}
+                ],
                 "model": "m1",
             },
         )
@@ -35,7 +37,12 @@ async def _seed(home: Path) -> str:
             role="tool",
             content={
                 "results": [
-                    {"call_id": "c1", "name": "grep", "content": "a.py:1: ```", "is_error": False}
+                    {
+                        "call_id": "c1",
+                        "name": "grep_search",
+                        "content": "a.py:1: ```",
+                        "is_error": False,
+                    }
                 ]
             },
         )
@@ -66,7 +73,7 @@ def test_list_show_and_export(
     md = capsys.readouterr().out
     assert md.startswith("# Parser crash")
     assert "**You:**\n\nwhy does parse fail?" in md
-    assert '> tool `grep` {"pattern": "parse"}' in md
+    assert '> tool `grep_search` {"pattern": "parse"}' in md
     assert "````\na.py:1: ```\n````" in md  # a fence longer than any backticks inside
     assert "It fails on empty input." in md and "$0.0123" in md
 

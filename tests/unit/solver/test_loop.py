@@ -88,7 +88,7 @@ async def test_tool_results_reach_the_next_request_and_the_turn_is_saved(
     assert outcome.usage.input_tokens == 20  # Finished usage of step 1 + CallRecord of step 2
     first, second = router.requests
     assert "Always answer in haiku." in first.system
-    assert {t.name for t in first.tools} >= {"read_file", "grep"}
+    assert {t.name for t in first.tools} >= {"read_file", "grep_search"}
     assert "write_file" not in {t.name for t in first.tools}
     results = second.messages[-1]
     assert isinstance(results, ToolResults)
@@ -128,7 +128,7 @@ async def test_malformed_and_unknown_tool_calls_are_reported_to_the_model(
     router = FakeRouter(
         scripts=[
             [
-                MalformedToolCall("c1", "grep", '{"pattern": ', "unexpected end"),
+                MalformedToolCall("c1", "grep_search", '{"pattern": ', "unexpected end"),
                 *calls(("c2", "no_such_tool", {})),
             ],
             reply("ok"),
@@ -143,7 +143,7 @@ async def test_malformed_and_unknown_tool_calls_are_reported_to_the_model(
 async def test_the_step_limit_stops_a_model_that_never_stops(
     root: Path, store: SessionStore
 ) -> None:
-    router = FakeRouter(scripts=[calls((f"c{i}", "list_files", {})) for i in range(3)])
+    router = FakeRouter(scripts=[calls((f"c{i}", "list_directory", {})) for i in range(3)])
     s = solver(router, store, root, settings=SolverSettings(max_steps=3))
     outcome = await ask(s, "loop forever")
     assert outcome.stop_reason == "step_limit" and len(router.requests) == 3
@@ -154,7 +154,7 @@ class Slow(Tool):
 
     name = "slow"
     description = "waits"
-    Arguments = make_tools(["list_files"])[0].Arguments
+    Arguments = make_tools(["list_directory"])[0].Arguments
     read_only = True
     arrived = 0
     both = asyncio.Event()

@@ -139,3 +139,33 @@ async def test_replace_needs_a_unique_match(ctx: ToolContext, root: Path) -> Non
         await ReplaceInFile()({"path": "pkg/mod.py", "oldText": "return", "newText": "x"}, ctx)
     with pytest.raises(ToolError, match="not found"):
         await ReplaceInFile()({"path": "pkg/mod.py", "oldText": "nope", "newText": "x"}, ctx)
+
+
+async def test_file_path_search_ranks_names_and_honours_gitignore(tmp_path: Path) -> None:
+    import subprocess
+
+    from daemon.tools.find import FilePathSearch, fuzzy_score
+
+    assert fuzzy_score("handlers.py", "a/handlers.py") > fuzzy_score("handlers", "a/handlers_x.py")
+
+    root = tmp_path / "repo"
+    for rel in (
+        "src/server/handlers.py",
+        "src/server/handler_utils.py",
+        "docs/handlers.md",
+        "tests/test_handlers.py",
+        "build/handlers.py",
+        "src/shandy_lers.py",
+    ):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x\n")
+    (root / ".gitignore").write_text("build/\n")
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)  # noqa: ASYNC221
+    ctx = ToolContext(roots=[root])
+    found = (await FilePathSearch()({"query": "handlers.py"}, ctx)).splitlines()
+    assert found[0] == "src/server/handlers.py"
+    assert "build/handlers.py" not in found  # ignored by git
+    fuzzy = (await FilePathSearch()({"query": "srvhndl"}, ctx)).splitlines()
+    assert fuzzy[0].startswith("src/server/handler")
+    with pytest.raises(ToolError, match="no file path matches"):
+        await FilePathSearch()({"query": "zzzz"}, ctx)

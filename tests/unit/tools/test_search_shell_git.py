@@ -15,7 +15,7 @@ import pytest
 
 from daemon.solver.settings import ToolSettings
 from daemon.tools.base import SearchHit, ToolContext, ToolError
-from daemon.tools.git import GitDiff, GitLog, GitStatus
+from daemon.tools.git import Git
 from daemon.tools.registry import make_tools
 from daemon.tools.search import CodeSearch, Grep, SymbolSearch
 from daemon.tools.shell import ExecuteCommand
@@ -134,18 +134,22 @@ async def test_git_tools_report_status_diff_and_log(root: Path) -> None:
     _git(root, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "first commit")
     (root / "a.py").write_text("import os\nTOKEN_LIMIT = 6\n")
     ctx = ToolContext(roots=[root])
-    status = await GitStatus()({}, ctx)
+    status = await Git()({"command": "status"}, ctx)
     assert "## main" in status and " M a.py" in status
-    diff = await GitDiff()({}, ctx)
+    diff = await Git()({"command": "diff"}, ctx)
     assert "-TOKEN_LIMIT = 5" in diff and "+TOKEN_LIMIT = 6" in diff
-    assert "first commit" in await GitLog()({}, ctx)
+    assert "first commit" in await Git()({"command": "log", "path": "a.py"}, ctx)
+    blame = await Git()({"command": "blame", "path": "a.py", "startLine": 1, "endLine": 1}, ctx)
+    assert "(T " in blame and "import os" in blame and "TOKEN_LIMIT" not in blame
     with pytest.raises(ToolError, match="option"):
-        await GitDiff()({"ref": "--output=/tmp/x"}, ctx)
+        await Git()({"command": "diff", "ref": "--output=/tmp/x"}, ctx)
+    with pytest.raises(ToolError, match="before startLine"):
+        await Git()({"command": "blame", "path": "a.py", "startLine": 2, "endLine": 1}, ctx)
 
 
 async def test_git_outside_a_repository(root: Path) -> None:
     with pytest.raises(ToolError, match="not inside a git repository"):
-        await GitStatus()({}, ToolContext(roots=[root]))
+        await Git()({"command": "status"}, ToolContext(roots=[root]))
 
 
 async def test_ask_user_relays_the_answer(root: Path) -> None:
