@@ -1,9 +1,25 @@
-"""Settings of the indexer package (owned by indexer; the daemon nests it in its tree)."""
+"""Settings of the indexer package (owned by indexer; the daemon nests it in its tree).
+
+    [index.embeddings]
+    backend = "compatible"            # none | openai | compatible | gemini | local
+    model = "nomic-embed-text"        # else the backend's default
+    base_url = "http://127.0.0.1:11434/v1"
+    api_key_env = "OLLAMA_API_KEY"    # name of the variable holding the key, if any
+    dimensions = 256                  # ask the server for shorter vectors (openai, gemini)
+    batch_size = 64                   # texts per request
+    concurrency = 2                   # requests in flight
+
+Without a ``[index.embeddings]`` section the index is lexical only (``backend = "none"``).
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
+
+EmbeddingBackend = Literal["none", "openai", "compatible", "gemini", "local"]
 
 
 class _Section(BaseModel):
@@ -12,6 +28,28 @@ class _Section(BaseModel):
     )
 
 
+class EmbeddingSettings(_Section):
+    """Which backend embeds chunks for semantic search, and how hard it may be pushed.
+
+    Unset fields take the backend's defaults (``indexer.embeddings``). The key is looked up
+    as ``api_key``, then the variable named by ``api_key_env``, then the backend's own
+    variable (``OPENAI_API_KEY``, ``GEMINI_API_KEY``/``GOOGLE_API_KEY``).
+    """
+
+    backend: EmbeddingBackend = "none"
+    model: str | None = None
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    api_key_env: str | None = None
+    dimensions: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1, le=2048)
+    concurrency: int = Field(default=2, ge=1, le=32)
+    # Seconds for one request, and attempts for one batch on 429/5xx before giving up.
+    timeout_s: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+
+
 class IndexSettings(_Section):
     max_file_bytes: int = 1024 * 1024
     max_chunk_lines: int = 80
+    embeddings: EmbeddingSettings = EmbeddingSettings()
