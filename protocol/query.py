@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from protocol.base import WireModel
 
@@ -19,13 +19,36 @@ CONFIRM = "deputydev/confirm"
 ASK_USER = "deputydev/askUser"
 
 
-class FocusItem(WireModel):
-    """Something the user pointed at: a file, a range of it, or a symbol."""
+FocusKind = Literal["file", "directory", "snippet", "symbol", "gitDiff", "url"]
 
-    path: str
-    start_line: int | None = None
-    end_line: int | None = None
+
+class FocusItem(WireModel):
+    """Something the user pointed at, sent to the model with the query.
+
+    ``kind`` may be left out: a ``url`` makes it a URL, a ``symbol`` a symbol, a range or
+    ``text`` a snippet, and a ``path`` a file or a directory, whichever it names.
+    ``text`` is the snippet as the editor shows it (so unsaved changes count).
+    """
+
+    kind: FocusKind | None = None
+    path: str | None = None
+    start_line: int | None = Field(default=None, ge=1)
+    end_line: int | None = Field(default=None, ge=1)
     symbol: str | None = None
+    text: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> FocusItem:
+        needs = {"url": "url", "symbol": "symbol"}
+        if self.kind in needs and getattr(self, needs[self.kind]) is None:
+            raise ValueError(f"a {self.kind} focus item needs '{needs[self.kind]}'")
+        has_text = self.kind == "snippet" and self.text is not None
+        if self.kind in ("file", "directory", "snippet") and self.path is None and not has_text:
+            raise ValueError(f"a {self.kind} focus item needs 'path'")
+        if self.kind is None and not (self.path or self.url or self.symbol or self.text):
+            raise ValueError("a focus item needs 'kind', 'path', 'url', 'symbol' or 'text'")
+        return self
 
 
 class QueryParams(WireModel):
@@ -33,6 +56,7 @@ class QueryParams(WireModel):
     session_id: str | None = None
     model: str | None = None
     agent: str | None = None
+    reasoning: Literal["none", "low", "medium", "high"] | None = None
     write_mode: bool = False
     focus_items: list[FocusItem] = []
     partial_result_token: int | str | None = None

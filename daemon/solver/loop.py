@@ -33,10 +33,10 @@ from daemon.solver.context import (
     tools_tokens,
     turn_messages,
 )
+from daemon.solver.focus import render_focus
 from daemon.solver.ports import ModelRouter
 from daemon.solver.settings import SolverSettings
 from daemon.tools.base import Tool, ToolContext, ToolError
-from daemon.tools.paths import check_readable, confine
 from protocol import query as wire
 from providers.base import (
     AssistantMessage,
@@ -46,6 +46,7 @@ from providers.base import (
     MalformedToolCall,
     Message,
     ModelFallback,
+    Reasoning,
     RedactedThinking,
     TextDelta,
     ThinkingBlock,
@@ -64,7 +65,6 @@ from providers.base import (
 log = logging.getLogger(__name__)
 
 Emit = Callable[[BaseModel], Awaitable[None]]
-FOCUS_CHARS = 6_000
 
 
 class UnknownAgent(DaemonError):
@@ -193,6 +193,7 @@ class Solver:
         agent: str | None = None,
         focus_items: Sequence[wire.FocusItem] = (),
         new_session: bool = False,
+        reasoning: Reasoning | None = None,
     ) -> TurnOutcome:
         if agent is not None and agent not in self.agents:
             raise UnknownAgent(
@@ -229,7 +230,7 @@ class Solver:
         await self.emit(wire.AgentChosen(agent=chosen, model=info.name))
         started = time.monotonic()
         try:
-            await self._loop(turn, past, query, focus_items, spec, info, outcome)
+            await self._loop(turn, past, query, focus_items, spec, info, outcome, reasoning)
         except asyncio.CancelledError:
             outcome.stop_reason = "cancelled"
             await asyncio.shield(self._finish(turn, outcome, "cancelled", started))
@@ -278,13 +279,14 @@ class Solver:
         agent: Agent,
         info: Any,
         outcome: TurnOutcome,
+        reasoning: Reasoning | None = None,
     ) -> None:
         names = agent_mod.tool_names(agent, list(self.tools))
         tools = [self.tools[n] for n in names]
         specs = tuple(ToolSpec(t.name, t.description, t.parameters()) for t in tools)
         rules = await asyncio.to_thread(read_rules, self.ctx.roots)
         system = agent.prompt + (f"\n\n{rules}" if rules else "")
-        user_text = query + await asyncio.to_thread(self._focus_text, focus_items)
+        user_text = query + await render_focus(focus_items, self.ctx)
         await self.store.add_message(
             turn.id,
             role="user",
@@ -331,6 +333,7 @@ class Solver:
                 system=system,
                 tools=specs,
                 max_output_tokens=output,
+                reasoning=reasoning or self.settings.reasoning,
             )
             result = _Step()
             message_id: str | None = None
@@ -472,20 +475,3 @@ class Solver:
         except Exception as exc:  # a bug in a tool must not end the turn
             log.exception("tool %s failed", call.name)
             return f"{call.name} failed: {type(exc).__name__}: {exc}", True
-
-    def _focus_text(self, focus_items: Sequence[wire.FocusItem]) -> str:
-        parts: list[str] = []
-        for item in focus_items:
-            try:
-                path = confine(self.ctx.roots, item.path)
-                rel = check_readable(self.ctx.roots, path, self.ctx.settings)
-                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-            except (ToolError, OSError) as exc:
-                parts.append(f"(focus {item.path}: {exc})")
-                continue
-            start = item.start_line or 1
-            end = item.end_line or len(lines)
-            body = "\n".join(lines[start - 1 : end])[:FOCUS_CHARS]
-            label = f"{rel}:{start}-{end}" + (f" ({item.symbol})" if item.symbol else "")
-            parts.append(f"Focus {label}:\n```\n{body}\n```")
-        return ("\n\n" + "\n\n".join(parts)) if parts else ""

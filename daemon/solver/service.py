@@ -197,6 +197,7 @@ class QueryService:
                 agent=params.agent,
                 focus_items=params.focus_items,
                 new_session=params.session_id is None,
+                reasoning=params.reasoning,
             )
         finally:
             self.busy.pop(session.id, None)

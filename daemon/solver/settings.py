@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -53,6 +55,8 @@ class AgentSettings(_Section):
 
 class SolverSettings(_Section):
     max_steps: int = Field(default=30, ge=1, le=500)
+    # Reasoning level when the query sets none: none, low, medium or high.
+    reasoning: Literal["none", "low", "medium", "high"] = "none"
     # How long the cheap model may take to pick an agent or a title before the default wins.
     choice_timeout_s: float = Field(default=2.0, gt=0, le=30)
     agents: dict[str, AgentSettings] = {}

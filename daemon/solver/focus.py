@@ -1,0 +1,247 @@
+"""Focus items: what the user pointed at, rendered as text for the model.
+
+Each kind reads what the user sees: a file or snippet comes from the editor's unsaved buffer
+when one is open, a directory is listed as ``list_directory`` would, a symbol is found in
+the named file (tree-sitter) or else in the workspace index, the git diff is the working
+tree's against HEAD (plus untracked files), and a URL is fetched (text only, capped).
+A focus item that cannot be read becomes a one-line note for the model, never a failed turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from pathlib import Path
+
+from daemon.tools.base import ToolContext, ToolError, cap
+from daemon.tools.files import ListFiles, current_text
+from daemon.tools.paths import check_readable, confine, relative
+from protocol.query import FocusItem, FocusKind
+
+log = logging.getLogger(__name__)
+
+ITEM_CHARS = 12_000
+TOTAL_CHARS = 60_000
+URL_TIMEOUT_S = 10.0
+URL_MAX_BYTES = 2_000_000
+
+
+def kind_of(item: FocusItem, roots: Sequence[Path]) -> FocusKind:
+    if item.kind is not None:
+        return item.kind
+    if item.url is not None:
+        return "url"
+    if item.symbol is not None:
+        return "symbol"
+    if item.text is not None or item.start_line is not None:
+        return "snippet"
+    assert item.path is not None  # the model's validator guarantees one of them
+    try:
+        return "directory" if confine(roots, item.path).is_dir() else "file"
+    except ToolError:
+        return "file"
+
+
+async def render_focus(items: Sequence[FocusItem], ctx: ToolContext) -> str:
+    """The focus items as a block to append to the user's query ("" when there are none)."""
+    parts: list[str] = []
+    used = 0
+    for item in items:
+        kind = kind_of(item, ctx.roots)
+        try:
+            label, body = await _RENDER[kind](item, ctx)
+        except ToolError as exc:
+            parts.append(f"(focus {_name(item)}: {exc})")
+            continue
+        except Exception as exc:  # a focus item must never fail the turn
+            log.warning("focus item %s failed: %r", _name(item), exc)
+            parts.append(f"(focus {_name(item)}: could not be read: {type(exc).__name__})")
+            continue
+        body = cap(body, min(ITEM_CHARS, max(TOTAL_CHARS - used, 500)))
+        used += len(body)
+        parts.append(f"Focus {label}:\n```\n{body}\n```")
+    return ("\n\n" + "\n\n".join(parts)) if parts else ""
+
+
+def _name(item: FocusItem) -> str:
+    return item.url or item.symbol or item.path or "snippet"
+
+
+def _readable(item: FocusItem, ctx: ToolContext) -> tuple[Path, str]:
+    if item.path is None:
+        raise ToolError("no path given")
+    path = confine(ctx.roots, item.path)
+    if path.is_dir():
+        raise ToolError("is a directory")
+    return path, check_readable(ctx.roots, path, ctx.settings)
+
+
+def _lines(text: str, start: int | None, end: int | None) -> tuple[int, int, str]:
+    lines = text.splitlines()
+    first = max(start or 1, 1)
+    last = min(end or len(lines), len(lines))
+    if first > max(len(lines), 1):
+        raise ToolError(f"line {first} is past the end ({len(lines)} lines)")
+    return first, last, "\n".join(lines[first - 1 : last])
+
+
+async def _file(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    path, rel = _readable(item, ctx)
+    text = await asyncio.to_thread(current_text, ctx, path)
+    return rel, text
+
+
+async def _snippet(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    if item.text is not None:
+        where = item.path or "selection"
+        if item.start_line is not None:
+            where += f":{item.start_line}-{item.end_line or item.start_line}"
+        return where, item.text
+    path, rel = _readable(item, ctx)
+    text = await asyncio.to_thread(current_text, ctx, path)
+    first, last, body = _lines(text, item.start_line, item.end_line)
+    return f"{rel}:{first}-{last}", body
+
+
+async def _directory(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    if item.path is None:
+        raise ToolError("no path given")
+    path = confine(ctx.roots, item.path)
+    if not path.is_dir():
+        raise ToolError("is not a directory")
+    listing = await asyncio.to_thread(ListFiles._list, ctx, path, True)
+    return relative(ctx.roots, path) + "/", listing
+
+
+async def _symbol(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    assert item.symbol is not None
+    if item.path is not None:
+        path, rel = _readable(item, ctx)
+        text = await asyncio.to_thread(current_text, ctx, path)
+        found = await asyncio.to_thread(_find_symbol, rel, text, item.symbol)
+        if found is not None:
+            first, last = found
+            return f"{rel}:{first}-{last} ({item.symbol})", _lines(text, first, last)[2]
+    if ctx.index is not None:
+        hits = await ctx.index.symbols(item.symbol, limit=3)
+        if hits:
+            blocks = [f"{h.path}:{h.start_line}-{h.end_line}\n{h.text}" for h in hits]
+            return f"symbol {item.symbol}", "\n\n".join(blocks)
+    raise ToolError(f"no definition of {item.symbol!r} found")
+
+
+def _find_symbol(rel: str, text: str, name: str) -> tuple[int, int] | None:
+    from indexer.chunking import chunk_file
+
+    symbols = chunk_file(rel, text).symbols
+    wanted = name.replace("::", ".")
+    for symbol in symbols:
+        if symbol.qualified_name == wanted or symbol.name == wanted:
+            return symbol.start_line, symbol.end_line
+    return None
+
+
+async def _git_diff(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    where = [confine(ctx.roots, item.path)] if item.path else list(ctx.roots)
+    return "git diff (working tree against HEAD)", await asyncio.to_thread(_diffs, ctx, where)
+
+
+def _diffs(ctx: ToolContext, paths: Sequence[Path]) -> str:
+    import git
+
+    out: list[str] = []
+    for path in paths:
+        try:
+            repo = git.Repo(path, search_parent_directories=True)
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            out.append(f"{relative(ctx.roots, path)}: not a git repository")
+            continue
+        try:
+            diff = repo.git.diff("HEAD", "--", str(path)) if repo.head.is_valid() else ""
+        except git.GitCommandError as exc:
+            diff = f"git diff failed: {str(exc.stderr).strip()[:300]}"
+        untracked = repo.git.ls_files("--others", "--exclude-standard", "--", str(path))
+        if untracked:
+            diff += "\n\nUntracked files:\n" + untracked
+        out.append(diff.strip() or "no changes")
+    return "\n\n".join(out)
+
+
+class _TextOnly(HTMLParser):
+    SKIP = frozenset({"script", "style", "noscript", "svg", "head"})
+    BLOCK = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "pre", "section"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.SKIP:
+            self._skipping += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.SKIP and self._skipping:
+            self._skipping -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+    def text(self) -> str:
+        lines = (" ".join(line.split()) for line in "".join(self.parts).splitlines())
+        return "\n".join(line for line in lines if line)
+
+
+def html_text(html: str) -> str:
+    parser = _TextOnly()
+    parser.feed(html)
+    parser.close()
+    return parser.text()
+
+
+async def _url(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    import httpx
+
+    assert item.url is not None
+    if not item.url.startswith(("http://", "https://")):
+        raise ToolError("only http and https URLs can be fetched")
+    timeout = httpx.Timeout(URL_TIMEOUT_S)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client,
+            client.stream("GET", item.url, headers={"User-Agent": "deputydev"}) as response,
+        ):
+            if response.status_code >= 400:
+                raise ToolError(f"the server answered {response.status_code}")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > URL_MAX_BYTES:
+                    break
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            charset = response.charset_encoding or "utf-8"
+    except httpx.HTTPError as exc:
+        raise ToolError(f"could not fetch it: {type(exc).__name__}: {exc}") from None
+    if kind and not (kind.startswith("text/") or kind in _TEXT_TYPES or kind.endswith("+json")):
+        raise ToolError(f"not text ({kind})")
+    body = bytes(data).decode(charset, errors="replace")
+    if kind in ("text/html", "application/xhtml+xml"):
+        body = await asyncio.to_thread(html_text, body)
+    return item.url, body
+
+
+_TEXT_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
+
+_RENDER = {
+    "file": _file,
+    "snippet": _snippet,
+    "directory": _directory,
+    "symbol": _symbol,
+    "gitDiff": _git_diff,
+    "url": _url,
+}
