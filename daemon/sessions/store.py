@@ -28,7 +28,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
@@ -87,8 +87,21 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         log.debug("a write finished after its caller left: %r", exc)
 
 
+_last_stamp = datetime.min.replace(tzinfo=UTC)
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current UTC time, strictly later than the previous call's.
+
+    Changes made within one clock tick still sort in the order they happened, so the
+    session list's "most recent first" is exact.
+    """
+    global _last_stamp
+    stamp = datetime.now(UTC)
+    if stamp <= _last_stamp:
+        stamp = _last_stamp + timedelta(microseconds=1)
+    _last_stamp = stamp
+    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
