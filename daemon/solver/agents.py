@@ -130,10 +130,41 @@ def first_words(text: str, count: int = 8) -> str:
     return (title + ("…" if len(words) > count else ""))[:80] or "New session"
 
 
-async def _complete(router: ModelRouter, prompt: str, model: str) -> str:
+async def make_summary(
+    router: ModelRouter,
+    query: str,
+    answer: str,
+    tools_used: Sequence[str],
+    *,
+    cheap_model: str,
+    timeout_s: float,
+) -> str | None:
+    """A few sentences that can stand for a finished turn when the history must shrink.
+
+    None when the cheap model fails or times out: the turn then keeps the summary built from
+    its question and answer (``context.fallback_summary``).
+    """
+    used = f"\nTools used: {', '.join(sorted(set(tools_used)))}" if tools_used else ""
+    prompt = (
+        "Summarise this exchange between a developer and a coding assistant in at most 120 "
+        "words, so that it can replace it later in the conversation. Keep file paths, symbol "
+        "names, decisions and open questions. Reply with the summary only.\n\n"
+        f"Question: {query[:6000]}\n\nAnswer: {answer[:12000]}{used}"
+    )
+    try:
+        reply = await asyncio.wait_for(
+            _complete(router, prompt, cheap_model, max_tokens=300), timeout_s
+        )
+    except Exception as exc:
+        log.info("turn summary left to the fallback: %r", exc)
+        return None
+    return reply.strip() or None
+
+
+async def _complete(router: ModelRouter, prompt: str, model: str, max_tokens: int = 30) -> str:
     spec = router.resolve(model)
     request = ChatRequest(
-        model=spec.model_id, messages=(UserMessage(prompt),), max_output_tokens=30
+        model=spec.model_id, messages=(UserMessage(prompt),), max_output_tokens=max_tokens
     )
     parts: list[str] = []
     async for event in router.stream(request, model=model):

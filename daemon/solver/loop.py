@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,27 @@ from providers.base import (
 log = logging.getLogger(__name__)
 
 Emit = Callable[[BaseModel], Awaitable[None]]
+SUMMARY_TIMEOUT_S = 60.0
+
+# Work that outlives the turn (summaries): referenced here until done, so it is not collected.
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _background(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+def cancel_background() -> None:
+    for task in list(_BACKGROUND):
+        task.cancel()
+
+
+async def wait_background() -> None:
+    """Wait for the summaries still being written (tests, and a clean shutdown)."""
+    while _BACKGROUND:
+        await asyncio.gather(*_BACKGROUND, return_exceptions=True)
 
 
 class UnknownAgent(DaemonError):
@@ -243,7 +264,23 @@ class Solver:
             if title_task is not None and not title_task.done():
                 title_task.cancel()
         await self._finish(turn, outcome, "complete", started)
+        if self.cheap_model is not None and outcome.text:
+            _background(self._summarise(turn, query, outcome, self.cheap_model))
         return outcome
+
+    async def _summarise(
+        self, turn: Turn, query: str, outcome: TurnOutcome, cheap_model: str
+    ) -> None:
+        summary = await agent_mod.make_summary(
+            self.router,
+            query,
+            outcome.text,
+            [call.name for call in outcome.tool_calls],
+            cheap_model=cheap_model,
+            timeout_s=SUMMARY_TIMEOUT_S,
+        )
+        if summary is not None:
+            await self.store.set_turn_summary(turn.id, summary)
 
     async def _retitle(self, session: Session, query: str) -> None:
         title = await agent_mod.make_title(

@@ -50,6 +50,9 @@ class QueryService:
         pass
 
     async def aclose(self) -> None:
+        from daemon.solver.loop import cancel_background
+
+        cancel_background()  # summaries are a nicety: never hold up shutdown
         router, self._router = self._router, None
         close = getattr(router, "aclose", None)
         if close is not None:

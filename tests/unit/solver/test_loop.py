@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from daemon.sessions.store import SessionStore
 from daemon.solver.context import PastTurn, budget_history
-from daemon.solver.loop import Solver, UnknownAgent
+from daemon.solver.loop import Solver, UnknownAgent, wait_background
 from daemon.solver.settings import SolverSettings
 from daemon.tools.base import Tool, ToolContext
 from daemon.tools.registry import make_tools
@@ -68,7 +68,9 @@ def solver(
 
 async def ask(s: Solver, query: str, session_id: str | None = None, **kw: Any) -> Any:
     session = await s.open_session(session_id, query, "/ws")
-    return await s.run(query=query, session=session, new_session=session_id is None, **kw)
+    outcome = await s.run(query=query, session=session, new_session=session_id is None, **kw)
+    await wait_background()
+    return outcome
 
 
 async def test_tool_results_reach_the_next_request_and_the_turn_is_saved(
@@ -222,6 +224,26 @@ async def test_a_slow_cheap_model_never_blocks_the_answer(root: Path, store: Ses
     outcome = await ask(solver(router, store, root, cheap_model="cheap"), "fix the bug in add")
     assert outcome.agent == "general"
     assert (await store.get_session(outcome.session_id)).title == "fix the bug in add"
+
+
+async def test_a_finished_turn_is_summarised_and_the_summary_stands_in_later(
+    root: Path, store: SessionStore
+) -> None:
+    def cheap(request: ChatRequest) -> str:
+        prompt = request.messages[0].text  # type: ignore[union-attr]
+        return "SUMMARY: parse() splits on commas" if "Summarise" in prompt else "general"
+
+    long_answer = "parse splits the text on commas. " * 300  # ~2,400 tokens
+    router = FakeRouter(scripts=[reply(long_answer), reply("ok")], cheap=cheap)
+    s = solver(router, store, root, cheap_model="cheap")
+    first = await ask(s, "how does parse work?")
+    [turn] = await store.get_turns(first.session_id)
+    assert turn.summary == "SUMMARY: parse() splits on commas"
+    router.context_window = 3_000  # the full first turn no longer fits
+    await ask(s, "and the quotes?", session_id=first.session_id)
+    sent = [getattr(m, "text", "") for m in router.requests[-1].messages]
+    assert any("SUMMARY: parse() splits on commas" in t for t in sent)
+    assert not any(long_answer in t for t in sent)
 
 
 def test_history_is_summarised_oldest_first_when_tight() -> None:
