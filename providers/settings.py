@@ -3,18 +3,41 @@
     [providers]
     default_model = "claude-sonnet"
     fallbacks = ["gpt", "gemini", "local"]
+    max_retries = 2                # per model, before the next fallback is tried
 
     [providers.anthropic]          # one ConnectionSettings per provider kind
     api_key = "..."                # else ANTHROPIC_API_KEY
     base_url = "..."               # else ANTHROPIC_BASE_URL
 
-Keys given here are ``SecretStr`` so that no repr or log shows them.
+    [providers.servers.openrouter] # an OpenAI-compatible server, by name
+    base_url = "https://openrouter.ai/api/v1"
+    api_key_env = "OPENROUTER_API_KEY"
+
+    [providers.models.qwen]        # a model: a shipped name's fields are overridden,
+    provider = "compatible"        # a new name needs provider and model_id
+    server = "openrouter"
+    model_id = "qwen/qwen3-coder"
+    context_window = 262144
+
+An entry that cannot be completed (a new name without provider or model_id, an unknown
+server) is left out of the registry and reported by ``deputydev doctor`` and
+``deputydev/models``; the rest of the section still applies. Model entries live under
+``[providers.models.NAME]`` (not a top-level ``[models]``) so that the whole provider
+configuration is one section this package owns. Keys given here are ``SecretStr`` so that
+no repr or log shows them.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, SecretStr
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
+
+from providers.base import Reasoning
+
+ProviderKind = Literal["openai", "anthropic", "gemini", "compatible"]
+Api = Literal["chat", "responses"]
 
 
 class _Section(BaseModel):
@@ -37,6 +60,36 @@ class ConnectionSettings(_Section):
     location: str | None = None
 
 
+class ServerSettings(ConnectionSettings):
+    """An OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp, OpenRouter).
+
+    No key is needed for a local server; ``api_key_env`` names the variable to read one from.
+    """
+
+    base_url: str | None = None
+    api_key_env: str | None = None
+
+
+class ModelSettings(_Section):
+    """One model entry; unset fields keep the shipped entry's value of the same name."""
+
+    provider: ProviderKind | None = None
+    model_id: str | None = None
+    server: str | None = None  # compatible only: a name under [providers.servers]
+    api: Api | None = None  # OpenAI only: Chat Completions or the Responses API
+    context_window: int | None = Field(default=None, gt=0)
+    max_output_tokens: int | None = Field(default=None, gt=0)
+    # US dollars per million tokens.
+    input_price: float | None = Field(default=None, ge=0)
+    output_price: float | None = Field(default=None, ge=0)
+    cache_read_price: float | None = Field(default=None, ge=0)
+    cache_write_price: float | None = Field(default=None, ge=0)
+    tools: bool | None = None
+    images: bool | None = None
+    reasoning: tuple[Reasoning, ...] | None = None
+    prompt_caching: bool | None = None
+
+
 class ProvidersSettings(_Section):
     default_model: str | None = None
     cheap_model: str | None = None
@@ -44,3 +97,24 @@ class ProvidersSettings(_Section):
     openai: ConnectionSettings = ConnectionSettings()
     anthropic: ConnectionSettings = ConnectionSettings()
     gemini: ConnectionSettings = ConnectionSettings()
+    servers: dict[str, ServerSettings] = {}
+    models: dict[str, ModelSettings] = {}
+    # Retries of one model before the next fallback: exponential back-off from
+    # retry_base_s with full jitter, never waiting longer than retry_max_s (a longer
+    # Retry-After moves on to the next model at once).
+    max_retries: int = Field(default=2, ge=0, le=10)
+    retry_base_s: float = Field(default=0.5, ge=0)
+    retry_max_s: float = Field(default=30.0, ge=0)
+
+
+# Servers every install knows; [providers.servers.NAME] of the same name overrides them.
+SHIPPED_SERVERS = {"ollama": "http://127.0.0.1:11434/v1"}
+
+
+def server_settings(settings: ProvidersSettings, name: str) -> ServerSettings:
+    found = settings.servers.get(name)
+    if found is not None:
+        if found.base_url is None and name in SHIPPED_SERVERS:
+            return found.model_copy(update={"base_url": SHIPPED_SERVERS[name]})
+        return found
+    return ServerSettings(base_url=SHIPPED_SERVERS.get(name))

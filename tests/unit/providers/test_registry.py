@@ -1,0 +1,72 @@
+"""The model registry: shipped entries, user entries from config.toml, and cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.config import load_settings
+from providers.base import Usage
+from providers.errors import UnknownModel
+from providers.registry import Registry
+from providers.settings import ModelSettings, ProvidersSettings
+
+
+def test_cost_prices_each_kind_of_token_per_million() -> None:
+    spec = Registry.from_settings(ProvidersSettings()).resolve("claude-sonnet")
+    usage = Usage(input_tokens=1_000_000, output_tokens=100_000, cache_read_tokens=2_000_000,
+                  cache_write_tokens=400_000)  # fmt: skip
+    # 3.00 input + 1.50 output + 0.60 cache reads + 1.50 cache writes
+    assert spec.cost(usage) == pytest.approx(6.6)
+
+
+def test_a_model_id_resolves_like_its_name() -> None:
+    registry = Registry.from_settings(ProvidersSettings())
+    assert registry.resolve("gpt-4.1-mini").name == "gpt-4.1-mini"
+    assert registry.resolve("gemini-2.5-pro").name == "gemini"
+
+
+def test_unknown_model_lists_the_known_ones() -> None:
+    registry = Registry.from_settings(ProvidersSettings())
+    with pytest.raises(UnknownModel, match=r"providers\.models\.nope") as caught:
+        registry.resolve("nope")
+    assert "local" in caught.value.data["known"]
+
+
+def test_user_entries_add_models_and_override_shipped_fields(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[providers.models.local]\n"
+        'model_id = "llama3.1:8b"\n'
+        "context_window = 131072\n"
+        "[providers.servers.vllm]\n"
+        'base_url = "http://127.0.0.1:8000/v1"\n'
+        "[providers.models.mine]\n"
+        'provider = "compatible"\n'
+        'server = "vllm"\n'
+        'model_id = "Qwen/Qwen3-Coder"\n'
+        "input_price = 0.5\n"
+        "[providers.models.broken]\n"
+        'model_id = "x"\n'
+    )
+    loaded = load_settings(user_file=config, env={})
+    assert loaded.issues == ()
+    registry = Registry.from_settings(loaded.settings.providers)
+
+    local = registry.resolve("local")
+    assert (local.model_id, local.context_window, local.server) == ("llama3.1:8b", 131072, "ollama")
+    mine = registry.resolve("mine")
+    assert (mine.provider, mine.server, mine.input_price) == ("compatible", "vllm", 0.5)
+    assert registry.get("broken") is None
+    assert [i.name for i in registry.issues] == ["broken"]
+    assert "needs provider and model_id" in registry.issues[0].message
+
+
+def test_a_compatible_model_naming_an_unknown_server_is_left_out() -> None:
+    settings = ProvidersSettings(
+        models={"m": ModelSettings(provider="compatible", model_id="x", server="nowhere")}
+    )
+    registry = Registry.from_settings(settings)
+    assert registry.get("m") is None
+    assert "providers.servers.nowhere" in registry.issues[0].message
