@@ -10,6 +10,8 @@
     concurrency = 2                   # requests in flight
 
 Without a ``[index.embeddings]`` section the index is lexical only (``backend = "none"``).
+``[index]`` in config.toml, ``DEPUTYDEV_INDEX__<KEY>`` in the environment, ``index`` in the
+editor's settings (camelCase).  See docs/CONFIGURATION.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 EmbeddingBackend = Literal["none", "openai", "compatible", "gemini", "local"]
+SearchMode = Literal["auto", "hybrid", "lexical", "semantic", "symbol"]
 
 
 class _Section(BaseModel):
@@ -50,6 +53,17 @@ class EmbeddingSettings(_Section):
 
 
 class IndexSettings(_Section):
-    max_file_bytes: int = 1024 * 1024
-    max_chunk_lines: int = 80
+    # Index the workspace roots at all (the daemon's background indexing and watcher).
+    enabled: bool = True
+    max_file_bytes: int = Field(default=1024 * 1024, ge=1)
+    max_chunk_lines: int = Field(default=80, ge=5, le=1000)
+    # Load sqlite-vec for semantic search; false forces lexical only.
+    vectors: bool = True
+    # Watch the roots for changes (watchfiles) and re-index changed files.
+    watch: bool = True
+    # Milliseconds the watcher waits for more changes before indexing a batch.
+    debounce_ms: int = Field(default=50, ge=0, le=10_000)
+    # Processes that chunk files on a cold index of many files (0: one per core, at most 4).
+    workers: int = Field(default=0, ge=0, le=32)
+    default_mode: SearchMode = "auto"
     embeddings: EmbeddingSettings = EmbeddingSettings()

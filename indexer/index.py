@@ -1,0 +1,676 @@
+"""The index of one workspace root: open, bring up to date, search, embed, close.
+
+    index = await Index.open(root, data_dir / "index" / "app-1a2b3c.db", settings)
+    run = await index.update()                     # the whole root, incrementally
+    run = await index.update(["src/app.py"])       # just these (changed, new or deleted)
+    hits = await index.search("parse the config", mode="auto", limit=10)
+    await index.close()
+
+Updating is blocking work, done in a thread: discovery, then a stat per file (a file whose
+size and mtime are unchanged costs nothing more), then reading, hashing and chunking only
+what changed.  tree-sitter holds the GIL, so a cold index of many files chunks in a pool of
+processes while this process writes; a few files are chunked in the thread.  Files are
+written in batches, one transaction each: killed at any moment, the database holds the
+last committed batch, and the next run finds the rest by hash.
+
+Lexical search is ready as soon as chunks are stored.  With an :class:`Embedder`, vectors
+fill in behind it: a background task takes chunks with no vector, reuses any vector cached
+for the same content hash and embedder (so a renamed file or a branch switch costs no
+embedding), embeds the rest in batches with bounded concurrency, retries with back-off
+(honouring ``EmbeddingFailed.retryable`` and ``retry_after``), and yields to indexing.
+Search never waits for it: reads use their own connection (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from indexer.discovery import FileInfo, Ignorer, admits, discover
+from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
+from indexer.search import MODES, Searcher, SearchResult
+from indexer.settings import IndexSettings
+from indexer.sqlite import Driver, driver
+from indexer.store import FileState, PreparedFile, Store, pack_vector
+
+if TYPE_CHECKING:
+    from indexer.embedder import Embedder
+
+__all__ = ["Index", "IndexEvent", "Progress", "RunSummary", "prepare_file"]
+
+log = logging.getLogger(__name__)
+
+# Files per write transaction: small enough that a kill loses little, large enough that
+# commits do not dominate.
+BATCH_FILES = 100
+# Below this many files to chunk, a process pool costs more than it saves.
+POOL_MIN_FILES = 48
+MAX_ATTEMPTS = 6
+MAX_BACKOFF = 60.0
+
+# (files done, files to do) from the indexing thread.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    files: int  # files seen
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    chunks: int  # chunks written
+    seconds: float
+    finished_at: float
+    paths: tuple[str, ...] = ()  # the files added, updated or removed (first 100)
+
+    @property
+    def changed(self) -> int:
+        return self.added + self.updated + self.removed
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEvent:
+    """Something the index did: ``kind`` is ``updated`` (a run wrote rows) or ``vectors``
+    (a batch of vectors was stored)."""
+
+    kind: str
+    root: Path
+    summary: RunSummary | None = None
+    vectors: int = 0
+
+
+@dataclass(slots=True)
+class _State:
+    state: str = "idle"  # idle | indexing | paused | error
+    last_run: RunSummary | None = None
+    error: str | None = None
+    embed_state: str = "off"  # off | idle | embedding | error | waiting
+    embed_error: str | None = None
+
+
+# --------------------------------------------------------------------------- preparing files
+
+
+def prepare_file(
+    root: str, info: FileInfo, known_hash: str | None, max_lines: int
+) -> PreparedFile | FileInfo | None:
+    """Read, hash and chunk one file.  The ``info`` back when its content is unchanged
+    (only the stat moved), None when it cannot be read any more.  Runs in pool workers."""
+    from indexer.chunking import chunk_file
+    from indexer.ranking import fts_row
+
+    try:
+        data = (Path(root) / info.path).read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    if digest == known_hash:
+        return info
+    text = data.decode("utf-8", errors="replace")
+    try:
+        chunked = chunk_file(info.path, text, max_lines=max_lines)
+    except Exception:  # chunk_file falls back itself; this is a last resort
+        log.exception("chunking %s failed", info.path)
+        return None
+    fts = tuple(
+        tuple(fts_row(info.path, chunk, chunked.summary).values()) for chunk in chunked.chunks
+    )
+    return PreparedFile(
+        info.path,
+        chunked.language,
+        len(data),
+        info.mtime_ns,
+        digest,
+        chunked.chunks,
+        chunked.symbols,
+        fts,
+    )
+
+
+def _prepare_star(args: tuple[str, FileInfo, str | None, int]) -> PreparedFile | FileInfo | None:
+    return prepare_file(*args)
+
+
+def _workers(settings: IndexSettings) -> int:
+    if settings.workers:
+        return settings.workers
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class _Stopped(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- the index
+
+
+class Index:
+    def __init__(
+        self,
+        root: Path,
+        writer: Store,
+        reader: Store,
+        settings: IndexSettings,
+        drv: Driver,
+        embedder: Embedder | None,
+    ) -> None:
+        self.root = root
+        self.settings = settings
+        self.driver = drv
+        self.embedder = embedder
+        self._writer = writer
+        self._reader = reader
+        self._searcher = Searcher(root, reader)
+        self._read_lock = threading.Lock()
+        self._write_lock = asyncio.Lock()
+        self._ignorer = Ignorer(root, use_gitignore=True)
+        self._resume = threading.Event()
+        self._resume.set()
+        self._stopping = threading.Event()
+        self._state = _State()
+        self._listeners: list[Callable[[IndexEvent], None]] = []
+        self._embed_wakeup = asyncio.Event()
+        self._embed_task: asyncio.Task[None] | None = None
+        self._indexing = 0
+        self._idle = asyncio.Event()  # set while no run is writing
+        self._idle.set()
+        self._unpaused = asyncio.Event()
+        self._unpaused.set()
+        self._ever_indexed = writer.get_meta("last_run") is not None
+
+    @classmethod
+    async def open(
+        cls,
+        root: Path,
+        db_path: Path,
+        settings: IndexSettings | None = None,
+        embedder: Embedder | None = None,
+    ) -> Index:
+        settings = settings or IndexSettings()
+
+        def opened() -> tuple[Path, Driver, Store, Store]:
+            drv = driver(settings.vectors)
+            writer = Store.open(db_path, drv)
+            try:
+                reader = Store.open(db_path, drv)
+            except BaseException:
+                writer.close()
+                raise
+            return root.resolve(), drv, writer, reader
+
+        root, drv, writer, reader = await asyncio.to_thread(opened)
+        index = cls(root, writer, reader, settings, drv, embedder)
+        if embedder is not None and drv.vectors:
+            index._state.embed_state = "idle"
+            index._embed_task = asyncio.create_task(index._embed_loop())
+            index._embed_wakeup.set()
+        return index
+
+    # ---- events
+
+    def subscribe(self, listener: Callable[[IndexEvent], None]) -> None:
+        """``listener`` is called on the event loop after each run that changed something,
+        and after each batch of vectors stored."""
+        self._listeners.append(listener)
+
+    def _emit(self, event: IndexEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("index listener failed")
+
+    # ---- state
+
+    @property
+    def indexed(self) -> bool:
+        """A run has completed at least once (this process or an earlier one)."""
+        return self._ever_indexed
+
+    @property
+    def vectors_reason(self) -> str:
+        if not self.driver.vectors:
+            return self.driver.vectors_reason
+        if self.embedder is None:
+            return "no embedding backend configured"
+        return self.driver.vectors_reason
+
+    def pause(self) -> None:
+        self._resume.clear()
+        self._unpaused.clear()
+        if self._state.state == "indexing":
+            self._state.state = "paused"
+
+    def resume(self) -> None:
+        self._resume.set()
+        self._unpaused.set()
+        if self._state.state == "paused":
+            self._state.state = "indexing"
+
+    @property
+    def paused(self) -> bool:
+        return not self._resume.is_set()
+
+    async def status(self) -> dict[str, Any]:
+        counts = await self._read(self._reader.counts)
+        last = self._state.last_run
+        return {
+            "root": str(self.root),
+            "state": "paused" if self.paused and self._indexing else self._state.state,
+            **counts,
+            "vectors_enabled": self.driver.vectors and self.embedder is not None,
+            "vectors_reason": self.vectors_reason,
+            "embedder": self.embedder.key if self.embedder is not None else None,
+            "embed_state": self._state.embed_state,
+            "embed_error": self._state.embed_error,
+            "error": self._state.error,
+            "last_run": None
+            if last is None
+            else {
+                "added": last.added,
+                "updated": last.updated,
+                "removed": last.removed,
+                "unchanged": last.unchanged,
+                "seconds": round(last.seconds, 3),
+                "finished_at": last.finished_at,
+            },
+        }
+
+    # ---- updating
+
+    async def update(
+        self, paths: Sequence[str] | None = None, *, progress: Progress | None = None
+    ) -> RunSummary:
+        """Bring the index up to date: the whole root (``paths`` None) or those files,
+        given relative to the root (or absolute under it)."""
+        relative = None if paths is None else [self._relative(p) for p in paths]
+        async with self._write_lock:
+            self._indexing += 1
+            self._idle.clear()
+            self._state.state = "paused" if self.paused else "indexing"
+            try:
+                summary = await asyncio.to_thread(self._run, relative, progress)
+            except _Stopped:
+                raise IndexerError("indexing stopped: the index is closing") from None
+            except Exception as exc:
+                self._state.state = "error"
+                self._state.error = str(exc)
+                raise
+            finally:
+                self._indexing -= 1
+                if not self._indexing:
+                    self._idle.set()
+            self._state.state = "idle"
+            self._state.error = None
+            self._state.last_run = summary
+            self._ever_indexed = True
+        self._searcher.changed()
+        if summary.changed:
+            self._emit(IndexEvent("updated", self.root, summary))
+            self._embed_wakeup.set()
+        return summary
+
+    def _relative(self, path: str | Path) -> str:
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                p = p.resolve().relative_to(self.root) if p.exists() else p.relative_to(self.root)
+            except ValueError:
+                raise BadQuery(f"{path} is not under the root {self.root}") from None
+        return p.as_posix()
+
+    def _run(self, paths: list[str] | None, progress: Progress | None) -> RunSummary:
+        started = time.perf_counter()
+        store = self._writer
+        states = store.file_states()
+        if paths is None:
+            infos = discover(self.root, max_file_bytes=self.settings.max_file_bytes)
+            seen = {info.path for info in infos}
+            removed = sorted(p for p in states if p not in seen)
+        else:
+            infos, removed = [], []
+            for rel in dict.fromkeys(paths):
+                info = admits(self.root, rel, self._ignorer, self.settings.max_file_bytes)
+                if info is not None:
+                    infos.append(info)
+                elif rel in states:
+                    removed.append(rel)
+        todo = [i for i in infos if _stale(states.get(i.path), i)]
+        added = updated = chunks = 0
+        changed_paths: list[str] = list(removed[:100])
+        total = len(todo)
+        if progress is not None:
+            progress(0, total)
+        if removed:
+            with store.transaction():
+                for rel in removed:
+                    store.delete_file(rel)
+        batch: list[PreparedFile | FileInfo] = []
+
+        def flush() -> None:
+            nonlocal added, updated, chunks
+            if not batch:
+                return
+            with store.transaction():
+                for item in batch:
+                    if isinstance(item, FileInfo):
+                        store.touch_file(item.path, item.size, item.mtime_ns)
+                        continue
+                    if item.path in states:
+                        updated += 1
+                    else:
+                        added += 1
+                    if len(changed_paths) < 100:
+                        changed_paths.append(item.path)
+                    chunks += len(item.chunks)
+                    store.replace_file(item)
+            batch.clear()
+
+        for done, result in enumerate(self._prepared(todo, states), start=1):
+            self._checkpoint()
+            if result is not None:
+                batch.append(result)
+            if len(batch) >= BATCH_FILES:
+                flush()
+            if progress is not None:
+                progress(done, total)
+        flush()
+        finished = time.time()
+        summary = RunSummary(
+            files=len(infos),
+            added=added,
+            updated=updated,
+            removed=len(removed),
+            unchanged=len(infos) - added - updated,
+            chunks=chunks,
+            seconds=time.perf_counter() - started,
+            finished_at=finished,
+            paths=tuple(changed_paths),
+        )
+        store.set_meta("last_run", str(finished))
+        return summary
+
+    def _checkpoint(self) -> None:
+        while not self._resume.wait(0.2):
+            if self._stopping.is_set():
+                raise _Stopped
+        if self._stopping.is_set():
+            raise _Stopped
+
+    def _prepared(
+        self, todo: list[FileInfo], states: dict[str, FileState]
+    ) -> Iterator[PreparedFile | FileInfo | None]:
+        root = str(self.root)
+        args = [
+            (root, info, s.hash if (s := states.get(info.path)) else None, self._max_lines())
+            for info in todo
+        ]
+        workers = _workers(self.settings)
+        if len(args) < POOL_MIN_FILES or workers < 2:
+            for arg in args:
+                yield _prepare_star(arg)
+            return
+        pool = _process_pool(workers)
+        try:
+            # Bounded read-ahead: the writer keeps up, and memory stays flat.
+            yield from _bounded_map(pool, args, ahead=workers * 16)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _max_lines(self) -> int:
+        return self.settings.max_chunk_lines
+
+    # ---- searching
+
+    async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:
+        def locked() -> Any:
+            with self._read_lock:
+                return fn(*args)
+
+        return await asyncio.to_thread(locked)
+
+    async def search(
+        self,
+        query: str,
+        *,
+        mode: str = "auto",
+        limit: int = 10,
+        paths: Sequence[str] = (),
+        languages: Sequence[str] = (),
+    ) -> list[SearchResult]:
+        if mode not in MODES:
+            raise BadQuery(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        vector: bytes | None = None
+        if mode in ("semantic", "hybrid", "auto"):
+            vector = await self._query_vector(query, required=mode == "semantic")
+        if mode == "auto":
+            mode = "hybrid"
+        result: list[SearchResult] = await self._read(
+            lambda: self._searcher.search(
+                query,
+                mode=mode,
+                limit=limit,
+                paths=paths,
+                languages=languages,
+                query_vector=vector,
+            )
+        )
+        return result
+
+    async def _query_vector(self, query: str, *, required: bool) -> bytes | None:
+        from indexer.embedder import EmbeddingFailed
+
+        if self.embedder is None or not self.driver.vectors:
+            if required:
+                raise VectorsUnavailable(
+                    f"semantic search is off: {self.vectors_reason}", reason=self.vectors_reason
+                )
+            return None
+        held = await self._read(self._reader.vector_table)
+        if held is None or held[0] != self.embedder.key:
+            if required:
+                raise VectorsUnavailable("semantic search is not ready: no vectors stored yet")
+            return None
+        try:
+            vectors = await self.embedder.embed([query], purpose="query")
+        except EmbeddingFailed as exc:
+            if required:
+                raise VectorsUnavailable(f"the query could not be embedded: {exc}") from exc
+            log.warning("query not embedded (%s); lexical results only", exc)
+            return None
+        return pack_vector(vectors[0])
+
+    # ---- embedding
+
+    async def _write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        async with self._write_lock:
+
+            def in_txn() -> Any:
+                with self._writer.transaction():
+                    return fn(*args)
+
+            return await asyncio.to_thread(in_txn)
+
+    async def _embed_loop(self) -> None:
+        from indexer.embedder import EmbeddingFailed
+
+        assert self.embedder is not None
+        while not self._stopping.is_set():
+            await self._embed_wakeup.wait()
+            self._embed_wakeup.clear()
+            try:
+                await self._embed_pending()
+                self._state.embed_state = "idle"
+            except EmbeddingFailed as exc:
+                # Not retryable, or retries exhausted: wait for the next change.
+                self._state.embed_state = "error"
+                self._state.embed_error = str(exc)
+                log.warning("embedding stopped for %s: %s", self.root, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._state.embed_state = "error"
+                self._state.embed_error = repr(exc)
+                log.exception("embedding failed for %s", self.root)
+
+    async def _embed_pending(self) -> None:
+        assert self.embedder is not None
+        embedder = self.embedder
+        wanted = self.settings.embeddings.batch_size or embedder.max_batch
+        batch = max(1, min(embedder.max_batch, wanted))
+        concurrency = self.settings.embeddings.concurrency
+        while not self._stopping.is_set():
+            await self._idle.wait()  # indexing first: lexical results matter more
+            await self._unpaused.wait()
+            pending: list[tuple[int, str, str]] = await self._read(
+                self._reader.pending_chunks, batch * concurrency
+            )
+            if not pending:
+                return
+            self._state.embed_state = "embedding"
+            stored = await self._embed_round(pending, batch, concurrency)
+            if stored == 0:
+                return
+
+    async def _embed_round(
+        self, pending: list[tuple[int, str, str]], batch: int, concurrency: int
+    ) -> int:
+        """Vectors for ``pending`` chunks: cached ones reused, the rest embedded."""
+        assert self.embedder is not None
+        key = self.embedder.key
+        cached: dict[str, bytes] = await self._read(
+            self._reader.cached_vectors, [h for _, h, _ in pending], key
+        )
+        missing: dict[str, str] = {}
+        for _, h, text in pending:
+            if h not in cached:
+                missing.setdefault(h, text)
+        items = list(missing.items())
+        groups = [items[i : i + batch] for i in range(0, len(items), batch)]
+        limiter = asyncio.Semaphore(concurrency)
+
+        async def embed_group(group: list[tuple[str, str]]) -> dict[str, bytes]:
+            async with limiter:
+                vectors = await self._embed_with_retries([t for _, t in group])
+            return {h: pack_vector(v) for (h, _), v in zip(group, vectors, strict=True)}
+
+        fresh: dict[str, bytes] = {}
+        for result in await asyncio.gather(*(embed_group(g) for g in groups)):
+            fresh.update(result)
+        every = {**cached, **fresh}
+        if not every:
+            return 0
+        dims = len(next(iter(every.values()))) // 4
+
+        def store_all() -> int:
+            self._writer.reset_vectors(key, dims)
+            self._writer.cache_vectors(key, fresh)
+            return self._writer.put_vectors(
+                [(cid, every[h]) for cid, h, _ in pending if h in every]
+            )
+
+        stored: int = await self._write(store_all)
+        self._announce(stored)
+        return stored
+
+    def _announce(self, stored: int) -> None:
+        if stored:
+            self._searcher.changed()
+            self._emit(IndexEvent("vectors", self.root, vectors=stored))
+
+    async def _embed_with_retries(self, texts: list[str]) -> list[list[float]]:
+        from indexer.embedder import EmbeddingFailed
+
+        assert self.embedder is not None
+        delay = 1.0
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                vectors = await self.embedder.embed(texts, purpose="document")
+                if len(vectors) != len(texts):
+                    raise EmbeddingFailed(
+                        f"the embedder returned {len(vectors)} vectors for {len(texts)} texts",
+                        retryable=False,
+                    )
+                self._state.embed_error = None
+                return vectors
+            except EmbeddingFailed as exc:
+                if not exc.retryable or attempt == MAX_ATTEMPTS:
+                    raise
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                wait = min(max(wait, 0.0), MAX_BACKOFF)
+                self._state.embed_state = "waiting"
+                self._state.embed_error = str(exc)
+                log.info("embedding retry %d in %.1f s: %s", attempt, wait, exc)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, MAX_BACKOFF)
+        raise AssertionError("unreachable")
+
+    async def embedded(self) -> None:
+        """Wait until every chunk has a vector (for tests and benchmarks)."""
+        while True:
+            counts = await self._read(self._reader.counts)
+            if counts["vectors_pending"] == 0 or self._state.embed_state == "error":
+                return
+            self._embed_wakeup.set()
+            await asyncio.sleep(0.05)
+
+    # ---- closing
+
+    async def close(self) -> None:
+        self._stopping.set()
+        self._resume.set()
+        if self._embed_task is not None:
+            self._embed_task.cancel()
+            try:
+                await self._embed_task
+            except (asyncio.CancelledError, Exception):
+                pass
+        async with self._write_lock:
+            await asyncio.to_thread(self._close_stores)
+        if self.embedder is not None:
+            try:
+                await self.embedder.aclose()
+            except Exception:
+                log.exception("closing the embedder failed")
+
+    def _close_stores(self) -> None:
+        with self._read_lock:
+            self._reader.close()
+        self._writer.close()
+
+
+def _stale(state: FileState | None, info: FileInfo) -> bool:
+    return state is None or state.size != info.size or state.mtime_ns != info.mtime_ns
+
+
+def _process_pool(workers: int) -> Executor:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn, not fork: the daemon has threads (asyncio's, SQLite's) that fork would copy
+    # in whatever state they are.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _bounded_map(
+    pool: Executor, args: Iterable[tuple[str, FileInfo, str | None, int]], *, ahead: int
+) -> Iterator[PreparedFile | FileInfo | None]:
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    for arg in args:
+        pending.append(pool.submit(_prepare_star, arg))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()

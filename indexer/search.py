@@ -1,0 +1,216 @@
+"""Searching one root's store: the modes, the filters, and the shape of a result.
+
+- ``lexical``: FTS5 BM25 ranked by ``ranking.lexical_search`` (the measured default);
+- ``symbol``: definitions by name (exact, qualified, prefix, word parts, fuzzy), from an
+  in-memory copy of the symbols table refreshed when the index changes;
+- ``semantic``: KNN over the chunk vectors, given the query's vector;
+- ``hybrid``: both lists, fused by ``fusion.fuse``; without vectors it is lexical.
+
+Filters are path globs (gitignore syntax: ``*.py``, ``src/**``; a leading ``!`` excludes)
+and languages; they pick file ids first, so the SQL ranks only what may be returned.
+A result is one chunk (or one definition, cut to its chunk): it never spans two.
+
+The :class:`Searcher` is blocking and used from one thread at a time (the index runs it
+through ``asyncio.to_thread`` under a lock).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from indexer.errors import BadQuery
+from indexer.fusion import fuse
+from indexer.ranking import lexical_search, rank_symbols
+from indexer.store import ChunkRow, Store, SymbolRow
+
+if TYPE_CHECKING:
+    from pathspec import PathSpec
+
+__all__ = ["MODES", "SearchResult", "Searcher"]
+
+MODES = ("auto", "hybrid", "lexical", "semantic", "symbol")
+SNIPPET_LINES = 12
+# How many candidates each side brings to a hybrid fusion.
+FUSION_DEPTH = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """One hit: lines ``start_line..end_line`` (1-based, inclusive) of ``path`` under ``root``."""
+
+    root: Path
+    path: str
+    start_line: int
+    end_line: int
+    symbol: str | None
+    kind: str
+    language: str | None
+    score: float
+    text: str
+    chunk_id: int
+
+    @property
+    def snippet(self) -> str:
+        lines = self.text.splitlines()
+        more = len(lines) - SNIPPET_LINES
+        head = "\n".join(lines[:SNIPPET_LINES])
+        return head + (f"\n… {more} more lines" if more > 0 else "")
+
+
+class Searcher:
+    def __init__(self, root: Path, store: Store) -> None:
+        self.root = root
+        self.store = store
+        self.generation = 0
+        self._symbols: list[SymbolRow] | None = None
+        self._symbols_generation = -1
+
+    def changed(self) -> None:
+        """The index was written: cached symbols are stale."""
+        self.generation += 1
+
+    # ---- filters
+
+    def file_ids(self, paths: Sequence[str], languages: Sequence[str]) -> list[int] | None:
+        """Ids of the files the filters admit, or None when there are no filters."""
+        if not paths and not languages:
+            return None
+        spec = _globs(paths)
+        wanted = {lang.lower() for lang in languages}
+        return [
+            file_id
+            for file_id, path, language in self.store.files()
+            if (not wanted or (language or "").lower() in wanted)
+            and (spec is None or spec.match_file(path))
+        ]
+
+    # ---- modes
+
+    def lexical(
+        self, query: str, limit: int, file_ids: list[int] | None
+    ) -> list[tuple[int, float]]:
+        if file_ids is not None and not file_ids:
+            return []
+        found = lexical_search(
+            query, lambda expr, depth: self.store.match(expr, depth, file_ids), limit=limit
+        )
+        return [(c.key, c.score) for c in found]
+
+    def semantic(
+        self, vector: bytes, limit: int, file_ids: list[int] | None
+    ) -> list[tuple[int, float]]:
+        if file_ids is not None and not file_ids:
+            return []
+        # vec0 filters nothing by file: fetch deeper, then keep the admitted chunks.
+        depth = limit if file_ids is None else max(limit * 10, 200)
+        found = self.store.knn(vector, depth)
+        if file_ids is None:
+            return found[:limit]
+        paths = self._paths_of(file_ids)
+        rows = self.store.chunks(cid for cid, _ in found)
+        return [(cid, s) for cid, s in found if cid in rows and rows[cid].path in paths][:limit]
+
+    def _paths_of(self, file_ids: list[int]) -> set[str]:
+        wanted = set(file_ids)
+        return {path for file_id, path, _ in self.store.files() if file_id in wanted}
+
+    def chunk_results(self, ranked: Sequence[tuple[int, float]]) -> list[SearchResult]:
+        rows = self.store.chunks(cid for cid, _ in ranked)
+        return [_result(self.root, rows[cid], score) for cid, score in ranked if cid in rows]
+
+    def search(
+        self,
+        query: str,
+        *,
+        mode: str,
+        limit: int,
+        paths: Sequence[str] = (),
+        languages: Sequence[str] = (),
+        query_vector: bytes | None = None,
+    ) -> list[SearchResult]:
+        if mode not in MODES:
+            raise BadQuery(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        if limit < 1:
+            raise BadQuery("limit must be at least 1", limit=limit)
+        file_ids = self.file_ids(paths, languages)
+        if mode == "symbol":
+            return self.symbols(query, limit, file_ids)
+        if mode == "semantic":
+            if query_vector is None:
+                raise BadQuery("semantic search needs vectors, and this index has none")
+            return self.chunk_results(self.semantic(query_vector, limit, file_ids))
+        if query_vector is None:  # lexical, or hybrid/auto with no vectors
+            return self.chunk_results(self.lexical(query, limit, file_ids))
+        lexical = self.lexical(query, FUSION_DEPTH, file_ids)
+        semantic = self.semantic(query_vector, FUSION_DEPTH, file_ids)
+        return self.chunk_results(fuse(lexical, semantic, limit=limit))
+
+    def symbols(self, query: str, limit: int, file_ids: list[int] | None) -> list[SearchResult]:
+        if not query.strip():
+            return []
+        if self._symbols is None or self._symbols_generation != self.generation:
+            self._symbols = self.store.symbols()
+            self._symbols_generation = self.generation
+        candidates = self._symbols
+        if file_ids is not None:
+            paths = self._paths_of(file_ids)
+            candidates = [s for s in candidates if s.path in paths]
+        out = []
+        for sym, score in rank_symbols(query, candidates, limit=limit):
+            # The definition cut to the chunk it starts in: a result is never two chunks.
+            chunk_id = self.store.chunk_at(sym.path, sym.start_line)
+            rows = self.store.chunks([chunk_id]) if chunk_id is not None else {}
+            row = rows.get(chunk_id) if chunk_id is not None else None
+            if row is None:
+                continue
+            end = min(sym.end_line, row.end_line)
+            lines = row.text.splitlines()[
+                sym.start_line - row.start_line : end - row.start_line + 1
+            ]
+            name = f"{sym.container}.{sym.name}" if sym.container else sym.name
+            out.append(
+                SearchResult(
+                    self.root,
+                    sym.path,
+                    sym.start_line,
+                    end,
+                    name,
+                    sym.kind,
+                    sym.language,
+                    round(score, 4),
+                    "\n".join(lines),
+                    row.id,
+                )
+            )
+        return out
+
+
+def _result(root: Path, row: ChunkRow, score: float) -> SearchResult:
+    return SearchResult(
+        root,
+        row.path,
+        row.start_line,
+        row.end_line,
+        row.symbols[0] if row.symbols else None,
+        row.kind,
+        row.language,
+        round(score, 4),
+        row.text,
+        row.id,
+    )
+
+
+def _globs(patterns: Sequence[str]) -> PathSpec[Any] | None:
+    """A PathSpec of the globs (gitignore syntax), or None for none."""
+    from pathspec import GitIgnoreSpec
+
+    cleaned = [p.strip() for p in patterns if p.strip()]
+    if not cleaned:
+        return None
+    try:
+        return GitIgnoreSpec.from_lines(cleaned)
+    except Exception as exc:
+        raise BadQuery(f"bad path glob: {exc}", paths=list(patterns)) from None

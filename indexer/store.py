@@ -1,0 +1,369 @@
+"""The index database of one workspace root: the only module with SQL.
+
+Tables (see ``migrations.py``): ``files`` (path, size, mtime, content hash), ``chunks``
+(lines, kind, symbol names, content hash, text), ``symbols`` (every definition),
+``chunks_fts`` (FTS5 over each chunk, rowid = chunk id, columns and tokenizer as
+``ranking.py`` measured them), ``embeddings`` (vectors by content hash and embedder) and,
+when sqlite-vec loads, ``chunk_vectors`` (vec0, rowid = chunk id, cosine distance).
+
+A :class:`Store` wraps one connection and is used by one thread at a time (the index
+keeps a writer and a reader).  Writes of many files go in one ``transaction()``: a file's
+old rows and its new ones change together, so a process killed at any moment leaves the
+last committed state, which the next run brings up to date by comparing hashes.
+
+    store = Store.open(path, driver())
+    with store.transaction():
+        store.replace_file(prepared)
+    found = store.match('"parse"', 200, file_ids=None)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import struct
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from indexer.chunking import Chunk, Symbol
+from indexer.migrations import migrate
+from indexer.ranking import COLUMN_WEIGHTS, Candidate
+from indexer.sqlite import Driver, connect
+
+__all__ = [
+    "ChunkRow",
+    "FileState",
+    "PreparedFile",
+    "Store",
+    "SymbolRow",
+]
+
+_WEIGHTS = ", ".join(str(w) for w in COLUMN_WEIGHTS.values())
+_FTS_COLUMNS = ", ".join(COLUMN_WEIGHTS)
+_FTS_PLACEHOLDERS = ", ".join("?" for _ in COLUMN_WEIGHTS)
+# Symbol names of a chunk are stored joined by this (names never contain it).
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedFile:
+    """A file read, hashed and chunked, with its FTS rows: ready to be written."""
+
+    path: str
+    language: str | None
+    size: int
+    mtime_ns: int
+    hash: str
+    chunks: tuple[Chunk, ...]
+    symbols: tuple[Symbol, ...]
+    fts: tuple[tuple[str, ...], ...]  # one row per chunk, in COLUMN_WEIGHTS order
+
+
+@dataclass(frozen=True, slots=True)
+class FileState:
+    id: int
+    size: int
+    mtime_ns: int
+    hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    id: int
+    path: str
+    language: str | None
+    start_line: int
+    end_line: int
+    kind: str
+    symbols: tuple[str, ...]
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRow:
+    id: int
+    path: str
+    language: str | None
+    name: str
+    kind: str
+    container: str | None
+    start_line: int
+    end_line: int
+
+
+def pack_vector(vector: Sequence[float]) -> bytes:
+    return struct.pack(f"{len(vector)}f", *vector)
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, driver: Driver) -> None:
+        self.conn = conn
+        self.driver = driver
+
+    @classmethod
+    def open(cls, path: Path, driver: Driver) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path, driver)
+        try:
+            migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, driver)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # ---- meta
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ---- files
+
+    def file_states(self) -> dict[str, FileState]:
+        rows = self.conn.execute("SELECT path, id, size, mtime_ns, hash FROM files")
+        return {path: FileState(id_, size, mtime, h) for path, id_, size, mtime, h in rows}
+
+    def files(self) -> list[tuple[int, str, str | None]]:
+        """(id, path, language) of every indexed file."""
+        return list(self.conn.execute("SELECT id, path, language FROM files ORDER BY path"))
+
+    def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
+        """Same content, new stat: remember it so the next run costs a stat, not a read."""
+        self.conn.execute(
+            "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
+        )
+
+    def delete_file(self, path: str) -> None:
+        row = self.conn.execute("SELECT id FROM files WHERE path = ?", (path,)).fetchone()
+        if row is not None:
+            self._delete_rows(row[0])
+            self.conn.execute("DELETE FROM files WHERE id = ?", (row[0],))
+
+    def _delete_rows(self, file_id: int) -> None:
+        ids = "SELECT id FROM chunks WHERE file_id = ?"
+        self.conn.execute(f"DELETE FROM chunks_fts WHERE rowid IN ({ids})", (file_id,))
+        if self.has_vector_table():
+            self.conn.execute(f"DELETE FROM chunk_vectors WHERE rowid IN ({ids})", (file_id,))
+        self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
+        self.conn.execute("DELETE FROM symbols WHERE file_id = ?", (file_id,))
+
+    def replace_file(self, prepared: PreparedFile) -> None:
+        """The file's rows become ``prepared``'s (call inside a transaction)."""
+        row = self.conn.execute("SELECT id FROM files WHERE path = ?", (prepared.path,)).fetchone()
+        if row is None:
+            cursor = self.conn.execute(
+                "INSERT INTO files (path, language, size, mtime_ns, hash) VALUES (?, ?, ?, ?, ?)",
+                (prepared.path, prepared.language, prepared.size, prepared.mtime_ns, prepared.hash),
+            )
+            file_id = cursor.lastrowid
+            assert file_id is not None
+        else:
+            file_id = int(row[0])
+            self._delete_rows(file_id)
+            self.conn.execute(
+                "UPDATE files SET language = ?, size = ?, mtime_ns = ?, hash = ? WHERE id = ?",
+                (prepared.language, prepared.size, prepared.mtime_ns, prepared.hash, file_id),
+            )
+        insert_chunk = (
+            "INSERT INTO chunks (file_id, start_line, end_line, kind, symbols, content_hash, text)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        insert_fts = (
+            f"INSERT INTO chunks_fts (rowid, {_FTS_COLUMNS}) VALUES (?, {_FTS_PLACEHOLDERS})"
+        )
+        for chunk, fts in zip(prepared.chunks, prepared.fts, strict=True):
+            cursor = self.conn.execute(
+                insert_chunk,
+                (
+                    file_id,
+                    chunk.start_line,
+                    chunk.end_line,
+                    chunk.kind,
+                    _SEP.join(chunk.symbols),
+                    chunk.content_hash,
+                    chunk.text,
+                ),
+            )
+            self.conn.execute(insert_fts, (cursor.lastrowid, *fts))
+        self.conn.executemany(
+            "INSERT INTO symbols (file_id, name, kind, container, start_line, end_line)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (file_id, s.name, s.kind, s.container, s.start_line, s.end_line)
+                for s in prepared.symbols
+            ],
+        )
+
+    # ---- reading
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for name, sql in (
+            ("files", "SELECT count(*) FROM files"),
+            ("chunks", "SELECT count(*) FROM chunks"),
+            ("symbols", "SELECT count(*) FROM symbols"),
+            ("vectors", "SELECT count(*) FROM chunks WHERE has_vector = 1"),
+        ):
+            out[name] = int(self.conn.execute(sql).fetchone()[0])
+        out["vectors_pending"] = out["chunks"] - out["vectors"]
+        return out
+
+    def match(
+        self, expression: str, depth: int, file_ids: Sequence[int] | None = None
+    ) -> list[Candidate]:
+        """The chunks an FTS5 MATCH finds, best first, scored -bm25(); ``file_ids``
+        restricts them to those files (path and language filters)."""
+        sql = (
+            f"SELECT c.id, f.path, c.start_line, c.end_line, c.kind, c.symbols,"
+            f" bm25(chunks_fts, {_WEIGHTS}) AS rank"
+            " FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid"
+            " JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ?"
+        )
+        params: list[object] = [expression]
+        if file_ids is not None:
+            sql += " AND c.file_id IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(list(file_ids)))
+        sql += " ORDER BY rank LIMIT ?"
+        params.append(depth)
+        return [
+            Candidate(id_, path, start, end, kind, _names(symbols), -rank)
+            for id_, path, start, end, kind, symbols, rank in self.conn.execute(sql, params)
+        ]
+
+    def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
+        wanted = list(ids)
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            "SELECT c.id, f.path, f.language, c.start_line, c.end_line, c.kind, c.symbols, c.text"
+            " FROM chunks c JOIN files f ON f.id = c.file_id"
+            " WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(wanted),),
+        )
+        return {
+            r[0]: ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], _names(r[6]), r[7]) for r in rows
+        }
+
+    def symbols(self) -> list[SymbolRow]:
+        rows = self.conn.execute(
+            "SELECT s.id, f.path, f.language, s.name, s.kind, s.container, s.start_line,"
+            " s.end_line FROM symbols s JOIN files f ON f.id = s.file_id"
+        )
+        return [SymbolRow(*r) for r in rows]
+
+    def chunk_at(self, path: str, line: int) -> int | None:
+        """The chunk of ``path`` that holds ``line`` (the innermost when several do)."""
+        row = self.conn.execute(
+            "SELECT c.id FROM chunks c JOIN files f ON f.id = c.file_id"
+            " WHERE f.path = ? AND c.start_line <= ? AND c.end_line >= ?"
+            " ORDER BY c.end_line - c.start_line LIMIT 1",
+            (path, line, line),
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # ---- vectors
+
+    def has_vector_table(self) -> bool:
+        row = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'chunk_vectors'"
+        ).fetchone()
+        return row is not None
+
+    def vector_table(self) -> tuple[str, int] | None:
+        """(embedder key, dimensions) of the vectors held, or None."""
+        key, dims = self.get_meta("vector_embedder"), self.get_meta("vector_dimensions")
+        if key is None or dims is None or not self.has_vector_table():
+            return None
+        return key, int(dims)
+
+    def reset_vectors(self, embedder: str, dimensions: int) -> None:
+        """Make ``chunk_vectors`` hold ``embedder``'s vectors (call inside a transaction);
+        a different embedder or width drops the old ones (the cache keeps them)."""
+        if self.vector_table() == (embedder, dimensions):
+            return
+        if not self.driver.vectors:
+            raise RuntimeError("sqlite-vec is not loaded: " + self.driver.vectors_reason)
+        self.conn.execute("DROP TABLE IF EXISTS chunk_vectors")
+        self.conn.execute(
+            "CREATE VIRTUAL TABLE chunk_vectors USING vec0("
+            f"embedding float[{int(dimensions)}] distance_metric=cosine)"
+        )
+        self.conn.execute("UPDATE chunks SET has_vector = 0 WHERE has_vector = 1")
+        self.set_meta("vector_embedder", embedder)
+        self.set_meta("vector_dimensions", str(dimensions))
+
+    def pending_chunks(self, limit: int) -> list[tuple[int, str, str]]:
+        """(id, content hash, text) of chunks with no vector yet."""
+        return list(
+            self.conn.execute(
+                "SELECT id, content_hash, text FROM chunks WHERE has_vector = 0 LIMIT ?", (limit,)
+            )
+        )
+
+    def cached_vectors(self, hashes: Iterable[str], embedder: str) -> dict[str, bytes]:
+        wanted = sorted(set(hashes))
+        if not wanted:
+            return {}
+        rows = self.conn.execute(
+            "SELECT content_hash, vector FROM embeddings WHERE embedder = ?"
+            " AND content_hash IN (SELECT value FROM json_each(?))",
+            (embedder, json.dumps(wanted)),
+        )
+        return {h: bytes(v) for h, v in rows}
+
+    def cache_vectors(self, embedder: str, vectors: dict[str, bytes]) -> None:
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO embeddings (content_hash, embedder, vector) VALUES (?, ?, ?)",
+            [(h, embedder, v) for h, v in vectors.items()],
+        )
+
+    def put_vectors(self, rows: Iterable[tuple[int, bytes]]) -> int:
+        """Store chunk vectors (inside a transaction); chunks gone since are skipped."""
+        count = 0
+        for chunk_id, vector in rows:
+            exists = self.conn.execute(
+                "SELECT 1 FROM chunks WHERE id = ? AND has_vector = 0", (chunk_id,)
+            ).fetchone()
+            if exists is None:
+                continue
+            self.conn.execute(
+                "INSERT INTO chunk_vectors (rowid, embedding) VALUES (?, ?)", (chunk_id, vector)
+            )
+            self.conn.execute("UPDATE chunks SET has_vector = 1 WHERE id = ?", (chunk_id,))
+            count += 1
+        return count
+
+    def knn(self, vector: bytes, k: int) -> list[tuple[int, float]]:
+        """The ``k`` nearest chunks: (id, cosine similarity), best first."""
+        rows = self.conn.execute(
+            "SELECT rowid, distance FROM chunk_vectors WHERE embedding MATCH ? AND k = ?"
+            " ORDER BY distance",
+            (vector, k),
+        )
+        return [(int(rowid), 1.0 - float(distance)) for rowid, distance in rows]
+
+
+def _names(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split(_SEP)) if joined else ()

@@ -1,0 +1,311 @@
+"""The index facade on real SQLite: indexing, incremental runs, search modes and filters,
+the fallback without vectors, the embedding cache, and a kill in the middle of a run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from indexer.embedder import EmbeddingFailed, Purpose
+from indexer.errors import BadQuery, VectorsUnavailable
+from indexer.index import Index
+from indexer.settings import IndexSettings
+from indexer.sqlite import driver
+from indexer.store import Store
+
+PARSER = '''\
+"""Reading configuration files."""
+
+
+def parse_config(path):
+    """Parse an INI configuration file into a dict."""
+    with open(path) as handle:
+        return dict(line.split("=", 1) for line in handle if "=" in line)
+
+
+class ConfigCache:
+    def lookup(self, key):
+        return self.values.get(key)
+'''
+
+NET = """\
+function openSocket(host, port) {
+  return net.connect(port, host);
+}
+"""
+
+
+def write(root: Path, rel: str, text: str) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    write(root, "app/config.py", PARSER)
+    write(root, "web/net.js", NET)
+    write(root, "README.md", "# Demo\n\nA tiny workspace.\n")
+    return root
+
+
+@pytest.fixture
+async def index(root: Path, tmp_path: Path) -> AsyncIterator[Index]:
+    index = await Index.open(root, tmp_path / "db" / "ws.db")
+    yield index
+    await index.close()
+
+
+async def test_a_question_in_words_finds_the_function(index: Index) -> None:
+    run = await index.update()
+    assert (run.added, run.removed) == (3, 0)
+    hits = await index.search("parse configuration file", mode="lexical", limit=5)
+    top = hits[0]
+    assert (top.path, top.symbol, top.language) == ("app/config.py", "parse_config", "python")
+    assert top.start_line <= 4 <= top.end_line
+    assert "def parse_config" in top.snippet
+
+
+async def test_auto_without_vectors_gives_the_lexical_ranking(index: Index) -> None:
+    await index.update()
+    auto = await index.search("open socket", limit=5)
+    lexical = await index.search("open socket", mode="lexical", limit=5)
+    assert [(h.path, h.start_line) for h in auto] == [(h.path, h.start_line) for h in lexical]
+    assert auto[0].path == "web/net.js"
+
+
+async def test_symbol_mode_finds_exact_and_qualified_names(index: Index) -> None:
+    await index.update()
+    exact = await index.search("parse_config", mode="symbol", limit=3)
+    assert (exact[0].symbol, exact[0].kind, exact[0].start_line) == ("parse_config", "function", 4)
+    qualified = await index.search("ConfigCache.lookup", mode="symbol", limit=3)
+    assert qualified[0].symbol == "ConfigCache.lookup"
+    fuzzy = await index.search("opnSock", mode="symbol", limit=3)
+    assert fuzzy[0].symbol == "openSocket"
+
+
+async def test_path_and_language_filters_restrict_results(index: Index) -> None:
+    await index.update()
+    only_js = await index.search("config open", mode="lexical", limit=10, languages=["javascript"])
+    assert {h.path for h in only_js} == {"web/net.js"}
+    only_app = await index.search("config open", mode="lexical", limit=10, paths=["app/**"])
+    assert {h.path for h in only_app} == {"app/config.py"}
+    nothing = await index.search("config", mode="lexical", limit=10, paths=["*.rs"])
+    assert nothing == []
+
+
+async def test_bad_mode_and_semantic_without_vectors_say_why(index: Index) -> None:
+    await index.update()
+    with pytest.raises(BadQuery, match="unknown search mode 'fuzzy'"):
+        await index.search("x", mode="fuzzy")
+    with pytest.raises(VectorsUnavailable, match="no embedding backend"):
+        await index.search("x", mode="semantic")
+
+
+async def test_an_unchanged_run_reads_nothing_and_an_edit_replaces_its_rows(
+    index: Index, root: Path
+) -> None:
+    await index.update()
+    again = await index.update()
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 3)
+
+    write(root, "app/config.py", PARSER.replace("parse_config", "read_settings_file"))
+    os.utime(root / "app/config.py", ns=(1, 1))
+    (root / "README.md").unlink()
+    run = await index.update()
+    assert (run.updated, run.removed) == (1, 1)
+    assert not await index.search("parse_config", mode="symbol", limit=5)
+    hits = await index.search("read_settings_file", mode="symbol", limit=5)
+    assert hits[0].path == "app/config.py"
+    status = await index.status()
+    assert (status["files"], status["state"]) == (2, "idle")
+
+
+async def test_a_touched_file_with_the_same_text_is_not_rechunked(index: Index, root: Path) -> None:
+    await index.update()
+    os.utime(root / "web/net.js", ns=(5_000_000_000, 5_000_000_000))
+    run = await index.update()
+    assert (run.updated, run.unchanged, run.chunks) == (0, 3, 0)
+
+
+async def test_updating_named_paths_handles_new_changed_and_deleted_files(
+    index: Index, root: Path
+) -> None:
+    await index.update()
+    write(root, "app/extra.py", "def brand_new_helper():\n    return 42\n")
+    (root / "web/net.js").unlink()
+    run = await index.update(["app/extra.py", str(root / "web/net.js")])
+    assert (run.added, run.removed) == (1, 1)
+    assert (await index.search("brand_new_helper", mode="symbol", limit=1))[0].path == (
+        "app/extra.py"
+    )
+
+
+async def test_lexical_search_works_when_no_vector_extension_loads(
+    root: Path, tmp_path: Path
+) -> None:
+    index = await Index.open(root, tmp_path / "novec.db", IndexSettings(vectors=False))
+    try:
+        await index.update()
+        assert not index.driver.vectors
+        assert "index.vectors = false" in index.vectors_reason
+        hits = await index.search("parse configuration", limit=3)
+        assert hits[0].symbol == "parse_config"
+        status = await index.status()
+        assert status["vectors_enabled"] is False
+        assert "index.vectors = false" in status["vectors_reason"]
+    finally:
+        await index.close()
+
+
+class CountingEmbedder:
+    """Our own Embedder protocol, counting the texts it is asked to embed."""
+
+    def __init__(self, *, fail_first: int = 0) -> None:
+        self.texts: list[str] = []
+        self.fail_first = fail_first
+        self.calls = 0
+
+    @property
+    def key(self) -> str:
+        return "counting:bag-of-letters"
+
+    @property
+    def dimensions(self) -> int | None:
+        return 8
+
+    @property
+    def max_batch(self) -> int:
+        return 16
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        self.calls += 1
+        if self.calls <= self.fail_first:
+            raise EmbeddingFailed("throttled", retryable=True, retry_after=0.01)
+        if purpose == "document":
+            self.texts.extend(texts)
+        return [_letters(t) for t in texts]
+
+    async def aclose(self) -> None:
+        pass
+
+
+def _letters(text: str) -> list[float]:
+    counts = [0.0] * 8
+    for char in text.lower():
+        if char.isalpha():
+            counts[ord(char) % 8] += 1
+    return counts if any(counts) else [1.0] + [0.0] * 7
+
+
+needs_vec = pytest.mark.skipif(not driver().vectors, reason="no SQLite here loads sqlite-vec")
+
+
+@needs_vec
+async def test_a_renamed_file_is_not_embedded_again(root: Path, tmp_path: Path) -> None:
+    embedder = CountingEmbedder(fail_first=1)  # one retryable failure on the way
+    index = await Index.open(root, tmp_path / "vec.db", embedder=embedder)
+    try:
+        await index.update()
+        await index.embedded()
+        first = len(embedder.texts)
+        assert first > 0
+        status = await index.status()
+        assert status["vectors_pending"] == 0 and status["vectors"] == status["chunks"]
+
+        (root / "app/config.py").rename(root / "app/settings_reader.py")
+        await index.update()
+        await index.embedded()
+        assert len(embedder.texts) == first
+        hits = await index.search("parse_config", mode="semantic", limit=3)
+        assert any(h.path == "app/settings_reader.py" for h in hits)
+        hybrid = await index.search("parse configuration file", mode="hybrid", limit=3)
+        assert hybrid[0].path == "app/settings_reader.py"
+    finally:
+        await index.close()
+
+
+KILLED_RUN = textwrap.dedent(
+    """
+    import asyncio, sys
+    from pathlib import Path
+    from indexer.index import Index
+    from indexer.settings import IndexSettings
+
+    async def main():
+        index = await Index.open(Path(sys.argv[1]), Path(sys.argv[2]), IndexSettings(workers=1))
+        def progress(done, total):
+            if done == 150:
+                print("halfway", flush=True)
+        await index.update(progress=progress)
+        print("finished", flush=True)
+
+    if __name__ == "__main__":
+        asyncio.run(main())
+    """
+)
+
+
+def _kill_when_halfway(script: Path, root: Path, db: Path) -> str:
+    with subprocess.Popen(
+        [sys.executable, str(script), str(root), str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[3]),
+    ) as proc:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    return line
+
+
+async def test_a_run_killed_midway_leaves_a_consistent_index_that_the_next_run_completes(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "big"
+    for i in range(400):
+        write(root, f"pkg/mod_{i:03}.py", f"def function_{i}(x):\n    return x + {i}\n" * 5)
+    db = tmp_path / "big.db"
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN)
+    line = await asyncio.to_thread(_kill_when_halfway, script, root, db)
+    assert line.strip() == "halfway"
+
+    store = Store.open(db, driver())
+    try:
+        counts = store.counts()
+        fts = store.conn.execute("SELECT count(*) FROM chunks_fts").fetchone()[0]
+        assert 0 < counts["files"] < 400
+        assert fts == counts["chunks"]
+        # every file that is recorded has its chunks
+        orphans = store.conn.execute(
+            "SELECT count(*) FROM files f WHERE NOT EXISTS"
+            " (SELECT 1 FROM chunks c WHERE c.file_id = f.id)"
+        ).fetchone()[0]
+        assert orphans == 0
+        assert store.match('"function_3"', 10)  # answers searches
+    finally:
+        store.close()
+
+    index = await Index.open(root, db)
+    try:
+        run = await index.update()
+        assert run.added + run.unchanged == 400
+        status = await index.status()
+        assert (status["files"], status["chunks"]) == (400, 400)
+        hits = await index.search("function_399", mode="symbol", limit=5)
+        assert len({(h.path, h.start_line) for h in hits}) == len(hits)
+        assert hits[0].path == "pkg/mod_399.py"
+    finally:
+        await index.close()
