@@ -274,6 +274,9 @@ class SessionStore:
         self._db = db
         self.path = path
         self._write = asyncio.Lock()
+        # Set after every commit that wrote outbox rows: team sync waits on it.
+        self.outbox_event = asyncio.Event()
+        self._emitted = False
 
     @classmethod
     async def open(cls, path: Path) -> SessionStore:
@@ -295,9 +298,13 @@ class SessionStore:
             try:
                 yield self._db
             except BaseException:
+                self._emitted = False
                 await self._db.execute("ROLLBACK")
                 raise
             await self._db.execute("COMMIT")
+            if self._emitted:
+                self._emitted = False
+                self.outbox_event.set()
 
     async def _one(self, sql: str, args: Sequence[Any]) -> sqlite3.Row | None:
         async with self._db.execute(sql, args) as cursor:
@@ -312,6 +319,7 @@ class SessionStore:
         self, entity: Entity, op: Literal["upsert", "delete"], payload: dict[str, Any]
     ) -> None:
         version = payload.get("version", 0)
+        self._emitted = True
         await self._db.execute(
             "INSERT INTO outbox (entity, entity_id, op, version, payload, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?)",

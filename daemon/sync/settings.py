@@ -1,8 +1,24 @@
-"""Settings of daemon/sync (nested in the daemon's settings tree as `sync`)."""
+"""Settings of daemon/sync (nested in the daemon's settings tree as ``sync``).
+
+Sync is off until ``url`` is set (``[sync] url = ...`` in config.toml or
+``DEPUTYDEV_SYNC_URL``). The URL is a libpq URL and is kept as a ``SecretStr``: its password
+never shows in a repr, a log or a status answer (:meth:`SyncSettings.display_url`).
+
+    [sync]
+    url = "postgresql://alice@db.example.com:5432/deputydev?sslmode=require"
+    team = "backend"              # a PostgreSQL group role alice is a member of
+    default_sharing = "team"      # sessions without their own visibility
+    [sync.redaction]
+    patterns = ['ACME-[0-9a-f]{32}']
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -12,5 +28,67 @@ class _Section(BaseModel):
     )
 
 
+class RedactionSettings(_Section):
+    enabled: bool = True
+    # Extra regular expressions; a match is replaced by ``[REDACTED:custom]``.
+    patterns: tuple[str, ...] = ()
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a valid regular expression: {exc}") from exc
+        return patterns
+
+
 class SyncSettings(_Section):
-    pass
+    url: SecretStr | None = None
+    # The PostgreSQL role to connect as when the URL names none (the author of our rows).
+    user: str | None = None
+    # A PostgreSQL group role: sessions shared with the team are readable by its members.
+    team: str | None = None
+    default_sharing: Literal["private", "team"] = "private"
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    retry_initial_s: float = Field(default=0.5, gt=0, le=60)
+    retry_max_s: float = Field(default=30.0, gt=0, le=3600)
+    redaction: RedactionSettings = RedactionSettings()
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None or not url.get_secret_value().strip():
+            return None
+        scheme = urlsplit(url.get_secret_value()).scheme
+        if scheme not in ("postgresql", "postgres"):
+            raise ValueError(
+                f"must be a libpq URL starting with postgresql:// (got scheme {scheme or 'none'!r})"
+            )
+        return url
+
+    @property
+    def configured(self) -> bool:
+        return self.url is not None
+
+    def password(self) -> str | None:
+        if self.url is None:
+            return None
+        return urlsplit(self.url.get_secret_value()).password
+
+    def display_url(self) -> str | None:
+        """The URL with its password replaced by ``***``: safe for logs and status."""
+        if self.url is None:
+            return None
+        parts = urlsplit(self.url.get_secret_value())
+        if parts.password is None:
+            return parts.geturl()
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{parts.username or ''}:***@{host}"
+        if parts.port is not None:
+            netloc += f":{parts.port}"
+        return urlunsplit(parts._replace(netloc=netloc))

@@ -1,0 +1,70 @@
+"""Secrets out of what leaves the machine: message text is scanned before upload.
+
+Each built-in pattern has a kind, and a match becomes ``[REDACTED:kind]``; extra patterns from
+``[sync.redaction] patterns`` become ``[REDACTED:custom]``. Only the uploaded copy changes:
+the local sessions database keeps the original. Assignments (``password=...``) keep their
+name so that a reader still sees what was there.
+
+    redactor = Redactor(extra=[r"ACME-[0-9a-f]{32}"])
+    redactor.text("key sk-proj-abc...xyz")          # 'key [REDACTED:openai]'
+    redactor.value({"text": "...", "args": {...}})  # every string inside, recursively
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+# Order matters: the more specific shape of a prefix comes first (sk-ant- before sk-).
+_BUILTIN: tuple[tuple[str, str], ...] = (
+    (
+        "private-key",
+        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+        r"[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+    ),
+    ("anthropic", r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
+    ("openai", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    ("google", r"\bAIza[0-9A-Za-z_\-]{30,}"),
+    ("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
+    ("gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
+    ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    (
+        "aws-secret-key",
+        r"(?i)(?<![A-Za-z0-9])(aws_secret_access_key|aws_secret_key|secret_access_key)"
+        r"(\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}",
+    ),
+    (
+        "assignment",
+        r"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_-]?key))"
+        r"(\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\s\"',;]{4,})",
+    ),
+)
+_KEEP_NAME = {"aws-secret-key", "assignment"}
+
+
+class Redactor:
+    def __init__(self, extra: Iterable[str] = (), *, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._patterns = [(kind, re.compile(p)) for kind, p in _BUILTIN]
+        self._patterns += [("custom", re.compile(p)) for p in extra]
+
+    def text(self, text: str) -> str:
+        if not self.enabled:
+            return text
+        for kind, pattern in self._patterns:
+            if kind in _KEEP_NAME:
+                text = pattern.sub(rf"\1\2[REDACTED:{kind}]", text)
+            else:
+                text = pattern.sub(f"[REDACTED:{kind}]", text)
+        return text
+
+    def value(self, value: Any) -> Any:
+        """``value`` with every string inside redacted (dict keys are left alone)."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.value(v) for v in value]
+        return value

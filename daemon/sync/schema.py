@@ -1,0 +1,117 @@
+"""The server schema: versioned SQL files in ``daemon/sync/migrations``, applied in order.
+
+Every daemon checks the schema when it connects. Migrations run in one transaction under a
+transaction-scoped advisory lock, so when ten daemons start at once the first migrates and
+the others, once the lock is theirs, find nothing left to do. A server newer than the files
+we ship raises :class:`SchemaTooNew` (sync pauses; local data is untouched); an older one
+that this role may not change raises :class:`MigrationRefused`.
+
+    applied = await migrate(conn)     # the versions this call applied, usually []
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from daemon.sync.errors import MigrationRefused, SchemaTooNew
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "deputydev"
+# pg_advisory_xact_lock key: the bytes of "deputyde" as a bigint, fixed for all versions.
+LOCK_KEY = 0x6465707574796465
+_FILE = re.compile(r"^(\d{3})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+@cache
+def migrations() -> tuple[Migration, ...]:
+    folder = Path(__file__).parent / "migrations"
+    found = []
+    for path in sorted(folder.iterdir()):
+        match = _FILE.match(path.name)
+        if match:
+            found.append(
+                Migration(int(match.group(1)), match.group(2), path.read_text(encoding="utf-8"))
+            )
+    versions = [m.version for m in found]
+    assert versions == list(range(1, len(found) + 1)), f"gaps in migrations: {versions}"
+    return tuple(found)
+
+
+def latest() -> int:
+    return len(migrations())
+
+
+async def server_version(conn: asyncpg.Connection) -> int:
+    """The schema version on the server, 0 when it has none."""
+    # A catalog query, not to_regclass(): its cached "no such table" could outlive the
+    # commit of a migrator we waited for on the advisory lock.
+    exists = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables"
+        " WHERE schemaname = $1 AND tablename = 'schema_version')",
+        SCHEMA,
+    )
+    if not exists:
+        return 0
+    version = await conn.fetchval(f"SELECT COALESCE(MAX(version), 0) FROM {SCHEMA}.schema_version")
+    return int(version)
+
+
+async def check(conn: asyncpg.Connection) -> int:
+    """Raise if this daemon cannot sync with the server's schema as it is; its version."""
+    version = await server_version(conn)
+    if version > latest():
+        raise SchemaTooNew(
+            f"the server's sync schema is version {version}, newer than this daemon knows"
+            f" ({latest()}): sync is paused until DeputyDev is upgraded; local data is kept",
+            serverVersion=version,
+            knownVersion=latest(),
+        )
+    return version
+
+
+async def migrate(conn: asyncpg.Connection) -> list[int]:
+    """Bring the server's schema to :func:`latest`; the versions this call applied."""
+    import asyncpg
+
+    if await check(conn) == latest():
+        return []
+    applied: list[int] = []
+    role = await conn.fetchval("SELECT current_user")
+    try:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+            current = await check(conn)  # another daemon may have migrated while we waited
+            for migration in migrations()[current:]:
+                await conn.execute(migration.sql)
+                await conn.execute(
+                    f"INSERT INTO {SCHEMA}.schema_version (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+                applied.append(migration.version)
+    except asyncpg.InsufficientPrivilegeError as exc:
+        raise MigrationRefused(
+            f"the server's sync schema is version {await server_version(conn)}, this daemon needs"
+            f" {latest()}, and role {role!r} may not migrate it ({exc}): ask the team admin to"
+            " run `deputydev sync migrate` (docs/SYNC.md); sync is paused, local data is kept",
+            role=role,
+        ) from exc
+    if applied:
+        log.info("migrated the sync schema to version %d", applied[-1])
+    return applied

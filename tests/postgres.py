@@ -1,0 +1,186 @@
+"""A real PostgreSQL for sync tests: throwaway databases and roles, and a TCP proxy to cut.
+
+Tests use the server on 127.0.0.1:5432 (trust authentication; override with
+``DEPUTYDEV_TEST_PG_ADMIN``). Each test gets its own database and roles under unique names,
+dropped afterwards. When no server answers, :func:`require_server` skips with a message.
+
+    async with TempCluster() as pg:                 # a database dd_<hex>, migrated or not
+        alice = await pg.role("alice", teams=[team])
+        url = pg.url(alice)                         # postgresql://dd_..._alice@.../dd_<hex>
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    import asyncpg
+
+ADMIN_URL = os.environ.get("DEPUTYDEV_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
+HOST, PORT = "127.0.0.1", 5432
+_available: bool | None = None
+_reason = ""
+
+
+async def _probe() -> tuple[bool, str]:
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(ADMIN_URL, timeout=3)
+    except Exception as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    await conn.close()
+    return True, ""
+
+
+async def require_server() -> None:
+    """Skip the calling test when no PostgreSQL answers at ADMIN_URL."""
+    global _available, _reason
+    if _available is None:
+        _available, _reason = await _probe()
+    if not _available:
+        pytest.skip(f"sync tests need PostgreSQL at {ADMIN_URL}, unreachable: {_reason}")
+
+
+class TempCluster:
+    """A fresh database plus roles, all dropped on exit."""
+
+    def __init__(self) -> None:
+        self.tag = "dd_" + uuid.uuid4().hex[:10]
+        self.database = self.tag
+        self.roles: list[str] = []
+
+    async def admin(self, database: str | None = None) -> asyncpg.Connection:
+        import asyncpg
+
+        url = ADMIN_URL if database is None else ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+        return await asyncpg.connect(url)
+
+    async def __aenter__(self) -> TempCluster:
+        await require_server()
+        conn = await self.admin()
+        try:
+            await conn.execute(f'CREATE DATABASE "{self.database}"')
+            # Nobody connects but the roles this test grants CONNECT to.
+            await conn.execute(f'REVOKE CONNECT ON DATABASE "{self.database}" FROM PUBLIC')
+        finally:
+            await conn.close()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = await self.admin()
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            for role in reversed(self.roles):
+                await conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        finally:
+            await conn.close()
+
+    async def role(
+        self, name: str, *, login: bool = True, teams: Sequence[str] = (), create: bool = False
+    ) -> str:
+        full = f"{self.tag}_{name}"
+        conn = await self.admin()
+        try:
+            await conn.execute(f'CREATE ROLE "{full}" {"LOGIN" if login else "NOLOGIN"}')
+            self.roles.append(full)
+            for team in teams:
+                await conn.execute(f'GRANT "{team}" TO "{full}"')
+            if login:
+                await conn.execute(f'GRANT CONNECT ON DATABASE "{self.database}" TO "{full}"')
+            if create:
+                await conn.execute(f'GRANT CREATE ON DATABASE "{self.database}" TO "{full}"')
+        finally:
+            await conn.close()
+        return full
+
+    def url(self, role: str | None = None, *, port: int = PORT) -> str:
+        user = role or "postgres"
+        return f"postgresql://{user}@{HOST}:{port}/{self.database}"
+
+    async def migrate(self) -> None:
+        """Apply the sync schema as the admin would (docs/SYNC.md)."""
+        from daemon.sync.schema import migrate
+
+        conn = await self.admin(self.database)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+
+    async def fetch(self, sql: str, *args: object) -> list[dict[str, object]]:
+        """Rows as the admin sees them (a superuser: row-level security does not apply)."""
+        conn = await self.admin(self.database)
+        try:
+            rows = await conn.fetch(sql, *args)
+        finally:
+            await conn.close()
+        return [dict(r) for r in rows]
+
+
+class TcpProxy:
+    """Forwards 127.0.0.1:<port> to the PostgreSQL server; ``close()`` cuts every connection
+    and stops listening (the server looks down), ``open()`` listens on the same port again."""
+
+    def __init__(self, target_port: int = PORT) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def open(self) -> None:
+        self._server = await asyncio.start_server(self._handle, HOST, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._pipes):
+            task.cancel()
+        self._writers.clear()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(HOST, self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            dst.transport.abort()
+
+        for task in (
+            asyncio.create_task(pipe(reader, up_writer)),
+            asyncio.create_task(pipe(up_reader, writer)),
+        ):
+            self._pipes.add(task)
+            task.add_done_callback(self._pipes.discard)
+
+
+@contextlib.asynccontextmanager
+async def temp_cluster() -> AsyncIterator[TempCluster]:
+    async with TempCluster() as pg:
+        yield pg
