@@ -117,8 +117,23 @@ class StepStarted(WireModel):
     step: int
 
 
+class TextStarted(WireModel):
+    """The model began a block of answer text (one per step that has text)."""
+
+    kind: Literal["textStart"] = "textStart"
+    step: int
+
+
 class TextChunk(WireModel):
     kind: Literal["text"] = "text"
+    text: str
+
+
+class TextEnded(WireModel):
+    """The block ended; ``text`` is all of it, for clients that rebuild rather than append."""
+
+    kind: Literal["textEnd"] = "textEnd"
+    step: int
     text: str
 
 
@@ -138,8 +153,40 @@ class ToolCallFinished(WireModel):
     kind: Literal["toolResult"] = "toolResult"
     call_id: str
     name: str
+    status: Literal["ok", "error"] = "ok"
+    # One line for a collapsed view ("42 lines of src/app.py", "3 matches"), then all of it.
+    summary: str = ""
     content: str
     is_error: bool = False
+
+
+class FileEdit(WireModel):
+    """An edit the model made in write mode: proposed to the editor, then its fate.
+
+    ``applied``: the editor applied it (through ``workspace/applyEdit``; undo is the
+    editor's); ``rejected``: the editor declined; ``written``: written to disk directly
+    (``solver.tools.directWrite``, for clients without applyEdit).
+    """
+
+    kind: Literal["fileEdit"] = "fileEdit"
+    path: str
+    status: Literal["proposed", "applied", "rejected", "written"]
+    added: int
+    removed: int
+
+
+class QueryFailed(WireModel):
+    """The turn ends in an error; the response carries the same code, message and data.
+
+    ``data.kind`` names the error: ``RateLimited`` (with ``retryAfter``),
+    ``TokenLimitExceeded`` (``count``, ``limit``, ``betterModels``), ``AuthenticationError``
+    (``variable``), ``ProviderUnavailable``, ``StreamInterrupted``, ``Cancelled``...
+    """
+
+    kind: Literal["error"] = "error"
+    code: int
+    message: str
+    data: dict[str, Any] = {}
 
 
 class ModelSwitched(WireModel):
@@ -159,12 +206,16 @@ QueryEvent = Annotated[
     SessionStarted
     | AgentChosen
     | StepStarted
+    | TextStarted
     | TextChunk
+    | TextEnded
     | ThinkingChunk
     | ToolCallStarted
     | ToolCallFinished
+    | FileEdit
     | ModelSwitched
-    | UsageUpdate,
+    | UsageUpdate
+    | QueryFailed,
     Field(discriminator="kind"),
 ]
 

@@ -119,6 +119,7 @@ class TurnOutcome:
 class _Step:
     """What one model call produced so far (kept when the call is cut short)."""
 
+    number: int = 0
     text: list[str] = field(default_factory=list)
     thinking: list[ThinkingBlock] = field(default_factory=list)
     thinking_text: list[str] = field(default_factory=list)
@@ -137,6 +138,16 @@ class _Step:
     def message(self) -> AssistantMessage:
         self.close_thinking()
         return AssistantMessage("".join(self.text), tuple(self.thinking), tuple(self.calls))
+
+
+def result_summary(content: str, width: int = 120) -> str:
+    """One line that stands for a tool's output in a collapsed view."""
+    lines = content.splitlines()
+    first = lines[0].strip() if lines else "(no output)"
+    more = f" (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
+    if len(first) + len(more) > width:
+        first = first[: max(width - len(more) - 1, 10)] + "…"
+    return first + more
 
 
 def _assistant_content(message: AssistantMessage, model: str | None) -> dict[str, Any]:
@@ -184,6 +195,8 @@ class Solver:
         self.store = store
         self.tools = {t.name: t for t in tools}
         self.ctx = tool_context
+        if self.ctx.on_edit is None:
+            self.ctx.on_edit = self._on_edit
         self.settings = settings or SolverSettings()
         self._emit = emit
         self.default_model = default_model
@@ -191,6 +204,11 @@ class Solver:
         self.fallbacks = fallbacks
         self.agents = agent_mod.all_agents(user_agents or {})
         self.choice_timeout_s = choice_timeout_s
+
+    async def _on_edit(self, path: str, status: str, added: int, removed: int) -> None:
+        await self.emit(
+            wire.FileEdit(path=path, status=status, added=added, removed=removed)  # type: ignore[arg-type]
+        )
 
     async def emit(self, event: BaseModel) -> None:
         if self._emit is not None:
@@ -372,13 +390,15 @@ class Solver:
                 max_output_tokens=output,
                 reasoning=reasoning or self.settings.reasoning,
             )
-            result = _Step()
+            result = _Step(number=step)
             message_id: str | None = None
             try:
                 async for event in self.router.stream(
                     request, model=model_name, fallbacks=self.fallbacks
                 ):
                     await self._on_event(event, result, outcome)
+                if result.text:
+                    await self.emit(wire.TextEnded(step=step, text="".join(result.text)))
             finally:
                 message = result.message()
                 if message.text or message.tool_calls or message.thinking:
@@ -421,6 +441,8 @@ class Solver:
         match event:
             case TextDelta(text=text):
                 step.close_thinking()
+                if not step.text:
+                    await self.emit(wire.TextStarted(step=step.number))
                 step.text.append(text)
                 await self.emit(wire.TextChunk(text=text))
             case ThinkingDelta(text=text, signature=signature):
@@ -483,7 +505,12 @@ class Solver:
             )
             await self.emit(
                 wire.ToolCallFinished(
-                    call_id=call.call_id, name=call.name, content=content, is_error=is_error
+                    call_id=call.call_id,
+                    name=call.name,
+                    status="error" if is_error else "ok",
+                    summary=result_summary(content),
+                    content=content,
+                    is_error=is_error,
                 )
             )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -193,14 +193,39 @@ class QueryService:
             )
         self.busy[session.id] = "starting"
         try:
-            return await solver.run(
-                query=params.query,
-                session=session,
-                model=params.model,
-                agent=params.agent,
-                focus_items=params.focus_items,
-                new_session=params.session_id is None,
-                reasoning=params.reasoning,
+            return await self._reporting_failure(
+                emit,
+                solver.run(
+                    query=params.query,
+                    session=session,
+                    model=params.model,
+                    agent=params.agent,
+                    focus_items=params.focus_items,
+                    new_session=params.session_id is None,
+                    reasoning=params.reasoning,
+                ),
             )
         finally:
             self.busy.pop(session.id, None)
+
+    @staticmethod
+    async def _reporting_failure(
+        emit: Callable[[BaseModel], Awaitable[None]], turn: Awaitable[TurnOutcome]
+    ) -> TurnOutcome:
+        """Run the turn; a turn that fails or is cancelled says so on the stream first."""
+        from daemon.errors import DomainError, code_for
+        from protocol.errors import REQUEST_CANCELLED
+
+        try:
+            return await turn
+        except DomainError as exc:
+            data = {**exc.data, "kind": exc.data.get("kind", type(exc).__name__)}
+            await emit(wire.QueryFailed(code=code_for(exc), message=str(exc), data=data))
+            raise
+        except asyncio.CancelledError:
+            await emit(
+                wire.QueryFailed(
+                    code=REQUEST_CANCELLED, message="cancelled", data={"kind": "Cancelled"}
+                )
+            )
+            raise

@@ -53,6 +53,8 @@ Confirm = Callable[[str, Mapping[str, Any]], Awaitable[bool]]
 AskUser = Callable[[str, Sequence[str]], Awaitable[str]]
 # (path, full new text) -> whether the editor applied it
 ApplyEdit = Callable[[Path, str], Awaitable[bool]]
+# (workspace-relative path, proposed|applied|rejected|written, lines added, lines removed)
+OnEdit = Callable[[str, str, int, int], Awaitable[None]]
 
 
 @dataclass(slots=True)
@@ -66,6 +68,8 @@ class ToolContext:
     index: CodeIndex | None = None
     # The editor's unsaved buffer for a path, when it has one open.
     document_text: Callable[[Path], str | None] | None = None
+    # Told of every edit as it is proposed and as it lands, for the editor's progress view.
+    on_edit: OnEdit | None = None
 
 
 class Tool:

@@ -118,18 +118,42 @@ class ListFiles(Tool):
 async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
     """Send the edit to the editor; write the file only when config allows and it can't."""
     rel = relative(ctx.roots, path)
+    exists = await asyncio.to_thread(path.exists)
+    old_text = await asyncio.to_thread(current_text, ctx, path) if exists else ""
+    added, removed = await asyncio.to_thread(line_changes, old_text, new_text)
+
+    async def tell(status: str) -> None:
+        if ctx.on_edit is not None:
+            await ctx.on_edit(rel, status, added, removed)
+
     if ctx.apply_edit is not None:
+        await tell("proposed")
         applied = await ctx.apply_edit(path, new_text)
+        await tell("applied" if applied else "rejected")
         if not applied:
             raise ToolError(f"the editor did not apply the edit to {rel}")
-        return f"edit to {rel} applied by the editor"
+        return f"edit to {rel} applied by the editor (+{added} -{removed} lines)"
     if not ctx.settings.direct_write:
         raise ToolError(
             "the editor cannot apply edits and solver.tools.directWrite is off; no change made"
         )
     await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
     await asyncio.to_thread(path.write_text, new_text, encoding="utf-8")
-    return f"wrote {rel}"
+    await tell("written")
+    return f"wrote {rel} (+{added} -{removed} lines)"
+
+
+def line_changes(old: str, new: str) -> tuple[int, int]:
+    """Lines added and removed between two versions of a file."""
+    import difflib
+
+    added = removed = 0
+    for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0):
+        if line.startswith("+") and not line.startswith("+++"):
+            added += 1
+        elif line.startswith("-") and not line.startswith("---"):
+            removed += 1
+    return added, removed
 
 
 class ReplaceInFileArgs(Args):

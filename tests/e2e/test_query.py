@@ -94,6 +94,20 @@ async def test_a_question_answered_with_tools_streams_every_step(daemon: Daemon)
     assert kinds.count("step") == 3 and kinds.count("toolResult") == 2
     texts = [v["text"] for v in client.progress_values["q1"] if v["kind"] == "text"]
     assert texts == ["Let me look. ", "greet returns a greeting."]
+    blocks = [
+        (v["kind"], v["step"], v.get("text"))
+        for v in client.progress_values["q1"]
+        if v["kind"] in ("textStart", "textEnd")
+    ]
+    assert blocks == [
+        ("textStart", 1, None),
+        ("textEnd", 1, "Let me look. "),
+        ("textStart", 3, None),
+        ("textEnd", 3, "greet returns a greeting."),
+    ]
+    results = [v for v in client.progress_values["q1"] if v["kind"] == "toolResult"]
+    assert results[0]["status"] == "ok"
+    assert results[0]["summary"] == "hello.py:1: def greet(name):"
 
 
 async def test_a_follow_up_carries_the_history(daemon: Daemon) -> None:
@@ -151,11 +165,20 @@ async def test_write_mode_sends_the_edit_to_the_editor(daemon: Daemon) -> None:
     client.on_request(
         types.WORKSPACE_APPLY_EDIT, lambda params: types.ApplyWorkspaceEditResult(applied=True)
     )
-    result = await client.request("deputydev/query", {"query": "say hi", "writeMode": True})
+    result = await client.request(
+        "deputydev/query", {"query": "say hi", "writeMode": True, "partialResultToken": "w"}
+    )
     [edit] = client.server_requests[types.WORKSPACE_APPLY_EDIT]
     [(uri, [text_edit])] = edit.edit.changes.items()
     assert uri.endswith("/hello.py") and "hi {name}" in text_edit.new_text
-    assert result["toolCalls"][0]["result"] == "edit to hello.py applied by the editor"
+    assert result["toolCalls"][0]["result"] == (
+        "edit to hello.py applied by the editor (+1 -1 lines)"
+    )
+    edits = [v for v in client.progress_values["w"] if v["kind"] == "fileEdit"]
+    assert [(e["path"], e["status"], e["added"], e["removed"]) for e in edits] == [
+        ("hello.py", "proposed", 1, 1),
+        ("hello.py", "applied", 1, 1),
+    ]
     assert "hello {name}" in (daemon.workspace / "hello.py").read_text()  # the editor writes
 
 
@@ -224,6 +247,29 @@ async def test_a_busy_session_is_refused(daemon: Daemon) -> None:
     client.protocol.notify("$/cancelRequest", types.CancelParams(id="busy-1"))
     with pytest.raises(JsonRpcRequestCancelled):
         await asyncio.wait_for(pending, 30)
+    assert client.progress_values["b"][-1]["data"] == {"kind": "Cancelled"}
+
+
+async def test_a_provider_error_is_streamed_typed_and_the_turn_is_kept(daemon: Daemon) -> None:
+    client = await daemon.start(
+        [[{"text": "partial "}, {"fail": "RateLimited", "message": "slow down", "retryAfter": 7}]]
+    )
+    with pytest.raises(JsonRpcException) as raised:
+        await client.request("deputydev/query", {"query": "q", "partialResultToken": "e"})
+    assert raised.value.code == codes.RATE_LIMITED
+    assert raised.value.data is not None and raised.value.data["retryAfter"] == 7
+    [failed] = [v for v in client.progress_values["e"] if v["kind"] == "error"]
+    assert failed == {
+        "kind": "error",
+        "code": codes.RATE_LIMITED,
+        "message": "slow down",
+        "data": {"retryAfter": 7, "kind": "RateLimited"},
+    }
+    session_id = client.progress_values["e"][0]["sessionId"]
+    got = await client.request("deputydev/sessions/get", {"sessionId": session_id})
+    [turn] = got["turns"]
+    assert turn["status"] == "failed" and turn["error"] == "slow down"
+    assert turn["messages"][-1]["content"]["text"] == "partial "
 
 
 async def test_a_killed_daemon_leaves_the_turn_interrupted(daemon: Daemon) -> None:

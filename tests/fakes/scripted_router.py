@@ -8,7 +8,8 @@ the model was sent.
 
 Script: a list of steps, each a list of actions: ``{"text": "..."}``,
 ``{"call": [id, name, {arguments}]}``, ``{"hang": true}`` (stream forever after what came
-before, until cancelled). A step that does not hang ends with Finished and a CallRecord.
+before, until cancelled), ``{"fail": "RateLimited", "message": ..., **data}`` (raise that
+``providers.errors`` class). A step that does not hang ends with Finished and a CallRecord.
 """
 
 from __future__ import annotations
@@ -110,6 +111,11 @@ class ScriptedRouter:
                 yield ToolCallEvent(ToolCall(call_id, name, arguments))
             elif action.get("hang"):
                 await asyncio.Event().wait()
+            elif "fail" in action:
+                from providers import errors
+
+                data = {k: v for k, v in action.items() if k not in ("fail", "message")}
+                raise getattr(errors, action["fail"])(action.get("message", "failed"), **data)
         usage = Usage(100, 20)
         yield Finished("tool_use" if calls else "stop", usage)
         yield CallRecord(model, "scripted", f"{model}-v1", usage, 0.001, 5.0, 10.0)
