@@ -47,6 +47,11 @@ class TurnInfo(WireModel):
     usage: dict[str, int] = {}
     cost_usd: float | None = None
     error: str | None = None
+    # The turn's own summary (cheap model), used when history must shrink.
+    summary: str | None = None
+    # total_ms, and per model call: model, provider, model_id, usage, cost_usd, ttft_ms,
+    # total_ms, status.
+    timings: dict[str, Any] = {}
     started_at: str
     finished_at: str | None = None
     messages: list[MessageInfo] = []

@@ -113,6 +113,7 @@ class TurnOutcome:
     usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     steps: int = 0
+    calls: list[CallRecord] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -138,6 +139,21 @@ class _Step:
     def message(self) -> AssistantMessage:
         self.close_thinking()
         return AssistantMessage("".join(self.text), tuple(self.thinking), tuple(self.calls))
+
+
+def _call_dict(record: CallRecord) -> dict[str, Any]:
+    """One model call as the session keeps it: who answered, tokens, cost and latency."""
+    return {
+        "model": record.model,
+        "provider": record.provider,
+        "model_id": record.model_id,
+        "usage": _usage_dict(record.usage),
+        "cost_usd": round(record.cost_usd, 6),
+        "ttft_ms": record.ttft_ms,
+        "total_ms": record.total_ms,
+        "status": record.status,
+        **({"error": record.error} if record.error else {}),
+    }
 
 
 def result_summary(content: str, width: int = 120) -> str:
@@ -320,7 +336,10 @@ class Solver:
             status=status,
             usage=_usage_dict(outcome.usage),
             cost_usd=outcome.cost_usd,
-            timings={"total_ms": round((time.monotonic() - started) * 1000, 1)},
+            timings={
+                "total_ms": round((time.monotonic() - started) * 1000, 1),
+                "calls": [_call_dict(record) for record in outcome.calls],
+            },
             error=error,
             model=outcome.model,
         )
@@ -482,6 +501,7 @@ class Solver:
             outcome.usage = outcome.usage + usage
         if step.record is not None:
             outcome.cost_usd += step.record.cost_usd
+            outcome.calls.append(step.record)
 
     async def _run_tools(self, step: _Step, outcome: TurnOutcome) -> list[ToolResult]:
         calls = list(step.calls)

@@ -103,6 +103,10 @@ async def test_tool_results_reach_the_next_request_and_the_turn_is_saved(
     assert turn.status == "complete" and turn.agent == "general"
     assert [m.role for m in turn.messages] == ["user", "assistant", "tool", "assistant"]
     assert turn.messages[1].content["tool_calls"][0]["name"] == "read_file"
+    [call] = turn.timings["calls"]  # step 1 had no CallRecord; step 2's is kept whole
+    assert call["model"] == "main" and call["provider"] == "fake"
+    assert call["cost_usd"] == 0.01 and call["ttft_ms"] == 1.0 and call["total_ms"] == 2.0
+    assert call["usage"]["input_tokens"] == 10 and turn.timings["total_ms"] > 0
 
 
 async def test_a_follow_up_carries_the_history(root: Path, store: SessionStore) -> None:
