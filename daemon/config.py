@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from daemon import paths
+from daemon.logs import register_secret
 from daemon.solver.settings import SolverSettings
 from daemon.sync.settings import SyncSettings
 from indexer.settings import IndexSettings
@@ -110,7 +111,21 @@ def load_settings(
     merged: dict[str, Any] = {}
     for layer in layers:
         merged = _apply(merged, layer, issues)
-    return LoadedSettings(Settings.model_validate(merged), tuple(issues), tuple(files))
+    settings = Settings.model_validate(merged)
+    _register_secrets(settings)
+    return LoadedSettings(settings, tuple(issues), tuple(files))
+
+
+def _register_secrets(node: Any) -> None:
+    """Every ``SecretStr`` in the tree (API keys under ``[providers.*]``) is hidden from logs."""
+    if isinstance(node, SecretStr):
+        register_secret(node.get_secret_value())
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _register_secrets(getattr(node, name))
+    elif isinstance(node, Mapping):
+        for value in node.values():
+            _register_secrets(value)
 
 
 def _read_toml(path: Path, issues: list[ConfigIssue]) -> _Layer | None:
