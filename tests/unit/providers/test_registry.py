@@ -70,3 +70,20 @@ def test_a_compatible_model_naming_an_unknown_server_is_left_out() -> None:
     registry = Registry.from_settings(settings)
     assert registry.get("m") is None
     assert "providers.servers.nowhere" in registry.issues[0].message
+
+
+def test_keys_in_config_files_are_hidden_from_logs(tmp_path: Path) -> None:
+    from daemon.logs import redact
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[providers.openai]\napi_key = "sk-from-config-file-123"\n'
+        '[providers.servers.router]\nbase_url = "http://127.0.0.1:1/v1"\n'
+        'api_key = "rk-server-key-456"\n'
+    )
+    loaded = load_settings(user_file=config, env={})
+    assert loaded.issues == ()
+    assert redact("key sk-from-config-file-123 and rk-server-key-456") == (
+        "key [REDACTED] and [REDACTED]"
+    )
+    assert "sk-from-config-file-123" not in repr(loaded.settings)
