@@ -136,7 +136,19 @@ def check_provider_keys(loaded: LoadedSettings) -> list[Check]:
     return checks
 
 
-CHECKS: list[CheckFn] = [check_python, check_sqlite, check_config, check_provider_keys]
+def check_embeddings(loaded: LoadedSettings) -> list[Check]:
+    from daemon.index.embedders import check_embeddings as check
+
+    return check(loaded)
+
+
+CHECKS: list[CheckFn] = [
+    check_python,
+    check_sqlite,
+    check_config,
+    check_provider_keys,
+    check_embeddings,
+]
 
 
 def run_checks(loaded: LoadedSettings) -> list[Check]:

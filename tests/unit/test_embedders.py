@@ -1,0 +1,118 @@
+"""The daemon's choice of embedding backend, and the doctor check that explains it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from daemon.config import LoadedSettings, load_settings
+from daemon.index.embedders import build_embedder, check_embeddings
+from daemon.logs import redact
+from indexer.embeddings import CompatibleEmbedder, GeminiEmbedder, LocalEmbedder, OpenAIEmbedder
+from indexer.settings import EmbeddingSettings, IndexSettings
+from tests.fakes.embeddings_server import EmbeddingsServer
+
+
+def index(**embeddings: object) -> IndexSettings:
+    return IndexSettings(embeddings=EmbeddingSettings.model_validate(embeddings))
+
+
+def loaded(tmp_path: Path, toml: str) -> LoadedSettings:
+    user = tmp_path / "config.toml"
+    user.write_text(toml)
+    result = load_settings(env={}, user_file=user)
+    assert result.issues == ()
+    return result
+
+
+def test_no_backend_means_no_embedder() -> None:
+    assert build_embedder(IndexSettings(), env={}) is None
+
+
+@pytest.mark.parametrize(
+    ("backend", "kind"),
+    [
+        ("openai", OpenAIEmbedder),
+        ("compatible", CompatibleEmbedder),
+        ("gemini", GeminiEmbedder),
+        ("local", LocalEmbedder),
+    ],
+)
+def test_each_backend_is_built_from_settings(backend: str, kind: type) -> None:
+    embedder = build_embedder(index(backend=backend, model="m1"), env={})
+    assert isinstance(embedder, kind)
+    assert embedder is not None
+    assert embedder.key.endswith("m1")
+
+
+def test_the_key_is_hidden_from_every_log_line() -> None:
+    secret = "sk-embed-secret-424242"
+    build_embedder(index(backend="openai"), env={"OPENAI_API_KEY": secret})
+    assert secret not in redact(f"header Bearer {secret}")
+
+
+async def test_built_embedder_reaches_the_fake_server() -> None:
+    with EmbeddingsServer() as server:
+        embedder = build_embedder(
+            index(backend="compatible", base_url=server.openai_base_url), env={}
+        )
+        assert embedder is not None
+        vectors = await embedder.embed(["a", "b"], purpose="document")
+        await embedder.aclose()
+    assert len(vectors) == 2
+    assert server.text_count == 2
+
+
+def test_doctor_says_embeddings_are_off_by_default(tmp_path: Path) -> None:
+    (check,) = check_embeddings(loaded(tmp_path, ""), env={})
+    assert (check.status, check.detail) == ("ok", "off: search is lexical only")
+
+
+def test_doctor_names_the_missing_key(tmp_path: Path) -> None:
+    settings = loaded(tmp_path, '[index.embeddings]\nbackend = "openai"\n')
+    (check,) = check_embeddings(settings, env={})
+    assert check.status == "fail"
+    assert "OPENAI_API_KEY" in check.fix
+    (check,) = check_embeddings(settings, env={"OPENAI_API_KEY": "sk-present-123"})
+    assert check.status == "ok"
+    assert "sk-present-123" not in check.detail
+
+
+def test_doctor_reaches_a_compatible_server(tmp_path: Path) -> None:
+    with EmbeddingsServer() as server:
+        settings = loaded(
+            tmp_path,
+            f'[index.embeddings]\nbackend = "compatible"\nbase_url = "{server.openai_base_url}"\n',
+        )
+        (check,) = check_embeddings(settings, env={})
+    assert check.status == "ok"
+    assert server.openai_base_url in check.detail
+    (check,) = check_embeddings(settings, env={})  # the server is gone now
+    assert check.status == "fail"
+    assert "cannot reach" in check.detail
+
+
+def test_doctor_asks_for_the_url_of_a_compatible_server(tmp_path: Path) -> None:
+    settings = loaded(tmp_path, '[index.embeddings]\nbackend = "compatible"\n')
+    (check,) = check_embeddings(settings, env={})
+    assert check.status == "fail"
+    assert "base_url" in check.fix
+
+
+def test_doctor_reports_whether_the_local_extra_is_installed(tmp_path: Path) -> None:
+    import importlib.util
+
+    settings = loaded(tmp_path, '[index.embeddings]\nbackend = "local"\n')
+    (check,) = check_embeddings(settings, env={})
+    installed = importlib.util.find_spec("sentence_transformers") is not None
+    assert check.status == ("ok" if installed else "fail")
+    if not installed:
+        assert "deputydev[local]" in check.fix
+
+
+def test_doctor_lists_the_embeddings_check(tmp_path: Path) -> None:
+    from daemon.doctor import run_checks
+
+    names = [c.name for c in run_checks(loaded(tmp_path, ""))]
+    assert "embeddings" in names
