@@ -75,6 +75,13 @@ _EPHEMERAL: Mapping[str, str] = {"type": "ephemeral"}
 # Gemini's thought signatures carry this prefix (providers.gemini.SIGNATURE_PREFIX).
 FOREIGN_SIGNATURE = "gemini:"
 
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
 STOP_REASONS: Mapping[str, StopReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
@@ -147,7 +154,7 @@ class AnthropicProvider:
             # `async with`: a cancelled consumer closes the HTTP response at once.
             async with raw:
                 async for chunk in raw:
-                    for event in translator.feed(chunk.to_dict()):
+                    for event in translator.feed(chunk):
                         yield event
         except (anthropic.APIError, httpx2.HTTPError) as exc:
             raise map_error(exc, output_started=translator.output_started) from exc
@@ -299,7 +306,11 @@ def _mark_cacheable(message: dict[str, Any]) -> bool:
 
 
 class StreamTranslator:
-    """Raw stream events (as dicts) in, our events out; one instance per call."""
+    """The SDK's raw stream events in, our events out; one instance per call.
+
+    Events are read by attribute (``type``, ``index``, ``delta`` ...), as the SDK's objects
+    and the documented JSON both spell them, without converting each one to a dict.
+    """
 
     def __init__(self) -> None:
         self.output_started = False
@@ -310,19 +321,19 @@ class StreamTranslator:
         self._tools: dict[int, tuple[str, str, list[str]]] = {}
         self._initial_input: dict[int, str] = {}
 
-    def feed(self, chunk: Mapping[str, Any]) -> Iterator[Event]:
-        kind = chunk.get("type")
-        if kind == "message_start":
-            self._merge_usage(chunk.get("message", {}).get("usage") or {})
+    def feed(self, chunk: Any) -> Iterator[Event]:
+        kind = chunk.type
+        if kind == "content_block_delta":
+            yield from self._block_delta(chunk.index, chunk.delta)
         elif kind == "content_block_start":
-            yield from self._block_start(chunk["index"], chunk["content_block"])
-        elif kind == "content_block_delta":
-            yield from self._block_delta(chunk["index"], chunk["delta"])
+            yield from self._block_start(chunk.index, chunk.content_block)
         elif kind == "content_block_stop":
-            yield from self._block_stop(chunk["index"])
+            yield from self._block_stop(chunk.index)
+        elif kind == "message_start":
+            self._merge_usage(chunk.message.usage)
         elif kind == "message_delta":
-            self._stop_reason = (chunk.get("delta") or {}).get("stop_reason") or self._stop_reason
-            self._merge_usage(chunk.get("usage") or {})
+            self._stop_reason = chunk.delta.stop_reason or self._stop_reason
+            self._merge_usage(chunk.usage)
         elif kind == "message_stop":
             self.finished = True
             reason = STOP_REASONS.get(self._stop_reason or "end_turn", "stop")
@@ -342,45 +353,48 @@ class StreamTranslator:
         cls = StreamInterrupted if self.output_started else ProviderUnavailable
         return cls(f"Anthropic: {why}.", provider="anthropic")
 
-    def _merge_usage(self, usage: Mapping[str, Any]) -> None:
+    def _merge_usage(self, usage: Any) -> None:
         # message_delta's counts are cumulative: the latest non-null value wins.
-        for key, value in usage.items():
+        if usage is None:
+            return
+        for key in _USAGE_FIELDS:
+            value = getattr(usage, key, None)
             if isinstance(value, int):
                 self._usage[key] = value
-        details = usage.get("output_tokens_details")
-        if isinstance(details, Mapping) and isinstance(details.get("thinking_tokens"), int):
-            self._usage["thinking_tokens"] = details["thinking_tokens"]
+        thinking = getattr(getattr(usage, "output_tokens_details", None), "thinking_tokens", None)
+        if isinstance(thinking, int):
+            self._usage["thinking_tokens"] = thinking
 
-    def _block_start(self, index: int, block: Mapping[str, Any]) -> Iterator[Event]:
-        kind = block.get("type")
-        if kind == "text" and block.get("text"):
+    def _block_start(self, index: int, block: Any) -> Iterator[Event]:
+        kind = block.type
+        if kind == "text" and block.text:
             self.output_started = True
-            yield TextDelta(block["text"])
-        elif kind == "thinking" and block.get("thinking"):
+            yield TextDelta(block.text)
+        elif kind == "thinking" and block.thinking:
             self.output_started = True
-            yield ThinkingDelta(block["thinking"])
+            yield ThinkingDelta(block.thinking)
         elif kind == "redacted_thinking":
             self.output_started = True
-            yield RedactedThinking(block["data"])
+            yield RedactedThinking(block.data)
         elif kind == "tool_use":
             self.output_started = True
-            self._tools[index] = (block["id"], block["name"], [])
-            if block.get("input"):
-                self._initial_input[index] = json.dumps(block["input"])
-            yield ToolCallStarted(block["id"], block["name"])
+            self._tools[index] = (block.id, block.name, [])
+            if block.input:
+                self._initial_input[index] = json.dumps(block.input)
+            yield ToolCallStarted(block.id, block.name)
 
-    def _block_delta(self, index: int, delta: Mapping[str, Any]) -> Iterator[Event]:
-        kind = delta.get("type")
+    def _block_delta(self, index: int, delta: Any) -> Iterator[Event]:
+        kind = delta.type
         if kind == "text_delta":
             self.output_started = True
-            yield TextDelta(delta["text"])
+            yield TextDelta(delta.text)
         elif kind == "thinking_delta":
             self.output_started = True
-            yield ThinkingDelta(delta["thinking"])
+            yield ThinkingDelta(delta.thinking)
         elif kind == "signature_delta":
-            yield ThinkingDelta("", signature=delta["signature"])
+            yield ThinkingDelta("", signature=delta.signature)
         elif kind == "input_json_delta" and index in self._tools:
-            self._tools[index][2].append(delta.get("partial_json", ""))
+            self._tools[index][2].append(delta.partial_json or "")
 
     def _block_stop(self, index: int) -> Iterator[Event]:
         if index not in self._tools:
