@@ -503,3 +503,21 @@ async def test_stopping_early_closes_the_connection(
     await events.aclose()  # type: ignore[attr-defined]
 
     assert await server.wait_disconnects(1) == 1
+
+
+async def test_adaptive_thinking_where_a_fixed_budget_is_deprecated(
+    server: LLMServer, provider: AnthropicProvider
+) -> None:
+    server.script(Reply([Text("ok")]))
+    request = ChatRequest(
+        model="claude-opus-4-6", messages=(UserMessage("q"),), reasoning="high", temperature=0.2
+    )
+
+    await collect(provider, request)
+    server.token_count = 9
+    assert await provider.count_tokens(request) == 9
+
+    for body in server.bodies():
+        assert body["thinking"] == {"type": "adaptive"}
+        assert body["output_config"] == {"effort": "high"}
+        assert "temperature" not in body

@@ -586,3 +586,41 @@ async def test_count_tokens_maps_errors(server: LLMServer, provider: GeminiProvi
     provider_without_key = GeminiProvider(ConnectionSettings(base_url=server.url))
     with pytest.raises(AuthenticationError):
         await provider_without_key.count_tokens(ask())
+
+
+async def test_vertex_needs_a_project_or_a_key(server: LLMServer) -> None:
+    provider = GeminiProvider(ConnectionSettings(vertex=True, base_url=server.url))
+    with pytest.raises(AuthenticationError, match=r"providers\.gemini\.project"):
+        await collect(provider, ask())
+    assert server.requests == []
+
+
+async def test_vertex_express_mode_streams_with_a_key(server: LLMServer) -> None:
+    server.script(Reply([Text("from vertex")]))
+    provider = GeminiProvider(
+        ConnectionSettings(vertex=True, api_key=SecretStr(KEY), base_url=server.url)
+    )
+    try:
+        events = await collect(provider, ask())
+    finally:
+        await provider.aclose()
+    assert events[0] == TextDelta("from vertex")
+    (request,) = server.requests
+    assert f"publishers/google/models/{MODEL}:streamGenerateContent" in request.path
+
+
+async def test_vertex_without_credentials_is_an_auth_error(
+    server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No Application Default Credentials in the hermetic HOME, and no metadata-server probe.
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("NO_GCE_CHECK", "True")
+    provider = GeminiProvider(
+        ConnectionSettings(vertex=True, project="p", location="us-central1", base_url=server.url)
+    )
+    try:
+        with pytest.raises(AuthenticationError, match="credentials"):
+            await collect(provider, ask())
+    finally:
+        await provider.aclose()
+    assert server.requests == []
