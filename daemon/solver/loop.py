@@ -132,7 +132,9 @@ class _Step:
     record: CallRecord | None = None
 
     def close_thinking(self, signature: str | None = None) -> None:
-        if self.thinking_text:
+        # A signature alone is kept too: Claude's omitted thinking and Gemini's signed function
+        # calls have no text, yet the API wants the signature back on the next call.
+        if self.thinking_text or signature:
             self.thinking.append(ThinkingBlock("".join(self.thinking_text), signature))
             self.thinking_text.clear()
 

@@ -22,6 +22,8 @@ from providers.base import (
     Event,
     MalformedToolCall,
     TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
     ToolResults,
     UserMessage,
 )
@@ -107,6 +109,17 @@ async def test_tool_results_reach_the_next_request_and_the_turn_is_saved(
     assert call["model"] == "main" and call["provider"] == "fake"
     assert call["cost_usd"] == 0.01 and call["ttft_ms"] == 1.0 and call["total_ms"] == 2.0
     assert call["usage"]["input_tokens"] == 10 and turn.timings["total_ms"] > 0
+
+
+async def test_a_signature_without_thinking_text_goes_back(root: Path, store: SessionStore) -> None:
+    signed = calls(("c1", "read_file", {"path": "calc.py"}))
+    router = FakeRouter(
+        scripts=[[ThinkingDelta("", signature="gemini:c2ln"), *signed], reply("ok")]
+    )
+    await ask(solver(router, store, root), "what does add do?")
+    assistant = router.requests[1].messages[1]
+    assert isinstance(assistant, AssistantMessage)
+    assert assistant.thinking == (ThinkingBlock("", "gemini:c2ln"),)
 
 
 async def test_a_follow_up_carries_the_history(root: Path, store: SessionStore) -> None:
