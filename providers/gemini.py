@@ -148,6 +148,8 @@ class GeminiProvider:
         client = self._get_client()
         contents = [types.Content.model_validate(c) for c in request_contents(request.messages)]
         config = types.GenerateContentConfig.model_validate(request_config(request))
+        if request.timeout_s is not None:
+            config.http_options = types.HttpOptions(timeout=max(int(request.timeout_s * 1000), 1))
         translator = StreamTranslator()
         # The SDK's chunks are read by a task of their own, for one reason: closing the HTTP
         # response at once. google-genai nests async generators and only the innermost closes

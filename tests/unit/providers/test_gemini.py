@@ -537,6 +537,12 @@ async def test_a_stalled_stream_times_out(server: LLMServer) -> None:
         await provider.aclose()
 
 
+async def test_a_request_timeout_wins(server: LLMServer, provider: GeminiProvider) -> None:
+    server.script(Reply([Text("never")], stall_after=0))
+    with pytest.raises(ProviderUnavailable, match="timed out"):
+        await collect(provider, ask(timeout_s=0.3))
+
+
 async def test_cancellation_closes_the_connection(
     server: LLMServer, provider: GeminiProvider
 ) -> None:
