@@ -19,6 +19,7 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    ImagePart,
     MalformedToolCall,
     RedactedThinking,
     TextDelta,
@@ -521,3 +522,18 @@ async def test_adaptive_thinking_where_a_fixed_budget_is_deprecated(
         assert body["thinking"] == {"type": "adaptive"}
         assert body["output_config"] == {"effort": "high"}
         assert "temperature" not in body
+
+
+async def test_images_go_before_the_text(server: LLMServer, provider: AnthropicProvider) -> None:
+    server.script(Reply([Text("a cat")]))
+    image = ImagePart("image/png", "iVBORw0KGgo=")
+    request = ChatRequest(model=MODEL, messages=(UserMessage("what is it?", images=(image,)),))
+
+    await collect(provider, request)
+
+    (message,) = sent(server)[0]["messages"]
+    assert message["content"][0] == {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+    }
+    assert message["content"][1]["text"] == "what is it?"

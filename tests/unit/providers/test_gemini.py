@@ -19,6 +19,7 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    ImagePart,
     TextDelta,
     ThinkingBlock,
     ThinkingDelta,
@@ -630,3 +631,19 @@ async def test_vertex_without_credentials_is_an_auth_error(
     finally:
         await provider.aclose()
     assert server.requests == []
+
+
+async def test_images_are_inline_data(server: LLMServer, provider: GeminiProvider) -> None:
+    server.script(Reply([Text("a cat")]))
+    image = ImagePart("image/png", "iVBORw0KGgo=")
+    request = ChatRequest(model=MODEL, messages=(UserMessage("what is it?", images=(image,)),))
+
+    await collect(provider, request)
+
+    (content,) = sent(server)[0]["contents"]
+    image_part, text_part = content["parts"]
+    inline = image_part["inlineData"]
+    assert inline["data"] == "iVBORw0KGgo="
+    # The SDK keeps the inner field's snake_case; Gemini's JSON parser reads both spellings.
+    assert inline.get("mimeType", inline.get("mime_type")) == "image/png"
+    assert text_part == {"text": "what is it?"}
