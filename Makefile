@@ -18,7 +18,9 @@ setup-dev: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 
 demo: setup
-	$(BIN)/deputydev doctor || true
+	$(BIN)/deputydev index .
+	$(BIN)/deputydev search "split an identifier into words at camelCase boundaries" --limit 5
+	$(BIN)/deputydev search "lexical_search" --mode symbol --limit 3
 
 test: setup-dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider

@@ -142,12 +142,19 @@ def check_embeddings(loaded: LoadedSettings) -> list[Check]:
     return check(loaded)
 
 
+def check_index_vectors(loaded: LoadedSettings) -> list[Check]:
+    from daemon.index.checks import check_vectors
+
+    return check_vectors(loaded)
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
     check_config,
     check_provider_keys,
     check_embeddings,
+    check_index_vectors,
 ]
 
 

@@ -430,6 +430,11 @@ class Index:
     def _max_lines(self) -> int:
         return self.settings.max_chunk_lines
 
+    async def clear(self) -> None:
+        """Drop every indexed file (for a full rebuild); vectors stay cached by hash."""
+        await self._write(self._writer.clear)
+        self._searcher.changed()
+
     # ---- searching
 
     async def _read(self, fn: Callable[..., Any], *args: Any) -> Any:

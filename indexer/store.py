@@ -169,6 +169,15 @@ class Store:
         self.conn.execute("DELETE FROM chunks WHERE file_id = ?", (file_id,))
         self.conn.execute("DELETE FROM symbols WHERE file_id = ?", (file_id,))
 
+    def clear(self) -> None:
+        """Forget every file (call inside a transaction); cached vectors stay."""
+        self.conn.execute("DELETE FROM chunks_fts")
+        if self.has_vector_table():
+            self.conn.execute("DELETE FROM chunk_vectors")
+        self.conn.execute("DELETE FROM symbols")
+        self.conn.execute("DELETE FROM chunks")
+        self.conn.execute("DELETE FROM files")
+
     def replace_file(self, prepared: PreparedFile) -> None:
         """The file's rows become ``prepared``'s (call inside a transaction)."""
         row = self.conn.execute("SELECT id FROM files WHERE path = ?", (prepared.path,)).fetchone()

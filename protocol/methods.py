@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import query, sessions, status
+from protocol import index, query, sessions, status
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
@@ -17,6 +17,7 @@ METHOD_TYPES: dict[str, MethodTypes] = {
     **status.METHODS,
     **sessions.METHODS,
     **query.METHODS,
+    **index.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {

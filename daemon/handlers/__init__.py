@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import lifecycle, query, sessions, status, workspace
+from daemon.handlers import index, lifecycle, query, sessions, status, workspace
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -23,6 +23,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     status.register,
     sessions.register,
     query.register,
+    index.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.
@@ -35,7 +36,14 @@ def _sessions_service() -> type[Any]:
     return SessionsService
 
 
+def _index_service() -> type[Any]:
+    from daemon.index.service import IndexService
+
+    return IndexService
+
+
 AUTOSTART.append(_sessions_service)
+AUTOSTART.append(_index_service)
 
 
 PLUGINS_ENV = "DEPUTYDEV_PLUGINS"

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from daemon.server import DeputyServer
     from daemon.solver.loop import TurnOutcome
     from daemon.solver.ports import ModelRouter
+    from daemon.tools.base import CodeIndex
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,14 @@ class QueryService:
 
     # -- a query ----------------------------------------------------------------------------
 
+    def _code_index(self) -> CodeIndex | None:
+        """The workspace index for code_search and symbol_search, when indexing is on."""
+        from daemon.index.service import CodeIndexAdapter, IndexService
+
+        if not self._server.settings.index.enabled or not self._server.roots():
+            return None
+        return CodeIndexAdapter(self._server.service(IndexService))
+
     async def run(self, params: wire.QueryParams) -> TurnOutcome:
         from daemon.solver.agents import Agent
         from daemon.solver.loop import Solver
@@ -163,7 +172,7 @@ class QueryService:
             confirm=self._confirm,
             ask_user=self._ask,
             apply_edit=self._apply_edit if self._can_apply_edits() else None,
-            index=None,
+            index=self._code_index(),
             document_text=self._server.document_text,
         )
         user_agents = {

@@ -1,0 +1,93 @@
+"""``deputydev search QUERY``: search a folder's index from the terminal.
+
+The folder is indexed first (incrementally: a stat per file when nothing changed), so a
+result is never stale.  ``--json`` prints one JSON array of results with the keys
+``path``, ``start_line``, ``end_line``, ``symbol``, ``kind``, ``language``, ``score``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+NAME = "search"
+HELP = "Search a folder's code by words, by symbol name or by meaning."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("query", metavar="QUERY")
+    parser.add_argument("--root", type=Path, default=None, help="folder (default: .)")
+    parser.add_argument("--limit", "-n", type=int, default=10)
+    parser.add_argument(
+        "--mode",
+        "-m",
+        choices=("auto", "hybrid", "lexical", "semantic", "symbol"),
+        default=None,
+        help="default: index.default_mode (auto: hybrid when vectors exist, else lexical)",
+    )
+    parser.add_argument(
+        "--path", "-p", action="append", default=[], help="path glob to search in (repeatable)"
+    )
+    parser.add_argument(
+        "--language", "-l", action="append", default=[], help="language to search (repeatable)"
+    )
+    parser.add_argument("--json", action="store_true", help="print results as a JSON array")
+
+
+def run(args: argparse.Namespace) -> int:
+    from daemon.cli import settings_or_exit
+
+    root = (args.root or Path.cwd()).resolve()
+    if not root.is_dir():
+        print(f"deputydev: {root} is not a folder", file=sys.stderr)
+        return 2
+    if args.limit < 1:
+        print("deputydev: --limit must be at least 1", file=sys.stderr)
+        return 2
+    loaded = settings_or_exit([root])
+    return asyncio.run(_run(root, loaded.settings, args))
+
+
+async def _run(root: Path, settings: object, args: argparse.Namespace) -> int:
+    from daemon.commands.index import Bar
+    from daemon.config import Settings
+    from daemon.index.service import open_index
+    from indexer.errors import IndexerError
+
+    assert isinstance(settings, Settings)
+    index = await open_index(root, settings)
+    try:
+        bar = Bar(f"indexing {root.name}")
+        try:
+            await index.update(progress=bar if not index.indexed else None)
+        finally:
+            bar.close()
+        try:
+            found = await index.search(
+                args.query,
+                mode=args.mode or settings.index.default_mode,
+                limit=args.limit,
+                paths=args.path,
+                languages=args.language,
+            )
+        except IndexerError as exc:
+            print(f"deputydev: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        await index.close()
+    if args.json:
+        keys = ("path", "start_line", "end_line", "symbol", "kind", "language", "score")
+        print(json.dumps([{k: getattr(f, k) for k in keys} for f in found], indent=2))
+        return 0
+    if not found:
+        print("no results", file=sys.stderr)
+        return 0
+    for f in found:
+        symbol = f"  {f.symbol}" if f.symbol else ""
+        print(f"{f.path}:{f.start_line}-{f.end_line}{symbol}  ({f.kind}, {f.score:.2f})")
+        for line in f.snippet.splitlines()[:4]:
+            print(f"    {line}")
+    return 0

@@ -1,0 +1,116 @@
+"""``deputydev/search`` and ``deputydev/index/*``: thin adapters over the IndexService."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from daemon.errors import jsonrpc_errors
+from protocol.index import (
+    INDEX_PAUSE,
+    INDEX_REBUILD,
+    INDEX_REINDEX,
+    INDEX_RESUME,
+    INDEX_STATUS,
+    SEARCH,
+    IndexPauseParams,
+    IndexPauseResult,
+    IndexRebuildParams,
+    IndexRebuildResult,
+    IndexStatusParams,
+    IndexStatusResult,
+    RootIndexStatus,
+    SearchHit,
+    SearchParams,
+    SearchResult,
+)
+
+if TYPE_CHECKING:
+    from daemon.index.service import IndexService
+    from daemon.server import DeputyServer
+    from indexer.search import SearchResult as Found
+
+
+def hit(found: Found) -> SearchHit:
+    return SearchHit(
+        path=found.path,
+        root=str(found.root),
+        start_line=found.start_line,
+        end_line=found.end_line,
+        symbol=found.symbol,
+        kind=found.kind,
+        language=found.language,
+        score=found.score,
+        snippet=found.snippet,
+    )
+
+
+def _statuses(rows: list[dict[str, Any]]) -> list[RootIndexStatus]:
+    return [RootIndexStatus.model_validate(row) for row in rows]
+
+
+async def index_status(server: DeputyServer) -> dict[str, Any]:
+    """The ``index`` field of ``deputydev/status``."""
+    from daemon.index.service import IndexService
+
+    service = server.service(IndexService)
+    rows = await service.status()
+    return {"index": {"enabled": service.settings.enabled, "roots": rows}}
+
+
+def register(server: DeputyServer) -> None:
+    from daemon.status import CONTRIBUTORS
+
+    if index_status not in CONTRIBUTORS:
+        CONTRIBUTORS.append(index_status)
+
+    async def service() -> IndexService:
+        from daemon.index.service import IndexService
+
+        return await server.started(IndexService)
+
+    @server.feature(SEARCH)
+    @jsonrpc_errors
+    async def search(params: SearchParams) -> SearchResult:
+        svc = await service()
+        mode = params.mode
+        found = await svc.search(
+            params.query,
+            mode=mode,
+            limit=params.limit,
+            paths_=params.paths,
+            languages=params.languages,
+            root=params.root,
+        )
+        if mode == "auto":
+            vectors = any(i.driver.vectors and i.embedder for i in svc.indexes.values())
+            mode = "hybrid" if vectors else "lexical"
+        return SearchResult(mode=mode, results=[hit(f) for f in found])
+
+    @server.feature(INDEX_STATUS)
+    @jsonrpc_errors
+    async def status(params: IndexStatusParams) -> IndexStatusResult:
+        svc = await service()
+        return IndexStatusResult(
+            enabled=svc.settings.enabled, roots=_statuses(await svc.status(params.root))
+        )
+
+    @jsonrpc_errors
+    async def rebuild(params: IndexRebuildParams) -> IndexRebuildResult:
+        svc = await service()
+        await svc.rebuild(params.root, full=params.full)
+        return IndexRebuildResult(roots=_statuses(await svc.status(params.root)))
+
+    server.feature(INDEX_REBUILD)(rebuild)
+    server.feature(INDEX_REINDEX)(rebuild)
+
+    @server.feature(INDEX_PAUSE)
+    @jsonrpc_errors
+    async def pause(params: IndexPauseParams) -> IndexPauseResult:
+        (await service()).pause(True)
+        return IndexPauseResult(paused=True)
+
+    @server.feature(INDEX_RESUME)
+    @jsonrpc_errors
+    async def resume(params: IndexPauseParams) -> IndexPauseResult:
+        (await service()).pause(False)
+        return IndexPauseResult(paused=False)

@@ -1,0 +1,159 @@
+"""The workspace index over stdio: background indexing with progress, search, status,
+live updates from the watcher and from saves, and the lexical fallback without vectors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+
+from tests.e2e.harness import DaemonClient, daemon_env, start_daemon
+
+UPDATED = "deputydev/index/updated"
+
+
+def _ended(client: DaemonClient) -> list[list[Any]]:
+    return [
+        values
+        for values in client.progress_values.values()
+        if values and values[0].get("kind") == "begin" and values[-1].get("kind") == "end"
+    ]
+
+
+async def _indexed(client: DaemonClient) -> None:
+    await client.wait_for(lambda: _ended(client), what="indexing progress to end")
+
+
+async def test_first_index_reports_progress_and_search_finds_the_function(
+    client: DaemonClient, workspace: Path
+) -> None:
+    await _indexed(client)
+    values = _ended(client)[0]
+    assert values[0]["title"] == f"Indexing {workspace.name}"
+    assert "1 files" in values[-1]["message"] or "1/1" in values[-1]["message"]
+
+    found = await client.request("deputydev/search", {"query": "greet someone by name"})
+    assert found["mode"] == "lexical"
+    hit = found["results"][0]
+    assert (hit["path"], hit["startLine"], hit["endLine"]) == ("hello.py", 1, 2)
+    assert (hit["symbol"], hit["kind"], hit["language"]) == ("greet", "function", "python")
+    assert hit["root"] == str(workspace)
+    assert "def greet" in hit["snippet"]
+
+    symbol = await client.request("deputydev/search", {"query": "greet", "mode": "symbol"})
+    assert symbol["results"][0]["symbol"] == "greet"
+
+    status = await client.request("deputydev/index/status")
+    root = status["roots"][0]
+    assert (root["state"], root["files"], root["chunks"]) == ("idle", 1, 1)
+    assert root["vectorsEnabled"] is False and root["vectorsReason"]
+    overall = await client.request("deputydev/status")
+    assert overall["index"]["roots"][0]["files"] == 1
+
+
+async def test_bad_search_params_are_named_and_the_daemon_keeps_serving(
+    client: DaemonClient, tmp_path: Path
+) -> None:
+    await _indexed(client)
+    with pytest.raises(Exception, match="mode"):
+        await client.request("deputydev/search", {"query": "x", "mode": "fuzzy"})
+    with pytest.raises(Exception, match="not a workspace root"):
+        await client.request("deputydev/search", {"query": "x", "root": str(tmp_path)})
+    with pytest.raises(Exception, match="semantic search is off"):
+        await client.request("deputydev/search", {"query": "x", "mode": "semantic"})
+    ok = await client.request("deputydev/search", {"query": "greet"})
+    assert ok["results"]
+
+
+async def test_an_edit_is_searchable_once_the_watcher_has_indexed_it(
+    client: DaemonClient, workspace: Path
+) -> None:
+    await _indexed(client)
+    client.on_notification(UPDATED)
+    # The watcher starts after the first run: wait until it is in place (announced, or
+    # already in the status if the announcement came before we listened).
+    status = await client.request("deputydev/index/status")
+    if not status["roots"][0]["watching"]:
+        await client.wait_for(
+            lambda: any(n["kind"] == "watching" for n in client.notifications[UPDATED]),
+            what="the watcher to be in place",
+        )
+    target = workspace / "pkg" / "billing.py"
+    target.parent.mkdir()
+    target.write_text("def compute_invoice_total(lines):\n    return sum(lines)\n")
+
+    def seen() -> bool:
+        return any("pkg/billing.py" in n.get("paths", []) for n in client.notifications[UPDATED])
+
+    await client.wait_for(seen, what="index/updated naming pkg/billing.py")
+    found = await client.request(
+        "deputydev/search", {"query": "invoice total", "mode": "lexical", "limit": 3}
+    )
+    assert found["results"][0]["path"] == "pkg/billing.py"
+
+    target.unlink()
+    await client.wait_for(
+        lambda: any(n.get("removed") for n in client.notifications[UPDATED]),
+        what="index/updated with the file removed",
+    )
+    gone = await client.request("deputydev/search", {"query": "compute_invoice_total"})
+    assert all(r["path"] != "pkg/billing.py" for r in gone["results"])
+
+
+async def test_a_saved_buffer_is_reindexed(workspace: Path, tmp_path: Path) -> None:
+    env = {"DEPUTYDEV_INDEX__WATCH": "false"}
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=env)
+    try:
+        await _indexed(client)
+        client.on_notification(UPDATED)
+        path = workspace / "hello.py"
+        path.write_text("def farewell(name):\n    return f'bye {name}'\n")
+        client.text_document_did_save(
+            types.DidSaveTextDocumentParams(
+                text_document=types.TextDocumentIdentifier(uri=path.as_uri())
+            )
+        )
+        await client.wait_for(
+            lambda: any(n["kind"] == "updated" for n in client.notifications[UPDATED]),
+            what="index/updated",
+        )
+        found = await client.request("deputydev/search", {"query": "farewell", "mode": "symbol"})
+        assert found["results"][0]["symbol"] == "farewell"
+    finally:
+        await client.stop_daemon()
+
+
+async def test_without_a_vector_extension_search_is_lexical_and_doctor_says_why(
+    workspace: Path, tmp_path: Path
+) -> None:
+    env = {"DEPUTYDEV_INDEX__VECTORS": "false"}
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=env)
+    try:
+        await _indexed(client)
+        found = await client.request("deputydev/search", {"query": "greet", "mode": "hybrid"})
+        assert found["results"][0]["symbol"] == "greet"
+        status = await client.request("deputydev/index/status")
+        assert "index.vectors = false" in status["roots"][0]["vectorsReason"]
+    finally:
+        await client.stop_daemon()
+
+    doctor = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "daemon",
+        "doctor",
+        "--json",
+        "--root",
+        str(workspace),
+        stdout=asyncio.subprocess.PIPE,
+        env=daemon_env(env),
+    )
+    out, _ = await doctor.communicate()
+    checks = {c["name"]: c for c in json.loads(out)}
+    assert checks["index vectors"]["status"] == "warn"
+    assert "index.vectors = false" in checks["index vectors"]["detail"]
