@@ -7,6 +7,7 @@ the request bodies the server recorded.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -537,3 +538,18 @@ async def test_images_go_before_the_text(server: LLMServer, provider: AnthropicP
         "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
     }
     assert message["content"][1]["text"] == "what is it?"
+
+
+async def test_a_server_that_is_down_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the call: nothing listens there
+    provider = AnthropicProvider(
+        ConnectionSettings(api_key=SecretStr(KEY), base_url=f"http://127.0.0.1:{port}")
+    )
+    try:
+        with pytest.raises(ProviderUnavailable) as caught:
+            await collect(provider, ask())
+    finally:
+        await provider.aclose()
+    assert not isinstance(caught.value, StreamInterrupted)

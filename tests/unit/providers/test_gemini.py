@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -647,3 +648,18 @@ async def test_images_are_inline_data(server: LLMServer, provider: GeminiProvide
     # The SDK keeps the inner field's snake_case; Gemini's JSON parser reads both spellings.
     assert inline.get("mimeType", inline.get("mime_type")) == "image/png"
     assert text_part == {"text": "what is it?"}
+
+
+async def test_a_server_that_is_down_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again before the call: nothing listens there
+    provider = GeminiProvider(
+        ConnectionSettings(api_key=SecretStr(KEY), base_url=f"http://127.0.0.1:{port}")
+    )
+    try:
+        with pytest.raises(ProviderUnavailable) as caught:
+            await collect(provider, ask())
+    finally:
+        await provider.aclose()
+    assert not isinstance(caught.value, StreamInterrupted)
