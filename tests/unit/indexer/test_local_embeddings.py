@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import math
+from functools import cache
+from typing import Any
 
 import pytest
 
@@ -19,12 +21,22 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@cache
+def shared_model(path: str) -> Any:
+    """One load of the weights (a few seconds) for the whole module."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")
+
+
 def cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 async def test_minilm_embeds_off_the_event_loop_and_ranks_by_meaning() -> None:
-    embedder = LocalEmbedder(EmbeddingSettings(backend="local"), low_priority=False)
+    embedder = LocalEmbedder(
+        EmbeddingSettings(backend="local"), low_priority=False, loader=shared_model
+    )
     ticks = 0
     done = asyncio.Event()
 
@@ -55,7 +67,7 @@ async def test_minilm_embeds_off_the_event_loop_and_ranks_by_meaning() -> None:
 
 async def test_wrong_dimensions_for_the_local_model_name_the_setting() -> None:
     settings = EmbeddingSettings(backend="local", dimensions=128)
-    embedder = LocalEmbedder(settings, low_priority=False)
+    embedder = LocalEmbedder(settings, low_priority=False, loader=shared_model)
     with pytest.raises(EmbeddingFailed, match=r"index\.embeddings\.dimensions") as failed:
         await embedder.embed(["x"], purpose="document")
     await embedder.aclose()
