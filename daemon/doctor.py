@@ -8,7 +8,6 @@ never raise: an unexpected error becomes a failed check naming the exception.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -110,19 +109,16 @@ def check_config(loaded: LoadedSettings) -> list[Check]:
     return checks
 
 
-_KEY_VARS = {
-    "openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-}
-
-
 def check_provider_keys(loaded: LoadedSettings) -> list[Check]:
+    """Where each provider's key comes from (never the key), and registry entries left out."""
+    from providers.router import KEY_ENV, key_source
+
+    settings = loaded.settings.providers
     checks = []
-    for provider, variables in _KEY_VARS.items():
-        present = [v for v in variables if os.environ.get(v)]
-        if present:
-            checks.append(Check(f"{provider} key", "ok", f"from {present[0]}"))
+    for provider, variables in KEY_ENV.items():
+        source = key_source(settings, provider)
+        if source is not None:
+            checks.append(Check(f"{provider} key", "ok", f"from {source}"))
         else:
             checks.append(
                 Check(
@@ -133,6 +129,10 @@ def check_provider_keys(loaded: LoadedSettings) -> list[Check]:
                     f"[providers.{provider}] in config.toml",
                 )
             )
+    from providers.registry import Registry
+
+    for issue in Registry.from_settings(settings).issues:
+        checks.append(Check(f"model {issue.name}", "fail", issue.message, "complete the entry"))
     return checks
 
 
@@ -148,6 +148,35 @@ def check_index_vectors(loaded: LoadedSettings) -> list[Check]:
     return check_vectors(loaded)
 
 
+def check_model_servers(loaded: LoadedSettings) -> list[Check]:
+    """Each OpenAI-compatible server a model uses: does it answer GET /models?"""
+    import asyncio
+
+    from providers.router import Router
+
+    router = Router(loaded.settings.providers)
+    servers = sorted({s.server or "ollama" for s in router.registry if s.provider == "compatible"})
+
+    async def probe() -> list[str | None]:
+        return list(await asyncio.gather(*(router.reachable(n) for n in servers)))
+
+    checks = []
+    for name, problem in zip(servers, asyncio.run(probe()), strict=True):
+        users = ", ".join(s.name for s in router.registry if (s.server or "ollama") == name)
+        if problem is None:
+            checks.append(Check(f"server {name}", "ok", f"answers (models: {users})"))
+        else:
+            checks.append(
+                Check(
+                    f"server {name}",
+                    "warn",
+                    f"{problem} (models: {users})",
+                    f"start the server, or set base_url under [providers.servers.{name}]",
+                )
+            )
+    return checks
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
@@ -155,6 +184,7 @@ CHECKS: list[CheckFn] = [
     check_provider_keys,
     check_embeddings,
     check_index_vectors,
+    check_model_servers,
 ]
 
 

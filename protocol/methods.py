@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import index, query, sessions, status
+from protocol import index, models, query, sessions, status
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
@@ -18,6 +18,7 @@ METHOD_TYPES: dict[str, MethodTypes] = {
     **sessions.METHODS,
     **query.METHODS,
     **index.METHODS,
+    **models.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {

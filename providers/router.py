@@ -74,6 +74,16 @@ REACHABLE_TIMEOUT_S = 0.5
 Sleep = Callable[[float], Awaitable[None]]
 
 
+def key_source(settings: ProvidersSettings, kind: str) -> str | None:
+    """Where provider ``kind``'s key comes from: "config", "env:NAME", "vertex", or None."""
+    connection: ConnectionSettings = getattr(settings, kind)
+    if connection.api_key is not None:
+        return "config"
+    if kind == "gemini" and connection.vertex:
+        return "vertex"
+    return next((f"env:{v}" for v in KEY_ENV[kind] if os.environ.get(v)), None)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelStatus:
     spec: ModelSpec
@@ -129,14 +139,9 @@ class Router:
             if server.api_key is None and env and not os.environ.get(env):
                 return f"no key: set {env} or api_key under [providers.servers.{spec.server}]"
             return None
-        connection = self.connection(spec.provider)
-        if connection.api_key is not None:
-            return None
-        if spec.provider == "gemini" and connection.vertex:
+        if key_source(self.settings, spec.provider) is not None:
             return None
         variables = KEY_ENV[spec.provider]
-        if any(os.environ.get(v) for v in variables):
-            return None
         return (
             f"no key: set {' or '.join(variables)} or api_key under "
             f"[providers.{spec.provider}] in config.toml"

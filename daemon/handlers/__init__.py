@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import index, lifecycle, query, sessions, status, workspace
+from daemon.handlers import index, lifecycle, models, query, sessions, status, workspace
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -24,6 +24,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     sessions.register,
     query.register,
     index.register,
+    models.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

@@ -1,0 +1,99 @@
+"""``deputydev/models``, and the providers' part of ``deputydev/status``.
+
+Both read the settings as they are now (a fresh :class:`~providers.router.Router` costs no
+SDK import), and neither ever returns a key: only where one was found.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from daemon import status
+from daemon.errors import jsonrpc_errors
+from protocol.models import (
+    MODELS,
+    ModelCapabilities,
+    ModelEntry,
+    ModelPrices,
+    ModelsParams,
+    ModelsResult,
+)
+from protocol.status import ProviderStatus
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+    from providers.router import ModelStatus
+    from providers.settings import ProvidersSettings
+
+
+def model_entry(found: ModelStatus) -> ModelEntry:
+    spec = found.spec
+    return ModelEntry(
+        name=spec.name,
+        provider=spec.provider,
+        model_id=spec.model_id,
+        server=spec.server,
+        api=spec.api,
+        context_window=spec.context_window,
+        max_output_tokens=spec.max_output_tokens,
+        prices=ModelPrices(
+            input=spec.input_price,
+            output=spec.output_price,
+            cache_read=spec.cache_read_price,
+            cache_write=spec.cache_write_price,
+        ),
+        capabilities=ModelCapabilities(
+            tools=spec.tools,
+            images=spec.images,
+            reasoning=list(spec.reasoning),
+            prompt_caching=spec.prompt_caching,
+        ),
+        usable=found.usable,
+        reason=found.reason,
+    )
+
+
+async def list_models(settings: ProvidersSettings, check_servers: bool = True) -> ModelsResult:
+    from providers.router import ModelStatus, Router
+
+    router = Router(settings)
+    if check_servers:
+        statuses = await router.models()
+    else:
+        statuses = [
+            ModelStatus(s, problem is None, problem)
+            for s in router.registry
+            for problem in [router.key_problem(s)]
+        ]
+    return ModelsResult(
+        models=[model_entry(s) for s in statuses],
+        default_model=settings.default_model,
+        fallbacks=list(settings.fallbacks),
+        issues=[i.message for i in router.registry.issues],
+    )
+
+
+def provider_statuses(settings: ProvidersSettings) -> list[ProviderStatus]:
+    from providers.router import key_source
+
+    out = []
+    for kind in ("openai", "anthropic", "gemini"):
+        source = key_source(settings, kind)
+        out.append(ProviderStatus(name=kind, configured=source is not None, source=source))
+    for name, server in settings.servers.items():
+        out.append(ProviderStatus(name=name, configured=server.base_url is not None, source=None))
+    return out
+
+
+async def _status(server: DeputyServer) -> dict[str, Any]:
+    return {"providers": provider_statuses(server.settings.providers)}
+
+
+def register(server: DeputyServer) -> None:
+    if _status not in status.CONTRIBUTORS:
+        status.CONTRIBUTORS.append(_status)
+
+    @server.feature(MODELS)
+    @jsonrpc_errors
+    async def models(params: ModelsParams) -> ModelsResult:
+        return await list_models(server.settings.providers, params.check_servers)
