@@ -97,7 +97,7 @@ class AnthropicProvider:
     """Claude through the Messages API.
 
     >>> provider = AnthropicProvider(ConnectionSettings(api_key="sk-ant-..."))
-    >>> async for event in provider.stream(ChatRequest(model="claude-sonnet-4-5", messages=...)):
+    >>> async for event in provider.stream(ChatRequest(model="claude-sonnet-4-6", messages=...)):
     ...     ...
 
     The key comes from the settings, else ``ANTHROPIC_API_KEY``; the base URL from the
