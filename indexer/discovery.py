@@ -43,7 +43,6 @@ VENDORED_DIRS = frozenset(
         ".deputydev",
         "node_modules",
         ".venv",
-        "venv",
         "__pycache__",
         ".mypy_cache",
         ".ruff_cache",

@@ -160,6 +160,7 @@ class Index:
         root: Path,
         writer: Store,
         reader: Store,
+        vector_reader: Store,
         settings: IndexSettings,
         drv: Driver,
         embedder: Embedder | None,
@@ -172,6 +173,10 @@ class Index:
         self._reader = reader
         self._searcher = Searcher(root, reader)
         self._read_lock = threading.Lock()
+        # A second reader, so hybrid search runs its text and vector halves at once.
+        self._vector_reader = vector_reader
+        self._vector_searcher = Searcher(root, vector_reader)
+        self._vector_lock = threading.Lock()
         self._write_lock = asyncio.Lock()
         self._ignorer = Ignorer(root, use_gitignore=True)
         self._resume = threading.Event()
@@ -198,18 +203,21 @@ class Index:
     ) -> Index:
         settings = settings or IndexSettings()
 
-        def opened() -> tuple[Path, Driver, Store, Store]:
+        def opened() -> tuple[Path, Driver, list[Store]]:
             drv = driver(settings.vectors)
-            writer = Store.open(db_path, drv)
+            stores: list[Store] = []
             try:
-                reader = Store.open(db_path, drv)
+                for _ in range(3):  # writer, reader, vector reader
+                    stores.append(Store.open(db_path, drv))
             except BaseException:
-                writer.close()
+                for store in stores:
+                    store.close()
                 raise
-            return root.resolve(), drv, writer, reader
+            return root.resolve(), drv, stores
 
-        root, drv, writer, reader = await asyncio.to_thread(opened)
-        index = cls(root, writer, reader, settings, drv, embedder)
+        root, drv, stores = await asyncio.to_thread(opened)
+        writer, reader, vector_reader = stores
+        index = cls(root, writer, reader, vector_reader, settings, drv, embedder)
         if embedder is not None and drv.vectors:
             index._state.embed_state = "idle"
             index._embed_task = asyncio.create_task(index._embed_loop())
@@ -424,8 +432,10 @@ class Index:
         try:
             # Bounded read-ahead: the writer keeps up, and memory stays flat.
             yield from _bounded_map(pool, args, ahead=workers * 16)
-        finally:
+        except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
 
     def _max_lines(self) -> int:
         return self.settings.max_chunk_lines
@@ -460,6 +470,8 @@ class Index:
             vector = await self._query_vector(query, required=mode == "semantic")
         if mode == "auto":
             mode = "hybrid"
+        if mode == "hybrid" and vector is not None and limit >= 1:
+            return await self._hybrid(query, vector, limit, paths, languages)
         result: list[SearchResult] = await self._read(
             lambda: self._searcher.search(
                 query,
@@ -471,6 +483,31 @@ class Index:
             )
         )
         return result
+
+    async def _hybrid(
+        self,
+        query: str,
+        vector: bytes,
+        limit: int,
+        paths: Sequence[str],
+        languages: Sequence[str],
+    ) -> list[SearchResult]:
+        from indexer.search import FUSION_DEPTH
+
+        file_ids = None
+        if paths or languages:
+            file_ids = await self._read(self._searcher.file_ids, paths, languages)
+
+        def semantic() -> list[tuple[int, float]]:
+            with self._vector_lock:
+                return self._vector_searcher.semantic(vector, FUSION_DEPTH, file_ids)
+
+        lexical, similar = await asyncio.gather(
+            self._read(self._searcher.lexical, query, FUSION_DEPTH, file_ids),
+            asyncio.to_thread(semantic),
+        )
+        found: list[SearchResult] = await self._read(self._searcher.fused, lexical, similar, limit)
+        return found
 
     async def _query_vector(self, query: str, *, required: bool) -> bytes | None:
         from indexer.embedder import EmbeddingFailed
@@ -651,6 +688,8 @@ class Index:
     def _close_stores(self) -> None:
         with self._read_lock:
             self._reader.close()
+        with self._vector_lock:
+            self._vector_reader.close()
         self._writer.close()
 
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 from indexer.errors import BadQuery
 from indexer.fusion import fuse
+from indexer.query import split_identifier
 from indexer.ranking import lexical_search, rank_symbols
-from indexer.store import ChunkRow, Store, SymbolRow
+from indexer.store import ChunkRow, Store
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -65,8 +66,6 @@ class Searcher:
         self.root = root
         self.store = store
         self.generation = 0
-        self._symbols: list[SymbolRow] | None = None
-        self._symbols_generation = -1
 
     def changed(self) -> None:
         """The index was written: cached symbols are stale."""
@@ -146,15 +145,21 @@ class Searcher:
             return self.chunk_results(self.lexical(query, limit, file_ids))
         lexical = self.lexical(query, FUSION_DEPTH, file_ids)
         semantic = self.semantic(query_vector, FUSION_DEPTH, file_ids)
+        return self.fused(lexical, semantic, limit)
+
+    def fused(
+        self,
+        lexical: Sequence[tuple[int, float]],
+        semantic: Sequence[tuple[int, float]],
+        limit: int,
+    ) -> list[SearchResult]:
+        """Hybrid results from the two rankings (``FUSION_DEPTH`` deep each)."""
         return self.chunk_results(fuse(lexical, semantic, limit=limit))
 
     def symbols(self, query: str, limit: int, file_ids: list[int] | None) -> list[SearchResult]:
         if not query.strip():
             return []
-        if self._symbols is None or self._symbols_generation != self.generation:
-            self._symbols = self.store.symbols()
-            self._symbols_generation = self.generation
-        candidates = self._symbols
+        candidates = self.store.symbols(_like_groups(query))
         if file_ids is not None:
             paths = self._paths_of(file_ids)
             candidates = [s for s in candidates if s.path in paths]
@@ -186,6 +191,24 @@ class Searcher:
                 )
             )
         return out
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _like_groups(query: str) -> list[list[str]]:
+    """LIKE patterns that every name ``rank_symbols`` would score above 0 matches: the
+    query's last dotted part as a subsequence (``%g%c%m%``: exact, prefix, substring and
+    fuzzy matches alike), or each of its word parts as a substring."""
+    last = query.strip().replace("::", ".").rsplit(".", 1)[-1].lower()
+    groups = []
+    if last:
+        groups.append(["%" + "%".join(_like(char) for char in last) + "%"])
+    parts = split_identifier(last)
+    if parts:
+        groups.append([f"%{_like(part)}%" for part in parts])
+    return groups
 
 
 def _result(root: Path, row: ChunkRow, score: float) -> SearchResult:

@@ -244,22 +244,42 @@ class Store:
     ) -> list[Candidate]:
         """The chunks an FTS5 MATCH finds, best first, scored -bm25(); ``file_ids``
         restricts them to those files (path and language filters)."""
+        if file_ids is None:
+            # FTS alone, then the rows by id: joining inside the ranked query doubled
+            # its time on the stdlib corpus (3.7 -> 7.8 ms median).
+            found = self.conn.execute(
+                f"SELECT rowid, bm25(chunks_fts, {_WEIGHTS}) AS rank FROM chunks_fts"
+                " WHERE chunks_fts MATCH ? ORDER BY rank LIMIT ?",
+                (expression, depth),
+            ).fetchall()
+            rows = self._candidate_rows([rowid for rowid, _ in found])
+            return [Candidate(rowid, *rows[rowid], -rank) for rowid, rank in found if rowid in rows]
         sql = (
             f"SELECT c.id, f.path, c.start_line, c.end_line, c.kind, c.symbols,"
             f" bm25(chunks_fts, {_WEIGHTS}) AS rank"
             " FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid"
             " JOIN files f ON f.id = c.file_id WHERE chunks_fts MATCH ?"
+            " AND c.file_id IN (SELECT value FROM json_each(?)) ORDER BY rank LIMIT ?"
         )
-        params: list[object] = [expression]
-        if file_ids is not None:
-            sql += " AND c.file_id IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(list(file_ids)))
-        sql += " ORDER BY rank LIMIT ?"
-        params.append(depth)
         return [
             Candidate(id_, path, start, end, kind, _names(symbols), -rank)
-            for id_, path, start, end, kind, symbols, rank in self.conn.execute(sql, params)
+            for id_, path, start, end, kind, symbols, rank in self.conn.execute(
+                sql, (expression, json.dumps(list(file_ids)), depth)
+            )
         ]
+
+    def _candidate_rows(
+        self, ids: Sequence[int]
+    ) -> dict[int, tuple[str, int, int, str, tuple[str, ...]]]:
+        if not ids:
+            return {}
+        rows = self.conn.execute(
+            "SELECT c.id, f.path, c.start_line, c.end_line, c.kind, c.symbols"
+            " FROM chunks c JOIN files f ON f.id = c.file_id"
+            " WHERE c.id IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(ids)),),
+        )
+        return {r[0]: (r[1], r[2], r[3], r[4], _names(r[5])) for r in rows}
 
     def chunks(self, ids: Iterable[int]) -> dict[int, ChunkRow]:
         wanted = list(ids)
@@ -275,12 +295,21 @@ class Store:
             r[0]: ChunkRow(r[0], r[1], r[2], r[3], r[4], r[5], _names(r[6]), r[7]) for r in rows
         }
 
-    def symbols(self) -> list[SymbolRow]:
-        rows = self.conn.execute(
+    def symbols(self, like: Sequence[Sequence[str]] = ()) -> list[SymbolRow]:
+        """Definitions, all of them or those whose name is LIKE every pattern of at
+        least one group of ``like`` (case-insensitive for ASCII, as LIKE is)."""
+        sql = (
             "SELECT s.id, f.path, f.language, s.name, s.kind, s.container, s.start_line,"
             " s.end_line FROM symbols s JOIN files f ON f.id = s.file_id"
         )
-        return [SymbolRow(*r) for r in rows]
+        groups = [list(g) for g in like if g]
+        params: list[str] = []
+        if groups:
+            sql += " WHERE " + " OR ".join(
+                "(" + " AND ".join("s.name LIKE ? ESCAPE '\\'" for _ in g) + ")" for g in groups
+            )
+            params = [p for g in groups for p in g]
+        return [SymbolRow(*r) for r in self.conn.execute(sql, params)]
 
     def chunk_at(self, path: str, line: int) -> int | None:
         """The chunk of ``path`` that holds ``line`` (the innermost when several do)."""
