@@ -177,6 +177,12 @@ def check_model_servers(loaded: LoadedSettings) -> list[Check]:
     return checks
 
 
+def check_sync(loaded: LoadedSettings) -> list[Check]:
+    from daemon.sync.doctor import check
+
+    return check(loaded)
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
@@ -185,6 +191,7 @@ CHECKS: list[CheckFn] = [
     check_embeddings,
     check_index_vectors,
     check_model_servers,
+    check_sync,
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import index, models, query, sessions, status
+from protocol import index, models, query, sessions, status, sync
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
@@ -19,6 +19,7 @@ METHOD_TYPES: dict[str, MethodTypes] = {
     **query.METHODS,
     **index.METHODS,
     **models.METHODS,
+    **sync.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {

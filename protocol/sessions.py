@@ -26,6 +26,10 @@ class SessionInfo(WireModel):
     archived: bool = False
     created_at: str
     updated_at: str
+    visibility: Literal["private", "team"] | None = None
+    # Only for sessions read from the team's database (scope "team"):
+    author: str | None = None  # the PostgreSQL role that wrote it
+    team: str | None = None
 
 
 class MessageInfo(WireModel):
@@ -57,8 +61,13 @@ class TurnInfo(WireModel):
     messages: list[MessageInfo] = []
 
 
+Scope = Literal["local", "team"]
+
+
 class SessionsListParams(WireModel):
     query: str | None = None
+    # "team": the sessions of the team's database this role may read (own and shared).
+    scope: Scope = "local"
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0)
 
@@ -69,6 +78,11 @@ class SessionsListResult(WireModel):
 
 class SessionParams(WireModel):
     session_id: str
+
+
+class SessionsGetParams(SessionParams):
+    # "team": read the session from the team's database (read-only), with its author.
+    scope: Scope = "local"
 
 
 class SessionsGetResult(WireModel):
@@ -96,7 +110,7 @@ class SessionsDeleteResult(WireModel):
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {
     SESSIONS_LIST: (SessionsListParams, SessionsListResult),
-    SESSIONS_GET: (SessionParams, SessionsGetResult),
+    SESSIONS_GET: (SessionsGetParams, SessionsGetResult),
     SESSIONS_RENAME: (SessionsRenameParams, SessionResult),
     SESSIONS_PIN: (SessionsPinParams, SessionResult),
     SESSIONS_DELETE: (SessionParams, SessionsDeleteResult),

@@ -34,6 +34,7 @@ class StatusResult(WireModel):
     providers: list[ProviderStatus] = []
     open_documents: int = 0
     config_errors: list[str] = []
+    sync: dict[str, Any] = {}  # the fields of deputydev/sync/status
 
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {

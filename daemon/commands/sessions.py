@@ -15,6 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     listing = sub.add_parser("list", help="Sessions, pinned first, then most recent.")
     listing.add_argument("--query", "-q", help="Only sessions whose title or questions match.")
     listing.add_argument("--limit", "-n", type=int, default=20)
+    listing.add_argument(
+        "--team", action="store_true", help="The team's sessions on the sync server, with authors."
+    )
     show = sub.add_parser("show", help="A session's turns as Markdown.")
     show.add_argument("session_id", metavar="ID")
     export = sub.add_parser("export", help="A session as Markdown or JSON.")
@@ -41,6 +44,8 @@ async def _run(args: argparse.Namespace) -> tuple[int, str | None]:
     from daemon.sessions import export
     from daemon.sessions.store import SessionStore
 
+    if args.action == "list" and args.team:
+        return await _team_list(args)
     path = data_dir() / "sessions.db"
     if not path.exists():
         if args.action == "list":
@@ -70,3 +75,28 @@ async def _run(args: argparse.Namespace) -> tuple[int, str | None]:
         return 0, export.to_markdown(session, turns)
     finally:
         await store.close()
+
+
+async def _team_list(args: argparse.Namespace) -> tuple[int, str | None]:
+    from daemon.cli import settings_or_exit
+    from daemon.errors import SyncError
+    from daemon.sync.team import TeamReader
+
+    settings = settings_or_exit().settings.sync
+    if not settings.configured:
+        print("deputydev: --team needs team sync: set [sync] url (docs/SYNC.md)", file=sys.stderr)
+        return 2, None
+    reader = TeamReader(settings)
+    try:
+        found = await reader.list_sessions(query=args.query, limit=args.limit, offset=0)
+    except SyncError as exc:
+        print(f"deputydev: {exc}", file=sys.stderr)
+        return 1, None
+    finally:
+        await reader.close()
+    lines = [
+        f"{'*' if s['visibility'] == 'team' else ' '} {s['id']}"
+        f"  {str(s['updated_at'])[:16].replace('T', ' ')}  {s['author']:<16} {s['title']}"
+        for s in found
+    ]
+    return 0, "\n".join(lines) or "no team sessions visible to this role"

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import index, lifecycle, models, query, sessions, status, workspace
+from daemon.handlers import index, lifecycle, models, query, sessions, status, sync, workspace
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -25,6 +25,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     query.register,
     index.register,
     models.register,
+    sync.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.
@@ -43,8 +44,15 @@ def _index_service() -> type[Any]:
     return IndexService
 
 
+def _sync_service() -> type[Any]:
+    from daemon.sync.service import SyncService
+
+    return SyncService
+
+
 AUTOSTART.append(_sessions_service)
 AUTOSTART.append(_index_service)
+AUTOSTART.append(_sync_service)
 
 
 PLUGINS_ENV = "DEPUTYDEV_PLUGINS"

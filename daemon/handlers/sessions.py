@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from daemon.errors import jsonrpc_errors
 from daemon.sessions.service import SessionsService
+from daemon.sync.service import SyncService
 from protocol.sessions import (
     SESSIONS_DELETE,
     SESSIONS_GET,
@@ -17,6 +18,7 @@ from protocol.sessions import (
     SessionParams,
     SessionResult,
     SessionsDeleteResult,
+    SessionsGetParams,
     SessionsGetResult,
     SessionsListParams,
     SessionsListResult,
@@ -50,6 +52,12 @@ def register(server: DeputyServer) -> None:
     @server.feature(SESSIONS_LIST)
     @jsonrpc_errors
     async def list_sessions(params: SessionsListParams) -> SessionsListResult:
+        if params.scope == "team":
+            team = (await server.started(SyncService)).team()
+            rows = await team.list_sessions(
+                query=params.query, limit=params.limit, offset=params.offset
+            )
+            return SessionsListResult(sessions=[SessionInfo.model_validate(r) for r in rows])
         found = await (await store()).list_sessions(
             query=params.query, limit=params.limit, offset=params.offset
         )
@@ -57,11 +65,20 @@ def register(server: DeputyServer) -> None:
 
     @server.feature(SESSIONS_GET)
     @jsonrpc_errors
-    async def get_session(params: SessionParams) -> SessionsGetResult:
+    async def get_session(params: SessionsGetParams) -> SessionsGetResult:
+        if params.scope == "team":
+            team = (await server.started(SyncService)).team()
+            found, turns = await team.get_session(params.session_id)
+            return SessionsGetResult(
+                session=SessionInfo.model_validate(found),
+                turns=[TurnInfo.model_validate(t) for t in turns],
+            )
         sessions = await store()
         session = await sessions.get_session(params.session_id)
-        turns = await sessions.get_turns(params.session_id)
-        return SessionsGetResult(session=session_info(session), turns=[turn_info(t) for t in turns])
+        local_turns = await sessions.get_turns(params.session_id)
+        return SessionsGetResult(
+            session=session_info(session), turns=[turn_info(t) for t in local_turns]
+        )
 
     @server.feature(SESSIONS_RENAME)
     @jsonrpc_errors

@@ -12,14 +12,17 @@ import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from daemon.sessions.store import now_iso
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "sync-state.json"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass

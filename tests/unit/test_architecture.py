@@ -56,6 +56,8 @@ HEAVY = (
     "aiosqlite",
     "sqlite_vec",
     "asyncpg",
+    "daemon.sync.pusher",
+    "daemon.sync.team",
     "psycopg",
     "git",
     "watchfiles",

@@ -1,0 +1,141 @@
+"""``deputydev sync status|migrate|setup-sql``: team sync from a terminal.
+
+``status`` says whether sync is configured, how many local changes wait in the outbox, what
+the daemon last saw (its ``sync-state.json``), and connects once to report the server.
+``migrate`` applies the server schema (for the team admin, or any role allowed to create it).
+``setup-sql`` prints the SQL a team admin runs to create the team role, members and grants.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+NAME = "sync"
+HELP = "Team sync to PostgreSQL: status, server schema migration, admin setup SQL."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    status = sub.add_parser("status", help="Configured, connected, pending rows, last errors.")
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    migrate = sub.add_parser("migrate", help="Bring the server schema to this version.")
+    migrate.add_argument(
+        "--url", help="an admin's libpq URL (default: [sync] url / DEPUTYDEV_SYNC_URL)"
+    )
+    setup = sub.add_parser("setup-sql", help="Print the SQL that sets up a team (for an admin).")
+    setup.add_argument("--database", required=True, help="the team's database")
+    setup.add_argument("--team", required=True, help="the team's group role")
+    setup.add_argument(
+        "--member", action="append", default=[], metavar="ROLE", help="a developer (repeat)"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.action == "setup-sql":
+        from daemon.sync.setup import setup_sql
+
+        print(setup_sql(database=args.database, team=args.team, members=args.member))
+        return 0
+    return asyncio.run(_status(args) if args.action == "status" else _migrate(args))
+
+
+async def _migrate(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from daemon.cli import settings_or_exit
+    from daemon.errors import SyncError
+    from daemon.sync import schema
+    from daemon.sync.client import connect
+    from daemon.sync.settings import SyncSettings
+
+    settings = settings_or_exit().settings.sync
+    if args.url:
+        try:
+            settings = SyncSettings.model_validate({**settings.model_dump(), "url": args.url})
+        except ValidationError as exc:
+            print(f"deputydev: --url: {exc.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+    if not settings.configured:
+        print("deputydev: no server: pass --url or set [sync] url", file=sys.stderr)
+        return 2
+    try:
+        conn = await connect(settings)
+        try:
+            applied = await schema.migrate(conn)
+        finally:
+            await conn.close()
+    except SyncError as exc:
+        print(f"deputydev: {exc}", file=sys.stderr)
+        return 1
+    if applied:
+        print(f"applied {', '.join(map(str, applied))}: the schema is at version {applied[-1]}")
+    else:
+        print(f"nothing to do: the schema is at version {schema.latest()}")
+    return 0
+
+
+async def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from daemon.cli import settings_or_exit
+    from daemon.paths import data_dir
+    from daemon.sync.probe import probe
+    from daemon.sync.state import STATE_FILE, load_saved
+
+    settings = settings_or_exit().settings.sync
+    out: dict[str, object] = {"configured": settings.configured}
+    if settings.configured:
+        out["server"] = settings.display_url()
+        out["team"] = settings.team
+        out["pending"] = await _pending()
+        found = await probe(settings)
+        out["connected"] = found.connected
+        out["role"] = found.role
+        out["error"] = found.error
+        out["schemaVersion"] = found.schema_version
+        out["ownSessions"] = found.own_sessions
+        out["sharedWithMe"] = found.team_sessions
+        saved = load_saved(data_dir() / STATE_FILE) or {}
+        out["lastSuccess"] = saved.get("last_success")
+        out["lastError"] = saved.get("last_error")
+        out["lastErrorAt"] = saved.get("last_error_at")
+        out["pausedReason"] = saved.get("paused_reason")
+    if args.json:
+        print(json.dumps(out, indent=2))
+    elif not settings.configured:
+        print("team sync: not configured (set [sync] url or DEPUTYDEV_SYNC_URL; docs/SYNC.md)")
+    else:
+        labels = {
+            "server": "server",
+            "role": "role",
+            "team": "team",
+            "connected": "connected",
+            "error": "error now",
+            "schemaVersion": "schema version",
+            "pending": "pending rows",
+            "ownSessions": "my sessions on server",
+            "sharedWithMe": "sessions shared with me",
+            "lastSuccess": "daemon's last success",
+            "lastError": "daemon's last error",
+            "pausedReason": "paused",
+        }
+        for key, label in labels.items():
+            if out.get(key) is not None:
+                print(f"{label + ':':26} {out[key]}")
+    return 0 if not settings.configured or out.get("connected") else 1
+
+
+async def _pending() -> int:
+    from daemon.paths import data_dir
+    from daemon.sessions.store import SessionStore
+
+    path = data_dir() / "sessions.db"
+    if not path.exists():
+        return 0
+    store = await SessionStore.open(path)
+    try:
+        return await store.outbox_pending()
+    finally:
+        await store.close()

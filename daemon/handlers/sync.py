@@ -1,0 +1,33 @@
+"""``deputydev/sync/status`` and sync's part of ``deputydev/status``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from daemon import status
+from daemon.sync.service import SyncService
+from protocol.sync import SYNC_STATUS, SyncStatusParams, SyncStatusResult
+
+if TYPE_CHECKING:
+    from daemon.server import DeputyServer
+
+
+async def sync_status(server: DeputyServer) -> SyncStatusResult:
+    service = await server.started(SyncService)
+    return SyncStatusResult.model_validate(
+        {**service.state.snapshot(), "pending": await service.pending()}
+    )
+
+
+async def _contribute(server: DeputyServer) -> dict[str, Any]:
+    result = await sync_status(server)
+    return {"sync": result.model_dump(by_alias=True, exclude_none=True)}
+
+
+def register(server: DeputyServer) -> None:
+    if _contribute not in status.CONTRIBUTORS:
+        status.CONTRIBUTORS.append(_contribute)
+
+    @server.feature(SYNC_STATUS)
+    async def sync_status_handler(params: SyncStatusParams) -> SyncStatusResult:
+        return await sync_status(server)
