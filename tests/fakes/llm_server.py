@@ -215,47 +215,61 @@ def render_openai_responses(reply: Reply, body: Any) -> Iterator[bytes]:
 
     yield event("response.created", response=response)
     output: list[dict[str, Any]] = []
+    message: dict[str, Any] | None = None  # the open message item: consecutive texts share it
+    texts: list[str] = []
+
+    def close_message() -> Iterator[bytes]:
+        nonlocal message
+        if message is None:
+            return
+        done = {
+            **message,
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "".join(texts), "annotations": []}],
+        }
+        output.append(done)
+        yield event("response.output_item.done", output_index=len(output) - 1, item=done)
+        message = None
+        texts.clear()
+
     for index, step in enumerate(reply.steps):
+        if not isinstance(step, Text):
+            yield from close_message()
+        position = len(output)
         match step:
             case Text(text=text):
-                item_id = f"msg_{index}"
-                item: dict[str, Any] = {
-                    "id": item_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "status": "in_progress",
-                    "content": [],
-                }
-                yield event("response.output_item.added", output_index=index, item=item)
+                if message is None:
+                    message = {
+                        "id": f"msg_{index}",
+                        "type": "message",
+                        "role": "assistant",
+                        "status": "in_progress",
+                        "content": [],
+                    }
+                    yield event("response.output_item.added", output_index=position, item=message)
+                texts.append(text)
                 yield event(
                     "response.output_text.delta",
-                    item_id=item_id,
-                    output_index=index,
+                    item_id=message["id"],
+                    output_index=position,
                     content_index=0,
                     delta=text,
                     logprobs=[],
                 )
-                done = {
-                    **item,
-                    "status": "completed",
-                    "content": [{"type": "output_text", "text": text, "annotations": []}],
-                }
-                output.append(done)
-                yield event("response.output_item.done", output_index=index, item=done)
             case Thinking(text=text):
                 item_id = f"rs_{index}"
-                item = {"id": item_id, "type": "reasoning", "summary": []}
-                yield event("response.output_item.added", output_index=index, item=item)
+                item: dict[str, Any] = {"id": item_id, "type": "reasoning", "summary": []}
+                yield event("response.output_item.added", output_index=position, item=item)
                 yield event(
                     "response.reasoning_summary_text.delta",
                     item_id=item_id,
-                    output_index=index,
+                    output_index=position,
                     summary_index=0,
                     delta=text,
                 )
                 done = {**item, "summary": [{"type": "summary_text", "text": text}]}
                 output.append(done)
-                yield event("response.output_item.done", output_index=index, item=done)
+                yield event("response.output_item.done", output_index=position, item=done)
             case Redacted():
                 pass
             case Call():
@@ -268,17 +282,18 @@ def render_openai_responses(reply: Reply, body: Any) -> Iterator[bytes]:
                     "arguments": "",
                     "status": "in_progress",
                 }
-                yield event("response.output_item.added", output_index=index, item=item)
+                yield event("response.output_item.added", output_index=position, item=item)
                 for part in split_arguments(step.raw_arguments):
                     yield event(
                         "response.function_call_arguments.delta",
                         item_id=item_id,
-                        output_index=index,
+                        output_index=position,
                         delta=part,
                     )
                 done = {**item, "arguments": step.raw_arguments, "status": "completed"}
                 output.append(done)
-                yield event("response.output_item.done", output_index=index, item=done)
+                yield event("response.output_item.done", output_index=position, item=done)
+    yield from close_message()
     status = "incomplete" if reply.finish == "max_output_tokens" else "completed"
     final = {
         **response,
@@ -539,6 +554,11 @@ class LLMServer:
             "cache-control": "no-cache",
         }
         writer.write(_head(200, {**head, **reply.headers}))
+        # Chunks go out one by one while a stall or a cut is coming (so the client sees
+        # exactly those before it); otherwise in batches, as a busy server's kernel would
+        # coalesce them, so that the client's parsing is what a benchmark measures.
+        batch = 1 if reply.cut_after is not None or reply.stall_after is not None else 64
+        pending: list[bytes] = []
         try:
             for sent, chunk in enumerate(chunks):
                 if reply.cut_after is not None and sent >= reply.cut_after:
@@ -550,9 +570,13 @@ class LLMServer:
                     await reader.read()  # returns at EOF: the client went away
                     self._count_disconnect()
                     return False
-                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                await writer.drain()
-            writer.write(b"0\r\n\r\n")
+                pending.append(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                if len(pending) >= batch:
+                    writer.write(b"".join(pending))
+                    pending.clear()
+                    await writer.drain()
+            pending.append(b"0\r\n\r\n")
+            writer.write(b"".join(pending))
             await writer.drain()
         except ConnectionError:
             self._count_disconnect()
