@@ -181,6 +181,10 @@ class Index:
         self._ignorer = Ignorer(root, use_gitignore=True)
         self._resume = threading.Event()
         self._resume.set()
+        # Clear while a run's thread writes: a cancelled caller does not stop the thread,
+        # so close() waits on this before closing the connections under it.
+        self._thread_idle = threading.Event()
+        self._thread_idle.set()
         self._stopping = threading.Event()
         self._state = _State()
         self._listeners: list[Callable[[IndexEvent], None]] = []
@@ -203,8 +207,7 @@ class Index:
     ) -> Index:
         settings = settings or IndexSettings()
 
-        def opened() -> tuple[Path, Driver, list[Store]]:
-            drv = driver(settings.vectors)
+        def open_stores(drv: Driver) -> list[Store]:
             stores: list[Store] = []
             try:
                 for _ in range(3):  # writer, reader, vector reader
@@ -213,6 +216,21 @@ class Index:
                 for store in stores:
                     store.close()
                 raise
+            return stores
+
+        def opened() -> tuple[Path, Driver, list[Store]]:
+            drv = driver(settings.vectors)
+            try:
+                stores = open_stores(drv)
+            except drv.module.DatabaseError as exc:
+                # The index is derived data: a damaged file is set aside and rebuilt.
+                aside = db_path.with_name(f"{db_path.name}.damaged-{int(time.time())}")
+                log.warning("index %s cannot be read (%s); moved to %s", db_path, exc, aside)
+                for suffix in ("", "-wal", "-shm"):
+                    damaged = Path(str(db_path) + suffix)
+                    if damaged.exists():
+                        damaged.rename(Path(str(aside) + suffix))
+                stores = open_stores(drv)
             return root.resolve(), drv, stores
 
         root, drv, stores = await asyncio.to_thread(opened)
@@ -307,7 +325,7 @@ class Index:
             self._idle.clear()
             self._state.state = "paused" if self.paused else "indexing"
             try:
-                summary = await asyncio.to_thread(self._run, relative, progress)
+                summary = await asyncio.to_thread(self._run_thread, relative, progress)
             except _Stopped:
                 raise IndexerError("indexing stopped: the index is closing") from None
             except Exception as exc:
@@ -336,6 +354,13 @@ class Index:
             except ValueError:
                 raise BadQuery(f"{path} is not under the root {self.root}") from None
         return p.as_posix()
+
+    def _run_thread(self, paths: list[str] | None, progress: Progress | None) -> RunSummary:
+        self._thread_idle.clear()
+        try:
+            return self._run(paths, progress)
+        finally:
+            self._thread_idle.set()
 
     def _run(self, paths: list[str] | None, progress: Progress | None) -> RunSummary:
         started = time.perf_counter()
@@ -677,6 +702,7 @@ class Index:
                 await self._embed_task
             except (asyncio.CancelledError, Exception):
                 pass
+        await asyncio.to_thread(self._thread_idle.wait, 60)
         async with self._write_lock:
             await asyncio.to_thread(self._close_stores)
         if self.embedder is not None:

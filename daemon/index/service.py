@@ -79,6 +79,7 @@ class IndexService:
         self._watchers: dict[Path, asyncio.Task[None]] = {}
         self._watching: dict[Path, asyncio.Event] = {}
         self._paused = False
+        self._opened_with: IndexSettings | None = None
 
     @property
     def settings(self) -> IndexSettings:
@@ -87,6 +88,8 @@ class IndexService:
     async def start(self) -> None:
         self._server.roots_changed.connect(self._on_roots_changed)
         self._server.document_saved.connect(self._on_saved)
+        self._server.settings_changed.connect(self._on_settings_changed)
+        self._opened_with = self.settings
         if not self.settings.enabled:
             log.info("indexing is off (index.enabled = false)")
             return
@@ -243,6 +246,18 @@ class IndexService:
                 await index.close()
         if self.settings.enabled:
             for root in added:
+                self._schedule(root)
+
+    async def _on_settings_changed(self, settings: Settings) -> None:
+        """New ``[index]`` settings (limits, vectors, embedder): reopen every root."""
+        if settings.index == self._opened_with:
+            return
+        self._opened_with = settings.index
+        log.info("index settings changed; reopening the indexes")
+        roots = list(self.indexes)
+        await self._on_roots_changed([], roots)
+        if settings.index.enabled:
+            for root in self._server.roots():
                 self._schedule(root)
 
     async def _on_saved(self, path: Path, text: str | None) -> None:

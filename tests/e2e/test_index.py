@@ -157,3 +157,22 @@ async def test_without_a_vector_extension_search_is_lexical_and_doctor_says_why(
     checks = {c["name"]: c for c in json.loads(out)}
     assert checks["index vectors"]["status"] == "warn"
     assert "index.vectors = false" in checks["index vectors"]["detail"]
+
+
+async def test_pause_holds_indexing_and_resume_lets_it_finish(
+    client: DaemonClient, workspace: Path
+) -> None:
+    await _indexed(client)
+    assert await client.request("deputydev/index/pause") == {"paused": True}
+    (workspace / "later.py").write_text("def written_while_paused():\n    return 1\n")
+    rebuild = asyncio.ensure_future(client.request("deputydev/index/rebuild", {}))
+    status = await client.request("deputydev/index/status")
+    assert status["roots"][0]["state"] in ("paused", "idle")
+    assert not rebuild.done()
+    assert await client.request("deputydev/index/resume") == {"paused": False}
+    done = await rebuild
+    assert done["roots"][0]["files"] == 2
+    found = await client.request(
+        "deputydev/search", {"query": "written_while_paused", "mode": "symbol"}
+    )
+    assert found["results"][0]["path"] == "later.py"

@@ -309,3 +309,18 @@ async def test_a_run_killed_midway_leaves_a_consistent_index_that_the_next_run_c
         assert hits[0].path == "pkg/mod_399.py"
     finally:
         await index.close()
+
+
+async def test_a_damaged_database_is_set_aside_and_rebuilt(root: Path, tmp_path: Path) -> None:
+    db = tmp_path / "damaged.db"
+    await asyncio.to_thread(db.write_bytes, b"not a SQLite database, only text on a page" * 100)
+    index = await Index.open(root, db)
+    try:
+        run = await index.update()
+        assert run.added == 3
+        assert (await index.search("parse_config", mode="symbol", limit=1))[0].path == (
+            "app/config.py"
+        )
+    finally:
+        await index.close()
+    assert await asyncio.to_thread(lambda: list(tmp_path.glob("damaged.db.damaged-*")))
