@@ -172,7 +172,7 @@ async def main(runs: int, events: int) -> None:
         )
         router = Router(settings)
         client = openai.AsyncOpenAI(api_key="sk-bench-key-0123", base_url=base_url, max_retries=0)
-        cases = [("chat", "gpt-4.1", "gpt-4.1"), ("responses", "gpt-codex", "gpt-5-codex")]
+        cases = [("chat", "gpt-4.1", "gpt-4.1"), ("responses", "gpt-codex", "gpt-5.1-codex")]
         try:
             for api, model, model_id in cases:  # warm imports and connection pools
                 await ttft(server, router, model, direct(client, api, model_id), 3)

@@ -67,8 +67,15 @@ THINKING_BUDGETS: Mapping[str, int] = {"low": 2048, "medium": 8192, "high": 2457
 DEFAULT_MAX_TOKENS = 8192
 # Room left for the answer itself when a thinking budget raises max_tokens.
 ANSWER_ROOM = 4096
-# Models on which thinking {"type": "enabled", "budget_tokens": N} is deprecated.
-ADAPTIVE_THINKING_MODELS = ("claude-opus-4-6", "claude-mythos")
+# Models on which thinking {"type": "enabled", "budget_tokens": N} is deprecated (or, from
+# Sonnet 5 on, refused with a 400).
+ADAPTIVE_THINKING_MODELS = (
+    "claude-opus-4-6",
+    "claude-mythos",
+    "claude-sonnet-5",
+    "claude-opus-5",
+    "claude-fable",
+)
 # The API accepts at most four cache_control breakpoints per request.
 MAX_BREAKPOINTS = 4
 _EPHEMERAL: Mapping[str, str] = {"type": "ephemeral"}

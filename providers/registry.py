@@ -59,36 +59,36 @@ class ModelSpec:
 
 _EFFORTS: tuple[Reasoning, ...] = ("none", "low", "medium", "high")
 
+# List prices as published in November 2026, for prompts in the standard tier (OpenAI and
+# Gemini charge more above 272k / 200k input tokens; that uplift is not modelled).
 DEFAULTS: tuple[ModelSpec, ...] = (
-    # OpenAI
-    ModelSpec("gpt", "openai", "gpt-5", 400_000, 128_000, 1.25, 10.0, 0.125, 0.0,
+    # OpenAI: 1.05M context of which 128k output; cached input is 0.05-0.1x.
+    ModelSpec("gpt", "openai", "gpt-6.1-sol", 1_050_000, 128_000, 2.0, 10.0, 0.10, 0.0,
               images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("gpt-mini", "openai", "gpt-5-mini", 400_000, 128_000, 0.25, 2.0, 0.025, 0.0,
+    ModelSpec("gpt-astra", "openai", "gpt-6-astra", 1_050_000, 128_000, 10.0, 50.0, 1.0, 0.0,
               images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("gpt-codex", "openai", "gpt-5-codex", 400_000, 128_000, 1.25, 10.0, 0.125, 0.0,
+    ModelSpec("gpt-luna", "openai", "gpt-6-luna", 1_050_000, 128_000, 0.10, 0.50, 0.01, 0.125,
+              images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("gpt-codex", "openai", "gpt-5.1-codex", 400_000, 128_000, 1.25, 10.0, 0.125, 0.0,
               images=True, reasoning=_EFFORTS, prompt_caching=True, api="responses"),
     ModelSpec("gpt-4.1", "openai", "gpt-4.1", 1_047_576, 32_768, 2.0, 8.0, 0.5, 0.0,
               images=True, prompt_caching=True),
     ModelSpec("gpt-4.1-mini", "openai", "gpt-4.1-mini", 1_047_576, 32_768, 0.4, 1.6, 0.1, 0.0,
               images=True, prompt_caching=True),
-    ModelSpec("o3", "openai", "o3", 200_000, 100_000, 2.0, 8.0, 0.5, 0.0,
-              images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("o4-mini", "openai", "o4-mini", 200_000, 100_000, 1.1, 4.4, 0.275, 0.0,
-              images=True, reasoning=_EFFORTS, prompt_caching=True),
     # Anthropic: cache writes (5-minute) cost 1.25x input, reads 0.1x.
-    ModelSpec("claude-sonnet", "anthropic", "claude-sonnet-4-5", 200_000, 64_000,
-              3.0, 15.0, 0.3, 3.75, images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("claude-opus", "anthropic", "claude-opus-4-1", 200_000, 32_000,
-              15.0, 75.0, 1.5, 18.75, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("claude-sonnet", "anthropic", "claude-sonnet-5-5", 1_000_000, 128_000,
+              2.0, 10.0, 0.20, 2.50, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("claude-opus", "anthropic", "claude-opus-5-5", 1_000_000, 128_000,
+              4.0, 20.0, 0.40, 5.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
     ModelSpec("claude-haiku", "anthropic", "claude-haiku-4-5", 200_000, 64_000,
-              1.0, 5.0, 0.1, 1.25, images=True, reasoning=_EFFORTS, prompt_caching=True),
-    # Gemini (prices for prompts up to 200k tokens; implicit caching, so no write price)
-    ModelSpec("gemini", "gemini", "gemini-2.5-pro", 1_048_576, 65_536, 1.25, 10.0, 0.31, 0.0,
-              images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("gemini-flash", "gemini", "gemini-2.5-flash", 1_048_576, 65_536,
-              0.3, 2.5, 0.075, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
-    ModelSpec("gemini-flash-lite", "gemini", "gemini-2.5-flash-lite", 1_048_576, 65_536,
-              0.1, 0.4, 0.025, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
+              1.0, 5.0, 0.10, 1.25, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    # Gemini: implicit caching, so no write price.
+    ModelSpec("gemini", "gemini", "gemini-3.1-pro-preview", 1_048_576, 65_536,
+              2.0, 12.0, 0.20, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("gemini-flash", "gemini", "gemini-3.5-flash", 1_000_000, 64_000,
+              1.5, 9.0, 0.15, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("gemini-flash-lite", "gemini", "gemini-3.1-flash-lite", 1_048_576, 65_536,
+              0.25, 1.5, 0.025, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
     # A local model through Ollama's OpenAI-compatible API: free, no key, no internet.
     ModelSpec("local", "compatible", "qwen2.5-coder:7b", 32_768, 8_192, server="ollama"),
 )  # fmt: skip

@@ -52,11 +52,11 @@ async def test_models_lists_the_registry_with_usability_and_no_key(
 
     models = {m["name"]: m for m in result["models"]}
     assert models["gpt"]["usable"] is True
-    assert models["gpt"]["modelId"] == "gpt-5"
+    assert models["gpt"]["modelId"] == "gpt-6.1-sol"
     assert models["gpt"]["prices"] == {
-        "input": 1.25,
+        "input": 2.0,
         "output": 10.0,
-        "cacheRead": 0.125,
+        "cacheRead": 0.1,
         "cacheWrite": 0.0,
     }
     assert models["claude-sonnet"]["usable"] is False

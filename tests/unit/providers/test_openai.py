@@ -41,7 +41,7 @@ READ = ToolSpec(
 async def openai(llm_server: LLMServer) -> AsyncIterator[OpenAIProvider]:
     provider = OpenAIProvider(
         ConnectionSettings(api_key=SecretStr("sk-test-key"), base_url=llm_server.url + "/v1"),
-        responses_models=frozenset({"gpt-5-codex"}),
+        responses_models=frozenset({"gpt-5.1-codex"}),
     )
     yield provider
     await provider.aclose()
@@ -191,7 +191,7 @@ async def test_responses_api_streams_text_and_tool_calls(
                 UserMessage("go"),
                 AssistantMessage(tool_calls=(call,)),
                 ToolResults((ToolResult("call_0", "read_file", "data"),)),
-                model="gpt-5-codex",
+                model="gpt-5.1-codex",
                 tools=(READ,),
                 system="sys",
             )
