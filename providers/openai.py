@@ -140,7 +140,9 @@ class OpenAIProvider:
                         yield event
                 for event in state.end():
                     yield event
-        except ProviderError:
+        except ProviderError as exc:
+            if started and isinstance(exc, ProviderUnavailable):
+                raise _interrupted(exc) from exc
             raise
         except Exception as exc:
             raise self.map_error(exc, started=started) from exc
@@ -159,7 +161,9 @@ class OpenAIProvider:
                         yield event
                 for event in state.end():
                     yield event
-        except ProviderError:
+        except ProviderError as exc:
+            if started and isinstance(exc, ProviderUnavailable):
+                raise _interrupted(exc) from exc
             raise
         except Exception as exc:
             raise self.map_error(exc, started=started) from exc
@@ -254,6 +258,8 @@ class OpenAIProvider:
 
 
 def _interrupted(error: ProviderError) -> StreamInterrupted:
+    if isinstance(error, StreamInterrupted):
+        return error
     return StreamInterrupted(
         f"{error} after output had started; not retried so nothing is repeated", **error.data
     )

@@ -282,3 +282,32 @@ async def test_models_say_which_are_usable_and_why_not(
     assert not statuses["offline"].usable
     assert "not reachable" in (statuses["offline"].reason or "")
     assert llm_server.requests[0].path == "/v1/models"
+
+
+async def test_an_overloaded_claude_falls_back_to_gpt_across_providers(
+    llm_server: LLMServer, clock: Clock
+) -> None:
+    settings = settings_for(
+        llm_server,
+        default_model="claude-sonnet",
+        fallbacks=("gpt", "local"),
+        anthropic=ConnectionSettings(api_key=SecretStr("sk-ant-test-key"), base_url=llm_server.url),
+        max_retries=1,
+    )
+    overloaded = Reply(
+        status=529,
+        error={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+    )
+    llm_server.script(overloaded, overloaded, Reply([Text("gpt here")]))
+    router = Router(settings, sleep=clock, rng=lambda: 1.0)
+
+    events = await collect(router.stream(ask(max_output_tokens=256)))
+    await router.aclose()
+
+    fallback = next(e for e in events if isinstance(e, ModelFallback))
+    assert (fallback.from_model, fallback.to_model) == ("claude-sonnet", "gpt")
+    assert TextDelta("gpt here") in events
+    paths = [r.path for r in llm_server.requests]
+    assert paths == ["/v1/messages", "/v1/messages", "/v1/chat/completions"]
+    assert llm_server.requests[2].body["model"] == "gpt-6.1-sol"
+    assert clock.delays == [0.5]
