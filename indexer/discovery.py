@@ -7,7 +7,9 @@ git's own wildmatch rules).  Either way a ``.deputydevignore`` at the root (same
 removes more, and we skip:
 
 - generated and vendored folders (``VENDORED_DIRS``) at any depth, tracked or not;
-- files over ``max_file_bytes`` and binaries (a NUL byte in the first 8 KiB);
+- files over ``max_file_bytes`` and binaries: by name (``BINARY_SUFFIXES``), else, for
+  a file in no language we chunk, a NUL byte in its first 8 KiB (a file of a known
+  language is not opened here: an unchanged file costs a stat, not a read);
 - symlinks that loop or point nowhere; a symlink to a folder is not followed, so a walk
   never loops.
 
@@ -26,6 +28,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from indexer.languages import language_for_path
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -57,6 +61,72 @@ VENDORED_DIRS = frozenset(
     }
 )
 _SNIFF = 8192
+# Never text: skipped by name, without opening them.
+BINARY_SUFFIXES = frozenset(
+    [
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".bmp",
+        ".ico",
+        ".webp",
+        ".tif",
+        ".tiff",
+        ".psd",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".zst",
+        ".7z",
+        ".rar",
+        ".tar",
+        ".jar",
+        ".war",
+        ".class",
+        ".pyc",
+        ".pyo",
+        ".so",
+        ".dylib",
+        ".dll",
+        ".exe",
+        ".o",
+        ".a",
+        ".lib",
+        ".obj",
+        ".wasm",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".otf",
+        ".eot",
+        ".mp3",
+        ".mp4",
+        ".m4a",
+        ".wav",
+        ".ogg",
+        ".flac",
+        ".avi",
+        ".mov",
+        ".mkv",
+        ".webm",
+        ".db",
+        ".sqlite",
+        ".sqlite3",
+        ".bin",
+        ".dat",
+        ".pkl",
+        ".npy",
+        ".npz",
+        ".parquet",
+        ".onnx",
+        ".pt",
+        ".safetensors",
+    ]
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,12 +227,16 @@ def _check(root: Path, rel: str, max_file_bytes: int) -> FileInfo | None:
         return None
     if not stat.S_ISREG(st.st_mode) or st.st_size > max_file_bytes:
         return None
+    if os.path.splitext(rel)[1].lower() in BINARY_SUFFIXES:
+        return None
     if path.is_symlink():
         # A link out of the root is not part of this workspace.
         try:
             path.resolve(strict=True).relative_to(root.resolve())
         except (OSError, ValueError, RuntimeError):
             return None
+    if not _sniff_needed(rel):
+        return FileInfo(rel, st.st_size, st.st_mtime_ns)
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF)
@@ -171,6 +245,12 @@ def _check(root: Path, rel: str, max_file_bytes: int) -> FileInfo | None:
     if is_binary(head):
         return None
     return FileInfo(rel, st.st_size, st.st_mtime_ns)
+
+
+def _sniff_needed(rel: str) -> bool:
+    """Files of a language we chunk are text; only the others are opened to check for
+    NUL bytes (and ``prepare`` checks every file it reads anyway)."""
+    return language_for_path(rel) is None
 
 
 def discover(root: Path, *, max_file_bytes: int = 1 << 20) -> list[FileInfo]:

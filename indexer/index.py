@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from indexer.discovery import FileInfo, Ignorer, admits, discover
+from indexer.discovery import FileInfo, Ignorer, admits, discover, is_binary
 from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
 from indexer.search import MODES, Searcher, SearchResult
 from indexer.settings import IndexSettings
@@ -112,6 +112,8 @@ def prepare_file(
     try:
         data = (Path(root) / info.path).read_bytes()
     except OSError:
+        return None
+    if is_binary(data[:8192]):
         return None
     digest = hashlib.sha256(data).hexdigest()
     if digest == known_hash:
@@ -196,6 +198,9 @@ class Index:
         self._unpaused = asyncio.Event()
         self._unpaused.set()
         self._ever_indexed = writer.get_meta("last_run") is not None
+        # (embedder key, dimensions) of the stored vectors, kept here so a search does
+        # not ask the database each time.
+        self._held = writer.vector_table()
 
     @classmethod
     async def open(
@@ -543,7 +548,7 @@ class Index:
                     f"semantic search is off: {self.vectors_reason}", reason=self.vectors_reason
                 )
             return None
-        held = await self._read(self._reader.vector_table)
+        held = self._held
         if held is None or held[0] != self.embedder.key:
             if required:
                 raise VectorsUnavailable("semantic search is not ready: no vectors stored yet")
@@ -647,6 +652,7 @@ class Index:
             )
 
         stored: int = await self._write(store_all)
+        self._held = (key, dims)
         self._announce(stored)
         return stored
 

@@ -90,6 +90,7 @@ def test_tracked_files_are_listed_even_when_a_later_gitignore_matches(tmp_path: 
 def test_binaries_large_files_and_vendored_folders_are_skipped(root: Path) -> None:
     write(root, "ok.py")
     (root / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
+    (root / "blob.custom").write_bytes(b"header\x00\x01\x02 not text")
     write(root, "huge.py", "x = 1\n" * 1000)
     for folder in ("node_modules/lib", ".venv/lib", "dist", "build", "target", "vendor"):
         write(root, f"{folder}/skipped.py")
@@ -118,3 +119,19 @@ def test_several_roots_are_discovered_apart(tmp_path: Path) -> None:
     write(two, "b.py")
     assert paths(one) == {".gitignore", "a.py"}
     assert paths(two) == {"b.py"}
+
+
+def test_unchanged_source_files_are_not_opened(root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(root, "a.py")
+    write(root, "notes.txt", "plain words\n")
+    opened: list[str] = []
+    real_open = open
+
+    def spy(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr("builtins.open", spy)
+    found = paths(root)
+    assert {"a.py", "notes.txt"} <= found
+    assert not any(p.endswith("a.py") for p in opened)
