@@ -17,25 +17,34 @@ from collections.abc import Iterable
 from typing import Any
 
 # Order matters: the more specific shape of a prefix comes first (sk-ant- before sk-).
-_BUILTIN: tuple[tuple[str, str], ...] = (
+# Each pattern has needles: a pattern runs only on text holding one of them (lowercased),
+# which keeps the scan of ordinary prose to a few substring searches.
+_BUILTIN: tuple[tuple[str, tuple[str, ...], str], ...] = (
     (
         "private-key",
+        ("private key",),
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
         r"[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
     ),
-    ("anthropic", r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
-    ("openai", r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
-    ("google", r"\bAIza[0-9A-Za-z_\-]{30,}"),
-    ("github", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})"),
-    ("gitlab", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
-    ("aws-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("anthropic", ("sk-ant-",), r"\bsk-ant-[A-Za-z0-9_\-]{16,}"),
+    ("openai", ("sk-",), r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}"),
+    ("google", ("aiza",), r"\bAIza[0-9A-Za-z_\-]{30,}"),
+    (
+        "github",
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+        r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+    ),
+    ("gitlab", ("glpat-",), r"\bglpat-[A-Za-z0-9_\-]{20,}"),
+    ("aws-access-key", ("akia", "asia"), r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     (
         "aws-secret-key",
+        ("secret_access_key", "aws_secret_key"),
         r"(?i)(?<![A-Za-z0-9])(aws_secret_access_key|aws_secret_key|secret_access_key)"
         r"(\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}",
     ),
     (
         "assignment",
+        ("pass", "pwd", "secret", "token", "key"),
         r"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_-]?key))"
         r"(\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\s\"',;]{4,})",
     ),
@@ -46,13 +55,16 @@ _KEEP_NAME = {"aws-secret-key", "assignment"}
 class Redactor:
     def __init__(self, extra: Iterable[str] = (), *, enabled: bool = True) -> None:
         self.enabled = enabled
-        self._patterns = [(kind, re.compile(p)) for kind, p in _BUILTIN]
-        self._patterns += [("custom", re.compile(p)) for p in extra]
+        self._patterns = [(kind, needles, re.compile(p)) for kind, needles, p in _BUILTIN]
+        self._patterns += [("custom", (), re.compile(p)) for p in extra]
 
     def text(self, text: str) -> str:
         if not self.enabled:
             return text
-        for kind, pattern in self._patterns:
+        lowered = text.lower()
+        for kind, needles, pattern in self._patterns:
+            if needles and not any(needle in lowered for needle in needles):
+                continue
             if kind in _KEEP_NAME:
                 text = pattern.sub(rf"\1\2[REDACTED:{kind}]", text)
             else:
