@@ -23,7 +23,7 @@ held out from tuning:
 
     lexical alone                          0.800 / 0.477    0.900 / 0.699
     MiniLM alone                           0.700 / 0.392    0.800 / 0.446
-    reciprocal-rank fusion (k = 60)        0.825 / 0.473    0.950 / 0.636
+    reciprocal-rank fusion (k = 60)        0.825-0.850      0.950 / 0.636
     RRF, lexical weighted 1.5-2            0.775 / 0.47     0.950 / 0.65
     z-scores, convex                       0.800-0.850      0.900-1.000
     cosine unnormalised, convex            0.800-0.850      0.900-0.950
@@ -33,11 +33,14 @@ held out from tuning:
     this, missing side scored 0            0.850 / 0.532    0.900 / 0.684
     this, 30 or 100 candidates per side    0.850-0.875      0.900-0.950
 
-Equal weights sit in the middle of the plateau (0.4-0.55), so they are not fitted to one
-question; RRF throws the scores away and with them each side's confidence, which is why
-it could not beat its better input by more than a question.  Also tried: a quota that
-keeps lexical's top 8-10 and semantic's top 3-5 ahead of the rest (0.825-0.900, as good
-as this at best, with two more parameters).
+RRF's range comes from its ties: its recall@10 moves with how equal scores are ordered,
+its MRR stays at 0.47-0.49.  Equal weights sit in the middle of the plateau (0.4-0.55),
+so they are not fitted to one question; RRF throws the scores away and with them each
+side's confidence, which is why it could not beat its better input by more than a
+question.  Also tried: a quota that keeps lexical's top 8-10 and semantic's top 3-5 ahead
+of the rest (0.825-0.900, as good as this at best, with two more parameters), and
+measuring cosines from a floor of 0.1-0.3 instead of 0 (a ridge of 0.850-0.900 as the
+weight moves with it: one more parameter, no clear gain).
 """
 
 from __future__ import annotations

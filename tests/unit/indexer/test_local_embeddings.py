@@ -44,7 +44,7 @@ async def test_minilm_embeds_off_the_event_loop_and_ranks_by_meaning() -> None:
         nonlocal ticks
         while not done.is_set():
             ticks += 1
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.005)  # a tick, not a wait: yields the GIL too
 
     running = asyncio.create_task(ticker())
     try:
