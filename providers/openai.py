@@ -65,7 +65,9 @@ _FINISH: dict[str, StopReason] = {
 class OpenAIProvider:
     """``OpenAIProvider(connection).stream(ChatRequest(model="gpt-4.1", ...))``.
 
-    ``responses_models``: model ids to call through the Responses API.
+    ``responses_models``: model ids to call through the Responses API. ``reasoning_models``:
+    model ids that reason by default (GPT-6 defaults to medium effort), to which reasoning
+    ``none`` is sent explicitly, and which take a temperature only with no reasoning.
     """
 
     name = "openai"
@@ -77,9 +79,11 @@ class OpenAIProvider:
         connection: ConnectionSettings,
         *,
         responses_models: frozenset[str] = frozenset(),
+        reasoning_models: frozenset[str] = frozenset(),
     ) -> None:
         self.connection = connection
         self.responses_models = responses_models
+        self.reasoning_models = reasoning_models
         self._client: AsyncOpenAI | None = None
 
     # -- the client --------------------------------------------------------------------------
@@ -123,7 +127,7 @@ class OpenAIProvider:
 
     def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         if request.model in self.responses_models:
-            return self._stream_responses(request)
+            return self._stream_responses(request, request.model in self.reasoning_models)
         return self._stream_chat(request)
 
     async def _stream_chat(self, request: ChatRequest) -> AsyncIterator[Event]:
@@ -147,11 +151,13 @@ class OpenAIProvider:
         except Exception as exc:
             raise self.map_error(exc, started=started) from exc
 
-    async def _stream_responses(self, request: ChatRequest) -> AsyncIterator[Event]:
+    async def _stream_responses(
+        self, request: ChatRequest, reasons: bool = False
+    ) -> AsyncIterator[Event]:
         started = False
         try:
             client = self.client()
-            params = responses_params(request)
+            params = responses_params(request, reasons)
             stream = await client.responses.create(**params)
             async with stream:
                 state = ResponsesState()
@@ -191,9 +197,10 @@ class OpenAIProvider:
             ]
         if request.max_output_tokens is not None:
             params["max_completion_tokens"] = request.max_output_tokens
-        if request.reasoning != "none":
+        reasons = request.model in self.reasoning_models
+        if request.reasoning != "none" or reasons:
             params["reasoning_effort"] = request.reasoning
-        if request.temperature is not None:
+        if request.temperature is not None and not (reasons and request.reasoning != "none"):
             params["temperature"] = request.temperature
         if request.timeout_s is not None:
             params["timeout"] = request.timeout_s
@@ -438,7 +445,7 @@ def usage_of_chat(usage: Any) -> Usage:
 # --------------------------------------------------------------------------- Responses API
 
 
-def responses_params(request: ChatRequest) -> dict[str, Any]:
+def responses_params(request: ChatRequest, reasons: bool = False) -> dict[str, Any]:
     items: list[dict[str, Any]] = []
     for message in request.messages:
         match message:
@@ -489,7 +496,9 @@ def responses_params(request: ChatRequest) -> dict[str, Any]:
         params["max_output_tokens"] = request.max_output_tokens
     if request.reasoning != "none":
         params["reasoning"] = {"effort": request.reasoning, "summary": "auto"}
-    if request.temperature is not None:
+    elif reasons:
+        params["reasoning"] = {"effort": "none"}
+    if request.temperature is not None and not (reasons and request.reasoning != "none"):
         params["temperature"] = request.temperature
     if request.timeout_s is not None:
         params["timeout"] = request.timeout_s

@@ -202,10 +202,12 @@ class Router:
         if spec.provider == "openai":
             from providers.openai import OpenAIProvider
 
-            responses = frozenset(
-                s.model_id for s in self.registry if s.provider == "openai" and s.api == "responses"
+            openai = [s for s in self.registry if s.provider == "openai"]
+            return OpenAIProvider(
+                self.settings.openai,
+                responses_models=frozenset(s.model_id for s in openai if s.api == "responses"),
+                reasoning_models=frozenset(s.model_id for s in openai if "none" in s.reasoning),
             )
-            return OpenAIProvider(self.settings.openai, responses_models=responses)
         if spec.provider == "compatible":
             from providers.compatible import CompatibleProvider
 

@@ -311,3 +311,17 @@ async def test_an_overloaded_claude_falls_back_to_gpt_across_providers(
     assert paths == ["/v1/messages", "/v1/messages", "/v1/chat/completions"]
     assert llm_server.requests[2].body["model"] == "gpt-6.1-sol"
     assert clock.delays == [0.5]
+
+
+async def test_no_reasoning_is_said_explicitly_to_models_that_reason_by_default(
+    router: Router, llm_server: LLMServer
+) -> None:
+    llm_server.script(Reply([Text("a")]), Reply([Text("b")]), Reply([Text("c")]))
+    await collect(router.stream(ask(temperature=0.2), model="gpt"))
+    await collect(router.stream(ask(temperature=0.2, reasoning="high"), model="gpt"))
+    await collect(router.stream(ask(temperature=0.2, reasoning="high"), model="gpt-4.1"))
+    plain, thinking, older = llm_server.bodies("openai-chat")
+    assert (plain["reasoning_effort"], plain["temperature"]) == ("none", 0.2)
+    # GPT-6 takes a temperature only without reasoning; gpt-4.1 does not reason at all
+    assert thinking["reasoning_effort"] == "high" and "temperature" not in thinking
+    assert "reasoning_effort" not in older and older["temperature"] == 0.2
