@@ -377,10 +377,22 @@ class CodeIndexAdapter:
         self._service = service
 
     async def search(self, query: str, *, limit: int) -> list[Any]:
-        return self._hits(await self._service.search(query, mode="auto", limit=limit))
+        return await self._run(query, "auto", limit)
 
     async def symbols(self, name: str, *, limit: int) -> list[Any]:
-        return self._hits(await self._service.search(name, mode="symbol", limit=limit))
+        return await self._run(name, "symbol", limit)
+
+    async def _run(self, query: str, mode: str, limit: int) -> list[Any]:
+        from daemon.errors import DaemonError
+        from daemon.tools.base import ToolError
+        from indexer.errors import IndexerError
+
+        try:
+            found = await self._service.search(query, mode=mode, limit=limit)
+        except (IndexerError, DaemonError) as exc:
+            # The model's problem to work around (grep instead), not the turn's end.
+            raise ToolError(f"the workspace index cannot answer: {exc}") from exc
+        return self._hits(found)
 
     def _hits(self, results: Sequence[SearchResult]) -> list[Any]:
         from daemon.tools.base import SearchHit

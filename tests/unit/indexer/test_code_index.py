@@ -1,0 +1,53 @@
+"""The solver's view of the index: CodeIndexAdapter over a real IndexService."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from daemon.config import load_settings
+from daemon.index.service import CodeIndexAdapter, IndexService
+from daemon.server import Signal
+from daemon.tools.base import ToolError
+
+
+class Host:
+    """The part of DeputyServer the service uses: settings, roots, signals."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.settings = load_settings().settings
+        self._roots = roots
+        self.roots_changed = Signal("roots_changed")
+        self.document_saved = Signal("document_saved")
+        self.settings_changed = Signal("settings_changed")
+        self.notified: list[Any] = []
+
+    def roots(self) -> list[Path]:
+        return self._roots
+
+
+async def test_code_and_symbol_search_return_hits_with_text(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "billing.py").write_text(
+        "def invoice_total(lines):\n    return sum(line.amount for line in lines)\n"
+    )
+    service = IndexService(Host([root]))  # type: ignore[arg-type]
+    try:
+        adapter = CodeIndexAdapter(service)
+        hits = await adapter.search("total of the invoice lines", limit=3)
+        assert (hits[0].path, hits[0].start_line, hits[0].end_line) == ("billing.py", 1, 2)
+        assert "sum(line.amount" in hits[0].text
+        symbols = await adapter.symbols("invoice_total", limit=3)
+        assert symbols[0].symbol == "invoice_total"
+    finally:
+        await service.aclose()
+
+
+async def test_an_index_failure_is_a_tool_error_the_model_can_read(tmp_path: Path) -> None:
+    service = IndexService(Host([]))  # type: ignore[arg-type]
+    adapter = CodeIndexAdapter(service)
+    with pytest.raises(ToolError, match="no workspace folder is open"):
+        await adapter.search("anything", limit=3)
