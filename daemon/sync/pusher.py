@@ -237,7 +237,13 @@ class Pusher:
                 self.state.paused(str(exc))
                 await self._sleep(settings.retry_max_s)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.state.failed(describe(exc, where=to.where, role=to.role, database=to.database))
+                message = describe(exc, where=to.where, role=to.role, database=to.database)
+                if "row-level security" in str(exc):
+                    message = (
+                        f"the server refused our rows: is role {to.role!r} a member of the team"
+                        f" role {settings.team!r} ([sync] team)? ({exc})"
+                    )
+                self.state.failed(message)
                 await self._backoff()
             finally:
                 self.state.connected = False

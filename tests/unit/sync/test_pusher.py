@@ -215,3 +215,29 @@ async def test_an_unusable_url_pauses_sync_with_the_reason(store: SessionStore) 
         await eventually(lambda: _true(pusher.state.paused_reason), "a pause")
         reason = pusher.state.paused_reason
         assert reason is not None and "sslmode" in reason and "secretpw1" not in reason
+
+
+async def test_a_newer_server_schema_pauses_sync_and_keeps_the_outbox(store: SessionStore) -> None:
+    async with TempCluster() as pg:
+        await pg.migrate()
+        await pg.fetch("INSERT INTO deputydev.schema_version (version, name) VALUES (99, 'x')")
+        await _fill(store)
+        pending = await store.outbox_pending()
+        async with running(store, url=pg.url()) as pusher:
+            await eventually(lambda: _true(pusher.state.paused_reason), "a pause")
+            assert "version 99, newer than this daemon knows" in (pusher.state.paused_reason or "")
+        assert await store.outbox_pending() == pending
+        assert await _count(pg, "sessions") == 0
+
+
+async def test_a_team_the_role_is_not_in_is_named_in_the_error(store: SessionStore) -> None:
+    async with TempCluster() as pg:
+        await pg.migrate()
+        team = await pg.role("backend", login=False)
+        outsider = await pg.role("outsider")
+        await _fill(store)
+        async with running(store, url=pg.url(outsider), team=team) as pusher:
+            await eventually(lambda: _true(pusher.state.last_error), "an error")
+            error = pusher.state.last_error or ""
+            assert f"is role {outsider!r} a member of the team role {team!r}" in error
+        assert await store.outbox_pending() > 0
