@@ -324,3 +324,66 @@ async def test_a_damaged_database_is_set_aside_and_rebuilt(root: Path, tmp_path:
     finally:
         await index.close()
     assert await asyncio.to_thread(lambda: list(tmp_path.glob("damaged.db.damaged-*")))
+
+
+class GatedEmbedder(CountingEmbedder):
+    """Counts requests in flight; fails for good when told to."""
+
+    def __init__(self, *, broken: bool = False) -> None:
+        super().__init__()
+        self.broken = broken
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    @property
+    def max_batch(self) -> int:
+        return 2
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        if self.broken:
+            raise EmbeddingFailed("invalid API key for the embeddings server", retryable=False)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0)  # let the other batches start, if they may
+            return await super().embed(texts, purpose=purpose)
+        finally:
+            self.in_flight -= 1
+
+
+@needs_vec
+async def test_embedding_batches_are_small_and_bounded_in_concurrency(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "many"
+    for i in range(12):
+        write(root, f"m{i}.py", f"def handler_{i}(event):\n    return event + {i}\n")
+    settings = IndexSettings.model_validate({"embeddings": {"concurrency": 2}})
+    embedder = GatedEmbedder()
+    index = await Index.open(root, tmp_path / "gated.db", settings, embedder=embedder)
+    try:
+        await index.update()
+        await index.embedded()
+        assert len(embedder.texts) == 12
+        assert embedder.most_in_flight == 2
+        assert (await index.status())["vectors"] == 12
+    finally:
+        await index.close()
+
+
+@needs_vec
+async def test_a_permanent_embedding_failure_is_reported_and_search_stays_lexical(
+    root: Path, tmp_path: Path
+) -> None:
+    index = await Index.open(root, tmp_path / "broken.db", embedder=GatedEmbedder(broken=True))
+    try:
+        await index.update()
+        await index.embedded()
+        status = await index.status()
+        assert status["embed_state"] == "error"
+        assert "invalid API key" in status["embed_error"]
+        assert status["vectors"] == 0
+        hits = await index.search("parse configuration file", limit=3)
+        assert hits[0].symbol == "parse_config"
+    finally:
+        await index.close()
