@@ -26,7 +26,7 @@ setup-local: setup-dev
 
 demo: setup
 	$(BIN)/deputydev index .
-	$(BIN)/deputydev search "split an identifier into words at camelCase boundaries" --limit 5
+	$(BIN)/deputydev search "split an identifier into words at camelCase boundaries" --language python --limit 5
 	$(BIN)/deputydev search "lexical_search" --mode symbol --limit 3
 
 test: setup-local
