@@ -70,7 +70,7 @@ DEFAULTS: tuple[ModelSpec, ...] = (
     ModelSpec("gpt-luna", "openai", "gpt-6-luna", 1_050_000, 128_000, 0.10, 0.50, 0.01, 0.125,
               images=True, reasoning=_EFFORTS, prompt_caching=True),
     ModelSpec("gpt-codex", "openai", "gpt-5.1-codex", 400_000, 128_000, 1.25, 10.0, 0.125, 0.0,
-              images=True, reasoning=_EFFORTS, prompt_caching=True, api="responses"),
+              images=True, reasoning=_EFFORTS[1:], prompt_caching=True, api="responses"),
     ModelSpec("gpt-4.1", "openai", "gpt-4.1", 1_047_576, 32_768, 2.0, 8.0, 0.5, 0.0,
               images=True, prompt_caching=True),
     ModelSpec("gpt-4.1-mini", "openai", "gpt-4.1-mini", 1_047_576, 32_768, 0.4, 1.6, 0.1, 0.0,
