@@ -431,9 +431,9 @@ def _status_error(
     retry_after: float | None,
 ) -> EmbeddingFailed:
     if status in (401, 403):
+        # The server's message is left out: OpenAI's quotes part of the refused key.
         return EmbeddingFailed(
-            f"{name} embeddings: the API key was refused ({status}: {message}); "
-            f"{key_hint(settings)}",
+            f"{name} embeddings: the API key was refused ({status}); {key_hint(settings)}",
             retryable=False,
             status=status,
         )

@@ -114,6 +114,7 @@ async def test_a_refused_key_names_the_variable_and_never_the_key(
 ) -> None:
     config = EmbeddingSettings(backend="openai", base_url=server.openai_base_url)
     embedder = OpenAIEmbedder(config, env={"OPENAI_API_KEY": "sk-wrong-key-987654"})
+    server.fail(401, message="Incorrect API key provided: sk-wron**********7654")
     with pytest.raises(EmbeddingFailed) as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
@@ -122,6 +123,7 @@ async def test_a_refused_key_names_the_variable_and_never_the_key(
     assert "401" in message
     assert "OPENAI_API_KEY" in message
     assert "sk-wrong-key-987654" not in message
+    assert "7654" not in message  # not even the server's masked quote of it
     assert server.request_count == 1  # an auth error is not retried
 
 
@@ -213,6 +215,17 @@ async def test_an_unreachable_server_is_retryable() -> None:
         url = gone.openai_base_url
     config = EmbeddingSettings(backend="compatible", base_url=url, max_attempts=1)
     embedder = CompatibleEmbedder(config, env={})
+    with pytest.raises(EmbeddingFailed, match="cannot reach") as failed:
+        await embedder.embed(["a"], purpose="document")
+    await embedder.aclose()
+    assert failed.value.retryable
+
+
+async def test_an_unreachable_gemini_endpoint_is_retryable() -> None:
+    with EmbeddingsServer() as gone:
+        url = gone.url
+    config = EmbeddingSettings(backend="gemini", base_url=url, max_attempts=1)
+    embedder = GeminiEmbedder(config, env={"GEMINI_API_KEY": KEY})
     with pytest.raises(EmbeddingFailed, match="cannot reach") as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
