@@ -325,3 +325,41 @@ async def test_no_reasoning_is_said_explicitly_to_models_that_reason_by_default(
     # GPT-6 takes a temperature only without reasoning; gpt-4.1 does not reason at all
     assert thinking["reasoning_effort"] == "high" and "temperature" not in thinking
     assert "reasoning_effort" not in older and older["temperature"] == 0.2
+
+
+def claude_router(server: LLMServer, context_window: int) -> Router:
+    small = ModelSettings(provider="anthropic", model_id="claude-haiku-4-5",
+                          context_window=context_window)  # fmt: skip
+    settings = settings_for(
+        server,
+        default_model="small",
+        anthropic=ConnectionSettings(api_key=SecretStr("sk-ant-test-key"), base_url=server.url),
+        models={"small": small},
+    )
+    return Router(settings)
+
+
+async def test_near_the_limit_the_providers_own_count_decides(llm_server: LLMServer) -> None:
+    # About 1,000 estimated tokens against a 1,100 limit: close enough to ask the provider.
+    request = ask("word " * 800)
+    llm_server.token_count = 600
+    llm_server.script(Reply([Text("fits")]))
+    router = claude_router(llm_server, 1100)
+    events = await collect(router.stream(request))
+    assert TextDelta("fits") in events
+
+    llm_server.token_count = 5000
+    with pytest.raises(TokenLimitExceeded) as caught:
+        await collect(router.stream(request))
+    await router.aclose()
+    assert (caught.value.data["count"], caught.value.data["limit"]) == (5000, 1100)
+    paths = [r.path for r in llm_server.requests]
+    assert paths == ["/v1/messages/count_tokens", "/v1/messages", "/v1/messages/count_tokens"]
+
+
+async def test_far_below_the_limit_nothing_is_counted_remotely(llm_server: LLMServer) -> None:
+    llm_server.script(Reply([Text("ok")]))
+    router = claude_router(llm_server, 200_000)
+    await collect(router.stream(ask("short")))
+    await router.aclose()
+    assert [r.path for r in llm_server.requests] == ["/v1/messages"]
