@@ -3,13 +3,17 @@
 1. Throughput: 10,000 messages across 200 sessions are written to a local sessions store
    (one turn per session), then the pusher drains the whole outbox to a fresh database.
    Prints outbox rows/s and messages/s.
-2. Lag: with the pusher running, a writer adds a message every 10 ms while an "editor"
-   keeps listing sessions and opening one (as the history panel does); a watcher polls the
-   server every 2 ms for each written message. Prints the lag from the local commit to the
-   row being visible on the server (median, p95, max; target: median under 1 s), and the
-   editor requests' latency meanwhile.
+2. Lag, in process: with the pusher running, a writer adds a message every 10 ms while an
+   "editor" keeps listing sessions and opening one (as the history panel does); a watcher
+   polls the server every 2 ms for each written message. Prints the lag from the local
+   commit to the row being visible on the server (median, p95, max; target: median under
+   1 s), and the editor requests' latency meanwhile.
+3. Lag through the real daemon: ``deputydev serve`` in a subprocess renames sessions on
+   ``deputydev/sessions/rename`` (every 20 ms) while the client keeps sending
+   ``deputydev/sessions/list`` and ``deputydev/status``; the lag runs from the rename's
+   response to the new title on the server.
 
-    python bench/sync.py [--sessions 200] [--messages 10000] [--lag-writes 500]
+    python -m bench.sync [--sessions 200] [--messages 10000] [--lag-writes 500]
                          [--admin postgresql://postgres@127.0.0.1:5432/test]
 
 Needs a PostgreSQL it may create a database on (dropped at the end).
@@ -142,6 +146,68 @@ async def lag(store: SessionStore, settings: SyncSettings, url: str, a: argparse
     )
 
 
+async def daemon_lag(url: str, a: argparse.Namespace) -> None:
+    from tests.e2e.harness import start_daemon
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home, workspace = Path(tmp) / "home", Path(tmp) / "workspace"
+        workspace.mkdir(parents=True)
+        store = await SessionStore.open(home / "data" / "sessions.db")
+        ids = [(await store.create_session(workspace="/b", title=f"s{n}")).id for n in range(20)]
+        await store.close()
+        env = {"DEPUTYDEV_HOME": str(home), "DEPUTYDEV_SYNC_URL": url}
+        client = await start_daemon(workspace, stderr_path=Path(tmp) / "daemon.stderr", env=env)
+        conn = await asyncpg.connect(url)
+        expected: dict[uuid.UUID, tuple[str, float]] = {}
+        lags: list[float] = []
+        editor: list[float] = []
+        done = asyncio.Event()
+
+        async def requests() -> None:
+            while not done.is_set():
+                t = time.perf_counter()
+                await client.request("deputydev/sessions/list", {})
+                await client.request("deputydev/status", {})
+                editor.append(time.perf_counter() - t)
+
+        async def watcher() -> None:
+            while not done.is_set() or expected:
+                rows = await conn.fetch("SELECT id, title FROM deputydev.sessions")
+                now = time.perf_counter()
+                for row in rows:
+                    want = expected.get(row["id"])
+                    if want is not None and want[0] == row["title"]:
+                        lags.append(now - want[1])
+                        del expected[row["id"]]
+                await asyncio.sleep(0.002)
+
+        try:
+            while (await client.request("deputydev/sync/status", {})).get("pending") != 0:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            tasks = [asyncio.create_task(requests()), asyncio.create_task(watcher())]
+            for n in range(a.lag_writes // 2):
+                session_id = ids[n % len(ids)]
+                title = f"title {n}"
+                await client.request(
+                    "deputydev/sessions/rename", {"sessionId": session_id, "title": title}
+                )
+                expected[uuid.UUID(session_id)] = (title, time.perf_counter())
+                await asyncio.sleep(0.02)
+            done.set()
+            await asyncio.wait_for(asyncio.gather(*tasks), 60)
+        finally:
+            await conn.close()
+            await client.stop_daemon()
+    ms = [x * 1000 for x in lags]
+    ed = [x * 1000 for x in editor]
+    print(
+        f"daemon: lag rename->server over {len(ms)} renames at 50/s:"
+        f" median {statistics.median(ms):.1f} ms, p95 {pct(ms, 95):.1f} ms,"
+        f" max {max(ms):.1f} ms; list+status round trips meanwhile ({len(ed)}):"
+        f" median {statistics.median(ed):.1f} ms, p95 {pct(ed, 95):.1f} ms"
+    )
+
+
 async def main(a: argparse.Namespace) -> None:
     database = "dd_bench_" + uuid.uuid4().hex[:8]
     admin = await asyncpg.connect(a.admin)
@@ -159,6 +225,7 @@ async def main(a: argparse.Namespace) -> None:
                 await lag(store, settings, url, a)
             finally:
                 await store.close()
+        await daemon_lag(url, a)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
