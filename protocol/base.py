@@ -10,5 +10,10 @@ class WireModel(BaseModel):
     """Params, results and events of custom methods. Unknown fields are ignored."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="ignore"
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="ignore",
+        # Schemas are built on first use, not at import: start-up imports every model.
+        defer_build=True,
     )
