@@ -176,3 +176,27 @@ async def test_pause_holds_indexing_and_resume_lets_it_finish(
         "deputydev/search", {"query": "written_while_paused", "mode": "symbol"}
     )
     assert found["results"][0]["path"] == "later.py"
+
+
+async def test_several_roots_are_indexed_apart_and_searched_together(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    (one / "ship.py").write_text("def ship_order(order):\n    return order\n")
+    (two / "ship.go").write_text("package ship\n\nfunc ShipParcel(p int) int {\n\treturn p\n}\n")
+    client = await start_daemon([one, two], stderr_path=tmp_path / "d.stderr")
+    try:
+        await client.wait_for(lambda: len(_ended(client)) == 2, what="both roots indexed")
+        found = await client.request("deputydev/search", {"query": "ship", "limit": 5})
+        assert {(r["root"], r["path"]) for r in found["results"]} == {
+            (str(one), "ship.py"),
+            (str(two), "ship.go"),
+        }
+        only = await client.request(
+            "deputydev/search", {"query": "ship", "root": two.as_uri(), "languages": ["go"]}
+        )
+        assert [r["symbol"] for r in only["results"]] == ["ShipParcel"]
+        status = await client.request("deputydev/index/status")
+        assert sorted(r["root"] for r in status["roots"]) == sorted([str(one), str(two)])
+    finally:
+        await client.stop_daemon()
