@@ -46,6 +46,10 @@ class QueryService:
         # Replaced by tests (and by embedders) to supply another router.
         self.router_factory: Callable[[], ModelRouter] = self._default_router
         self.busy: dict[str, str] = {}  # session id -> query id
+        # The provider settings the router was built from; when they change, the next query
+        # gets a new router and the old one is closed once no turn still streams through it.
+        self._router_settings: Any = None
+        self._retired: list[ModelRouter] = []
 
     async def start(self) -> None:
         pass
@@ -54,10 +58,20 @@ class QueryService:
         from daemon.solver.loop import cancel_background
 
         cancel_background()  # summaries are a nicety: never hold up shutdown
-        router, self._router = self._router, None
-        close = getattr(router, "aclose", None)
-        if close is not None:
-            await close()
+        if self._router is not None:
+            self._retired.append(self._router)
+            self._router = None
+        await self._close_retired()
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for router in retired:
+            close = getattr(router, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:
+                    log.exception("closing a router failed")
 
     def _default_router(self) -> ModelRouter:
         from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
@@ -67,7 +81,13 @@ class QueryService:
 
     @property
     def router(self) -> ModelRouter:
+        current = self._server.settings.providers
+        if self._router is not None and current != self._router_settings:
+            log.info("provider settings changed: this query gets a new router")
+            self._retired.append(self._router)
+            self._router = None
         if self._router is None:
+            self._router_settings = current
             self._router = self.router_factory()
         return self._router
 
@@ -216,6 +236,8 @@ class QueryService:
             )
         finally:
             self.busy.pop(session.id, None)
+            if self._retired and not self.busy:
+                await self._close_retired()
 
     @staticmethod
     async def _reporting_failure(

@@ -353,6 +353,26 @@ async def test_the_fallback_model_answers_when_the_first_is_down(daemon: Daemon)
     assert [b["model"] for b in daemon.requests()] == ["gpt-4.1", "gpt-4.1-mini"]
 
 
+async def test_a_model_added_in_the_editor_serves_the_next_query(daemon: Daemon) -> None:
+    client = await daemon.start(text("from the default"), text("from my model"))
+    first = await client.request("deputydev/query", {"query": "q1"})
+    assert first["model"] == "gpt-4.1"
+    client.protocol.notify(
+        types.WORKSPACE_DID_CHANGE_CONFIGURATION,
+        types.DidChangeConfigurationParams(
+            settings={
+                "providers": {"models": {"mine": {"provider": "openai", "modelId": "my-fine-tune"}}}
+            }
+        ),
+    )
+    listed = await client.request("deputydev/models", {})
+    [mine] = [m for m in listed["models"] if m["name"] == "mine"]
+    assert mine["provider"] == "openai" and mine["usable"]
+    second = await client.request("deputydev/query", {"query": "q2", "model": "mine"})
+    assert second["model"] == "mine" and second["text"] == "from my model"
+    assert [b["model"] for b in daemon.requests()] == ["gpt-4.1", "my-fine-tune"]
+
+
 async def test_a_killed_daemon_leaves_the_turn_interrupted(daemon: Daemon) -> None:
     client = await daemon.start(Reply([Text("started")], stall_after=2))
     client.protocol.send_request_async(
