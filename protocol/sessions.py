@@ -12,6 +12,7 @@ SESSIONS_LIST = "deputydev/sessions/list"
 SESSIONS_GET = "deputydev/sessions/get"
 SESSIONS_RENAME = "deputydev/sessions/rename"
 SESSIONS_PIN = "deputydev/sessions/pin"
+SESSIONS_SHARE = "deputydev/sessions/share"
 SESSIONS_DELETE = "deputydev/sessions/delete"
 
 TurnStatus = Literal["running", "complete", "cancelled", "failed", "interrupted"]
@@ -100,6 +101,12 @@ class SessionsPinParams(WireModel):
     pinned: bool = True
 
 
+class SessionsShareParams(WireModel):
+    session_id: str
+    # "team": teammates may read it on the sync server; None: the [sync] default_sharing.
+    visibility: Literal["private", "team"] | None
+
+
 class SessionResult(WireModel):
     session: SessionInfo
 
@@ -113,5 +120,6 @@ METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {
     SESSIONS_GET: (SessionsGetParams, SessionsGetResult),
     SESSIONS_RENAME: (SessionsRenameParams, SessionResult),
     SESSIONS_PIN: (SessionsPinParams, SessionResult),
+    SESSIONS_SHARE: (SessionsShareParams, SessionResult),
     SESSIONS_DELETE: (SessionParams, SessionsDeleteResult),
 }

@@ -13,6 +13,7 @@ from protocol.sessions import (
     SESSIONS_LIST,
     SESSIONS_PIN,
     SESSIONS_RENAME,
+    SESSIONS_SHARE,
     MessageInfo,
     SessionInfo,
     SessionParams,
@@ -24,6 +25,7 @@ from protocol.sessions import (
     SessionsListResult,
     SessionsPinParams,
     SessionsRenameParams,
+    SessionsShareParams,
     TurnInfo,
 )
 
@@ -84,6 +86,12 @@ def register(server: DeputyServer) -> None:
     @jsonrpc_errors
     async def rename(params: SessionsRenameParams) -> SessionResult:
         session = await (await store()).rename(params.session_id, params.title)
+        return SessionResult(session=session_info(session))
+
+    @server.feature(SESSIONS_SHARE)
+    @jsonrpc_errors
+    async def share(params: SessionsShareParams) -> SessionResult:
+        session = await (await store()).set_visibility(params.session_id, params.visibility)
         return SessionResult(session=session_info(session))
 
     @server.feature(SESSIONS_PIN)

@@ -442,6 +442,12 @@ class SessionStore:
             return await self._update_session(session_id, pinned=int(pinned))
 
     @_atomic
+    async def set_visibility(self, session_id: str, visibility: Visibility | None) -> Session:
+        """Who may read the session on the team's server (None: sync's default sharing)."""
+        async with self._tx():
+            return await self._update_session(session_id, visibility=visibility)
+
+    @_atomic
     async def set_archived(self, session_id: str, archived: bool) -> Session:
         async with self._tx():
             return await self._update_session(session_id, archived=int(archived))

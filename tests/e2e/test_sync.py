@@ -290,3 +290,40 @@ async def test_an_unknown_role_is_reported_precisely_and_the_daemon_keeps_workin
         await client.kill()
     assert password not in client.stderr_text()
     assert password not in (home / "data" / "sync-state.json").read_text()
+
+
+async def test_sharing_one_session_lets_teammates_read_it_until_it_is_unshared(
+    pg: TempCluster, workspace: Path, tmp_path: Path
+) -> None:
+    import asyncpg
+
+    team = await pg.role("backend", login=False)
+    alice = await pg.role("alice", teams=[team])
+    bob = await pg.role("bob", teams=[team])
+    home = tmp_path / "alice"
+    [session_id] = await seed(home, 1)
+    env = sync_env(pg.url(alice), home, DEPUTYDEV_SYNC__TEAM=team)
+    client = await start_daemon(workspace, stderr_path=tmp_path / "a.stderr", env=env)
+    as_bob = await asyncpg.connect(pg.url(bob))
+
+    async def bob_sees() -> int:
+        n = await as_bob.fetchval("SELECT count(*) FROM deputydev.messages")
+        assert isinstance(n, int)
+        return n
+
+    try:
+        await eventually(lambda: drained(client), "alice's outbox to drain")
+        assert await bob_sees() == 0
+        shared = await client.request(
+            "deputydev/sessions/share", {"sessionId": session_id, "visibility": "team"}
+        )
+        assert shared["session"]["visibility"] == "team"
+        await eventually(lambda: _with(bob_sees(), lambda n: n == 2), "bob to see the messages")
+        await client.request(
+            "deputydev/sessions/share", {"sessionId": session_id, "visibility": "private"}
+        )
+        await eventually(lambda: _with(bob_sees(), lambda n: n == 0), "the session to be private")
+        assert await client.stop_daemon() == 0
+    finally:
+        await as_bob.close()
+        await client.kill()
