@@ -197,6 +197,7 @@ class Index:
         self._idle.set()
         self._unpaused = asyncio.Event()
         self._unpaused.set()
+        self.db_path = Path(writer.path) if writer.path else None
         self._ever_indexed = writer.get_meta("last_run") is not None
         # (embedder key, dimensions) of the stored vectors, kept here so a search does
         # not ask the database each time.
@@ -435,7 +436,8 @@ class Index:
             finished_at=finished,
             paths=tuple(changed_paths),
         )
-        store.set_meta("last_run", str(finished))
+        if paths is None or summary.changed:
+            store.set_meta("last_run", str(finished))
         return summary
 
     def _checkpoint(self) -> None:

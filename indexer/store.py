@@ -98,9 +98,10 @@ def pack_vector(vector: Sequence[float]) -> bytes:
 
 
 class Store:
-    def __init__(self, conn: sqlite3.Connection, driver: Driver) -> None:
+    def __init__(self, conn: sqlite3.Connection, driver: Driver, path: Path | None = None) -> None:
         self.conn = conn
         self.driver = driver
+        self.path = path
 
     @classmethod
     def open(cls, path: Path, driver: Driver) -> Store:
@@ -111,7 +112,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        return cls(conn, driver)
+        return cls(conn, driver, path)
 
     def close(self) -> None:
         self.conn.close()

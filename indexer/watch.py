@@ -49,12 +49,16 @@ async def watch(
     max_batch: int = 500,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
+    exclude: Sequence[Path] = (),
 ) -> None:
     from watchfiles import Change, awatch
 
     root = _real(root)
     ignorer = Ignorer(root, use_gitignore=True)
     prefix = str(root) + os.sep
+    # Folders never reported, such as the index's own database when it lives inside the
+    # root: its writes would otherwise start runs that write again.
+    excluded = tuple(str(_real(p)) + os.sep for p in exclude)
 
     def relative(path: str) -> str | None:
         real = path if path.startswith(prefix) else os.path.realpath(path)
@@ -63,6 +67,8 @@ async def watch(
         return real[len(prefix) :].replace(os.sep, "/")
 
     def keep(change: Change, path: str) -> bool:
+        if excluded and path.startswith(excluded):
+            return False
         rel = relative(path)
         if rel is None:
             return False

@@ -219,7 +219,13 @@ class IndexService:
 
         async def watching() -> None:
             task = asyncio.ensure_future(
-                watch(root, changed, debounce_ms=self.settings.debounce_ms, ready=ready)
+                watch(
+                    root,
+                    changed,
+                    debounce_ms=self.settings.debounce_ms,
+                    ready=ready,
+                    exclude=[database_path(root).parent],
+                )
             )
             waiter = asyncio.ensure_future(ready.wait())
             try:

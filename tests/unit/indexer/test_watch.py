@@ -64,3 +64,24 @@ async def test_a_branch_switch_is_one_whole_root_batch(
     await asyncio.to_thread(git, repo, "checkout", "-q", "-b", "feature")
     batch = await asyncio.wait_for(batches.get(), 10)
     assert batch is None
+
+
+async def test_an_excluded_folder_inside_the_root_is_never_reported(repo: Path) -> None:
+    data = repo / "data-home"
+    data.mkdir()
+    queue: asyncio.Queue[Sequence[str] | None] = asyncio.Queue()
+    ready, stop = asyncio.Event(), asyncio.Event()
+
+    async def on_change(batch: Sequence[str] | None) -> None:
+        await queue.put(batch)
+
+    task = asyncio.create_task(
+        watch(repo, on_change, debounce_ms=50, ready=ready, stop=stop, exclude=[data])
+    )
+    await asyncio.wait_for(ready.wait(), 10)
+    (data / "index.db-wal").write_text("written by the index itself\n")
+    (repo / "a.py").write_text("x = 3\n")
+    batch = await asyncio.wait_for(queue.get(), 10)
+    assert batch == ["a.py"]
+    stop.set()
+    await asyncio.wait_for(task, 10)
