@@ -1,21 +1,27 @@
 """Team sync as a daemon service: started after ``initialized``, only does work when
 ``[sync] url`` is set. Unconfigured, it imports nothing beyond this module and the state.
 
-The pusher runs as one background task for the daemon's lifetime; the team reader opens
-its own connection on the first team request. Both close at shutdown.
+The pusher runs as one background task; the team reader opens its own connection on the
+first team request. When the settings change (``workspace/didChangeConfiguration``, which
+also re-reads config.toml) and the ``[sync]`` section differs, both are stopped and started
+again with the new settings; nothing is lost, since the outbox is only emptied after the
+server commits. Both close at shutdown.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 from daemon.errors import SyncError
 from daemon.paths import data_dir
+from daemon.sync.settings import SyncSettings
 from daemon.sync.state import STATE_FILE, SyncState
 
 if TYPE_CHECKING:
+    from daemon.config import Settings
     from daemon.server import DeputyServer
     from daemon.sessions.store import SessionStore
     from daemon.sync.team import TeamReader
@@ -27,13 +33,28 @@ class SyncService:
     def __init__(self, server: DeputyServer) -> None:
         self._server = server
         self.state = SyncState()
+        self._settings = SyncSettings()
         self._task: asyncio.Task[None] | None = None
         self._reader: TeamReader | None = None
         self._store: SessionStore | None = None
+        self._switch = asyncio.Lock()
 
     async def start(self) -> None:
-        settings = self._server.settings.sync
-        self.state.configured = settings.configured
+        self._server.settings_changed.connect(self._settings_changed)
+        async with self._switch:
+            await self._run(self._server.settings.sync)
+
+    async def _settings_changed(self, settings: Settings) -> None:
+        async with self._switch:
+            if settings.sync == self._settings:
+                return
+            log.info("sync settings changed: restarting sync")
+            await self._stop()
+            await self._run(settings.sync)
+
+    async def _run(self, settings: SyncSettings) -> None:
+        self._settings = settings
+        self.state = SyncState(configured=settings.configured)
         if not settings.configured:
             return
         from daemon.logs import register_secret
@@ -66,8 +87,7 @@ class SyncService:
         return await self._store.outbox_pending()
 
     def team(self) -> TeamReader:
-        settings = self._server.settings.sync
-        if not settings.configured:
+        if not self._settings.configured:
             raise SyncError(
                 "the team's history needs team sync: set [sync] url in config.toml or"
                 " DEPUTYDEV_SYNC_URL (docs/SYNC.md)",
@@ -76,18 +96,21 @@ class SyncService:
         if self._reader is None:
             from daemon.sync.team import TeamReader
 
-            self._reader = TeamReader(settings)
+            self._reader = TeamReader(self._settings)
         return self._reader
 
-    async def aclose(self) -> None:
+    async def _stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
             self._task = None
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
+        self.state.connected = False
         self.state.save()
+
+    async def aclose(self) -> None:
+        async with self._switch:
+            await self._stop()

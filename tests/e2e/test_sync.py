@@ -327,3 +327,34 @@ async def test_sharing_one_session_lets_teammates_read_it_until_it_is_unshared(
     finally:
         await as_bob.close()
         await client.kill()
+
+
+async def test_sync_configured_while_the_daemon_runs_starts_and_stops_without_a_restart(
+    pg: TempCluster, workspace: Path, tmp_path: Path
+) -> None:
+    from lsprotocol import types
+
+    home = tmp_path / "home"
+    [session_id] = await seed(home, 1)
+    client = await start_daemon(
+        workspace, stderr_path=tmp_path / "d.stderr", env={"DEPUTYDEV_HOME": str(home)}
+    )
+    config = home / "config" / "config.toml"
+    try:
+        assert (await sync_status(client))["configured"] is False
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[sync]\nurl = "{pg.url()}"\n')
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+        await eventually(lambda: drained(client), "sync to start and drain")
+        ids = [str(r["id"]) for r in await pg.fetch("SELECT id FROM deputydev.sessions")]
+        assert ids == [session_id]
+
+        config.write_text("")
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+        await eventually(
+            lambda: _with(sync_status(client), lambda s: s["configured"] is False),
+            "sync to stop",
+        )
+        assert await client.stop_daemon() == 0
+    finally:
+        await client.kill()
