@@ -143,7 +143,9 @@ async def latency(
     return timings
 
 
-async def quality(index: Index, queries: Sequence[dict[str, Any]], results: Path) -> str:
+async def quality(
+    index: Index, queries: Sequence[dict[str, Any]], results: Path, queries_file: Path
+) -> str:
     spans: list[int] = []
     with results.open("w", encoding="utf-8") as out:
         for q in queries:
@@ -156,7 +158,7 @@ async def quality(index: Index, queries: Sequence[dict[str, Any]], results: Path
     scored = (
         await asyncio.to_thread(
             subprocess.run,
-            [sys.executable, str(SHARED / "eval.py"), str(SHARED / "public.jsonl"), str(results)],
+            [sys.executable, str(SHARED / "eval.py"), str(queries_file), str(results)],
             check=True,
             capture_output=True,
             text=True,
@@ -209,7 +211,7 @@ async def main_async(args: argparse.Namespace) -> int:
         )
         print(
             "quality (lexical, the offline default): "
-            + await quality(index, queries, Path(tmp) / "RESULTS.jsonl")
+            + await quality(index, queries, Path(tmp) / "RESULTS.jsonl", args.queries)
         )
         await index.close()
 

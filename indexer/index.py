@@ -44,6 +44,7 @@ from indexer.store import FileState, PreparedFile, Store, pack_vector
 
 if TYPE_CHECKING:
     from indexer.embedder import Embedder
+    from indexer.ranking import Candidate
 
 __all__ = ["Index", "IndexEvent", "Progress", "RunSummary", "prepare_file"]
 
@@ -163,6 +164,7 @@ class Index:
         writer: Store,
         reader: Store,
         vector_reader: Store,
+        spare_reader: Store,
         settings: IndexSettings,
         drv: Driver,
         embedder: Embedder | None,
@@ -179,6 +181,9 @@ class Index:
         self._vector_reader = vector_reader
         self._vector_searcher = Searcher(root, vector_reader)
         self._vector_lock = threading.Lock()
+        # And a third, for the other-spellings MATCH of a search.
+        self._spare_reader = spare_reader
+        self._spare_lock = threading.Lock()
         self._write_lock = asyncio.Lock()
         self._ignorer = Ignorer(root, use_gitignore=True)
         self._resume = threading.Event()
@@ -216,7 +221,7 @@ class Index:
         def open_stores(drv: Driver) -> list[Store]:
             stores: list[Store] = []
             try:
-                for _ in range(3):  # writer, reader, vector reader
+                for _ in range(4):  # writer, reader, vector reader, spare reader
                     stores.append(Store.open(db_path, drv))
             except BaseException:
                 for store in stores:
@@ -240,8 +245,8 @@ class Index:
             return root.resolve(), drv, stores
 
         root, drv, stores = await asyncio.to_thread(opened)
-        writer, reader, vector_reader = stores
-        index = cls(root, writer, reader, vector_reader, settings, drv, embedder)
+        writer, reader, vector_reader, spare_reader = stores
+        index = cls(root, writer, reader, vector_reader, spare_reader, settings, drv, embedder)
         if embedder is not None and drv.vectors:
             index._state.embed_state = "idle"
             index._embed_task = asyncio.create_task(index._embed_loop())
@@ -504,6 +509,8 @@ class Index:
             mode = "hybrid"
         if mode == "hybrid" and vector is not None and limit >= 1:
             return await self._hybrid(query, vector, limit, paths, languages)
+        if mode in ("hybrid", "lexical") and limit >= 1:
+            return await self._lexical(query, limit, paths, languages)
         result: list[SearchResult] = await self._read(
             lambda: self._searcher.search(
                 query,
@@ -515,6 +522,42 @@ class Index:
             )
         )
         return result
+
+    async def _lexical(
+        self, query: str, limit: int, paths: Sequence[str], languages: Sequence[str]
+    ) -> list[SearchResult]:
+        """Lexical search with its two MATCHes (typed words, other spellings) run at once
+        on the two reader connections; the ranking is ``lexical_search``'s as ever."""
+        file_ids = None
+        if paths or languages:
+            file_ids = await self._read(self._searcher.file_ids, paths, languages)
+        prefetched = await self._matches(query, file_ids)
+
+        def ranked() -> list[SearchResult]:
+            found = self._searcher.lexical(query, limit, file_ids, prefetched)
+            return self._searcher.chunk_results(found)
+
+        result: list[SearchResult] = await self._read(ranked)
+        return result
+
+    async def _matches(self, query: str, file_ids: list[int] | None) -> dict[str, list[Candidate]]:
+        """The two MATCHes of ``lexical_search`` (typed words, other spellings) at once,
+        each on its own connection; {} when there is only one to run."""
+        from indexer.query import fts_alternates, fts_query
+        from indexer.ranking import DEPTH
+
+        primary, alternate = fts_query(query), fts_alternates(query)
+        if primary is None or alternate is None or file_ids == []:
+            return {}
+
+        def other() -> list[Candidate]:
+            with self._spare_lock:
+                return self._spare_reader.match(alternate, DEPTH, file_ids)
+
+        first, second = await asyncio.gather(
+            self._read(self._reader.match, primary, DEPTH, file_ids), asyncio.to_thread(other)
+        )
+        return {primary: first, alternate: second}
 
     async def _hybrid(
         self,
@@ -534,11 +577,15 @@ class Index:
             with self._vector_lock:
                 return self._vector_searcher.semantic(vector, FUSION_DEPTH, file_ids)
 
-        lexical, similar = await asyncio.gather(
-            self._read(self._searcher.lexical, query, FUSION_DEPTH, file_ids),
-            asyncio.to_thread(semantic),
+        prefetched, similar = await asyncio.gather(
+            self._matches(query, file_ids), asyncio.to_thread(semantic)
         )
-        found: list[SearchResult] = await self._read(self._searcher.fused, lexical, similar, limit)
+
+        def ranked() -> list[SearchResult]:
+            lexical = self._searcher.lexical(query, FUSION_DEPTH, file_ids, prefetched)
+            return self._searcher.fused(lexical, similar, limit)
+
+        found: list[SearchResult] = await self._read(ranked)
         return found
 
     async def _query_vector(self, query: str, *, required: bool) -> bytes | None:
@@ -724,6 +771,8 @@ class Index:
             self._reader.close()
         with self._vector_lock:
             self._vector_reader.close()
+        with self._spare_lock:
+            self._spare_reader.close()
         self._writer.close()
 
 

@@ -16,7 +16,7 @@ through ``asyncio.to_thread`` under a lock).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from indexer.errors import BadQuery
 from indexer.fusion import fuse
 from indexer.query import split_identifier
-from indexer.ranking import lexical_search, rank_symbols
+from indexer.ranking import Candidate, lexical_search, rank_symbols
 from indexer.store import ChunkRow, Store
 
 if TYPE_CHECKING:
@@ -89,13 +89,22 @@ class Searcher:
     # ---- modes
 
     def lexical(
-        self, query: str, limit: int, file_ids: list[int] | None
+        self,
+        query: str,
+        limit: int,
+        file_ids: list[int] | None,
+        prefetched: Mapping[str, list[Candidate]] | None = None,
     ) -> list[tuple[int, float]]:
+        """BM25 ranking; ``prefetched`` holds MATCH results already run (by expression)."""
         if file_ids is not None and not file_ids:
             return []
-        found = lexical_search(
-            query, lambda expr, depth: self.store.match(expr, depth, file_ids), limit=limit
-        )
+
+        def match(expression: str, depth: int) -> list[Candidate]:
+            if prefetched is not None and expression in prefetched:
+                return prefetched[expression]
+            return self.store.match(expression, depth, file_ids)
+
+        found = lexical_search(query, match, limit=limit)
         return [(c.key, c.score) for c in found]
 
     def semantic(
