@@ -75,7 +75,12 @@ class TeamReader:
         async with self._lock:
             for attempt in (1, 2):  # a connection the server dropped is reopened once
                 if self._conn is None or self._conn.is_closed():
-                    self._conn = await connect(self._settings)
+                    try:
+                        self._conn = await connect(self._settings)
+                    except ServerUnavailable as exc:
+                        raise ServerUnavailable(
+                            f"cannot read the team's history: {exc}", **exc.data
+                        ) from exc
                 try:
                     async with self._conn.transaction(readonly=True):
                         rows: list[asyncpg.Record] = await self._conn.fetch(sql, *args)
