@@ -49,12 +49,23 @@ def _statuses(rows: list[dict[str, Any]]) -> list[RootIndexStatus]:
 
 
 async def index_status(server: DeputyServer) -> dict[str, Any]:
-    """The ``index`` field of ``deputydev/status``."""
+    """The ``index`` field of ``deputydev/status``, and each root's ``indexState``
+    (``ready`` once indexed, else ``not-indexed``, ``indexing``, ``paused`` or ``error``)."""
     from daemon.index.service import IndexService
+    from protocol.status import RootStatus
 
     service = server.service(IndexService)
     rows = await service.status()
-    return {"index": {"enabled": service.settings.enabled, "roots": rows}}
+    states = {row["root"]: row["state"] for row in rows}
+    roots = []
+    for path in server.roots():
+        state = states.get(str(path.resolve()), "not-indexed")
+        roots.append(
+            RootStatus(
+                uri=path.as_uri(), path=str(path), index_state="ready" if state == "idle" else state
+            )
+        )
+    return {"index": {"enabled": service.settings.enabled, "roots": rows}, "roots": roots}
 
 
 def register(server: DeputyServer) -> None:

@@ -54,6 +54,8 @@ async def test_first_index_reports_progress_and_search_finds_the_function(
     assert root["vectorsEnabled"] is False and root["vectorsReason"]
     overall = await client.request("deputydev/status")
     assert overall["index"]["roots"][0]["files"] == 1
+    assert overall["roots"][0]["indexState"] == "ready"
+    assert overall["roots"][0]["path"] == str(workspace)
 
 
 async def test_bad_search_params_are_named_and_the_daemon_keeps_serving(
