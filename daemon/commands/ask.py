@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
     from daemon.config import Settings
     from daemon.solver.ports import ModelRouter
+    from daemon.tools.base import CodeIndex
+    from indexer.index import Index
+    from providers.base import Reasoning
 
 NAME = "ask"
 HELP = "Ask a question about the code in the current directory."
@@ -34,6 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", "-s", metavar="ID", help="Continue this session.")
     parser.add_argument("--agent", "-a", help="general, code_writer, explainer, test_writer, ...")
     parser.add_argument("--write", action="store_true", help="Allow edits (each one confirmed).")
+    parser.add_argument(
+        "--reasoning",
+        "-r",
+        choices=("none", "low", "medium", "high"),
+        help="How hard the model thinks (default: solver.reasoning).",
+    )
     parser.add_argument("--root", type=Path, default=None, help="Workspace root (default: cwd).")
 
 
@@ -63,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 model=args.model,
                 agent=args.agent,
                 write=args.write,
+                reasoning=args.reasoning,
                 console=console,
                 prompt=prompt,
             )
@@ -84,6 +94,7 @@ async def ask(
     write: bool,
     console: Console,
     prompt: Prompt,
+    reasoning: Reasoning | None = None,
 ) -> int:
     from rich.markup import escape
 
@@ -122,10 +133,14 @@ async def ask(
                 console.print(f"\n[dim]→ {name} {escape(str(arguments))}[/dim]")
             case wire.ToolCallFinished(name=name, is_error=True, content=content):
                 console.print(f"[red]✗ {name}: {escape(content[:200])}[/red]")
+            case wire.FileEdit(path=path, status=status, added=added, removed=removed):
+                if status != "proposed":
+                    console.print(f"[green]{status} {path} (+{added} -{removed})[/green]")
             case wire.ModelSwitched(from_model=old, to_model=new, reason=why):
                 console.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
 
     store = await SessionStore.open(data_dir() / "sessions.db")
+    index = await _open_index(root, settings, console) if settings.index.enabled else None
     try:
         solver = Solver(
             router=router,
@@ -138,6 +153,7 @@ async def ask(
                 confirm=confirm,
                 ask_user=ask_user,
                 apply_edit=apply_edit,
+                index=_code_index(index),
             ),
             settings=settings.solver,
             emit=show,
@@ -158,6 +174,7 @@ async def ask(
                 model=model,
                 agent=agent,
                 new_session=session_id is None,
+                reasoning=reasoning,
             )
         except DomainError as exc:
             console.print(f"\n[red]deputydev: {escape(str(exc))}[/red]")
@@ -170,3 +187,26 @@ async def ask(
         return 0
     finally:
         await store.close()
+        if index is not None:
+            await index.close()
+
+
+async def _open_index(root: Path, settings: Settings, console: Console) -> Index | None:
+    """The root's index, brought up to date first (only changed files are read again)."""
+    from daemon.index.service import open_index
+    from indexer.errors import IndexerError
+
+    try:
+        index = await open_index(root, settings)
+    except (IndexerError, OSError) as exc:
+        console.print(f"[yellow]no index for code_search ({exc}); grep still works[/yellow]")
+        return None
+    with console.status(f"indexing {root.name}…"):
+        await index.update()
+    return index
+
+
+def _code_index(index: Index | None) -> CodeIndex | None:
+    from daemon.index.service import CodeIndexAdapter, OneRoot
+
+    return CodeIndexAdapter(OneRoot(index)) if index is not None else None

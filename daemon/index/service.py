@@ -20,9 +20,9 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from daemon import paths
 from daemon.errors import WorkspaceError
@@ -375,11 +375,31 @@ class IndexService:
                 index.resume()
 
 
+class Searcher(Protocol):
+    """What CodeIndexAdapter needs: the IndexService, or one root's index (``deputydev ask``)."""
+
+    @property
+    def indexes(self) -> Mapping[Path, Any]: ...
+
+    async def search(self, query: str, *, mode: str, limit: int) -> list[SearchResult]: ...
+
+
+class OneRoot:
+    """One root's index as a Searcher."""
+
+    def __init__(self, index: Index) -> None:
+        self.indexes = {index.root: index}
+        self._index = index
+
+    async def search(self, query: str, *, mode: str, limit: int) -> list[SearchResult]:
+        return await self._index.search(query, mode=mode, limit=limit)
+
+
 class CodeIndexAdapter:
     """What the solver's ``code_search`` and ``symbol_search`` tools ask of the index
     (``daemon.tools.base.CodeIndex``), answered by the service."""
 
-    def __init__(self, service: IndexService) -> None:
+    def __init__(self, service: Searcher) -> None:
         self._service = service
 
     async def search(self, query: str, *, limit: int) -> list[Any]:

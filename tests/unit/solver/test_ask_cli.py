@@ -18,8 +18,10 @@ async def test_ask_streams_asks_on_the_terminal_and_saves(tmp_path: Path) -> Non
     root = tmp_path / "ws"
     root.mkdir()
     (root / "a.py").write_text("x = 1\n")
+    (root / "conf.py").write_text("def parse_config(text):\n    return dict(text)\n")
     router = FakeRouter(
         scripts=[
+            calls(("c0", "code_search", {"query": "parse the config"})),
             calls(
                 ("c1", "execute_command", {"command": "touch no.txt"}),
                 ("c2", "replace_in_file", {"path": "a.py", "oldText": "x = 1", "newText": "x = 2"}),
@@ -53,6 +55,9 @@ async def test_ask_streams_asks_on_the_terminal_and_saves(tmp_path: Path) -> Non
     assert (root / "a.py").read_text() == "x = 2\n"
     text = out.getvalue()
     assert "Changed [x] to 2." in text and "declined" in text and "session " in text
+    assert "applied a.py (+1 -1)" in text
+    found = router.requests[1].messages[-1].results[0]  # type: ignore[union-attr]
+    assert found.name == "code_search" and not found.is_error and "conf.py:1" in found.content
 
     store = await SessionStore.open(data_dir() / "sessions.db")
     try:
