@@ -175,6 +175,21 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
+_DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
+
+
+def _carries_password(value: str) -> bool:
+    """A URL with ``user:password@`` or a libpq ``key=value`` string with ``password=``."""
+    if "://" in value:
+        from urllib.parse import urlsplit
+
+        try:
+            return urlsplit(value.strip()).password is not None
+        except ValueError:
+            return False
+    return bool(_DSN_PASSWORD.search(value))
+
+
 def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[str, Any]:
     # Editors often nest their server's settings under its name.
     inner = editor.get("deputydev", editor)
@@ -193,6 +208,16 @@ def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[s
                         dotted,
                         "secrets are not accepted from the editor; set it in config.toml "
                         "or through the provider's environment variable",
+                    )
+                )
+            elif isinstance(value, str) and _carries_password(value):
+                issues.append(
+                    ConfigIssue(
+                        "editor",
+                        dotted,
+                        "this URL carries a password, and secrets are not accepted from the "
+                        "editor; send it without one and keep the password in config.toml, "
+                        "the environment (DEPUTYDEV_SYNC_URL, PGPASSWORD) or ~/.pgpass",
                     )
                 )
             elif isinstance(value, Mapping):

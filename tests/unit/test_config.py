@@ -93,3 +93,22 @@ def test_editor_may_not_send_secrets(tmp_path: Path) -> None:
     issue = next(i for i in loaded.issues if i.key == "providers.openai.apiKey")
     assert issue.source == "editor" and "environment variable" in issue.message
     assert all("sk-1" not in str(i) for i in loaded.issues)
+
+
+def test_editor_may_not_send_a_password_inside_a_url(tmp_path: Path) -> None:
+    loaded = load_settings(
+        env={},
+        user_file=tmp_path / "none",
+        editor={
+            "sync": {"url": "postgresql://ana:hunter2@db.example/team"},
+            "index": {"embeddings": {"baseUrl": "host=db password=hunter2"}},
+        },
+    )
+    keys = {i.key for i in loaded.issues}
+    assert {"sync.url", "index.embeddings.baseUrl"} <= keys
+    assert all("hunter2" not in str(i) for i in loaded.issues)
+    assert "hunter2" not in str(loaded.settings.sync)
+    fine = load_settings(
+        env={}, user_file=tmp_path / "none", editor={"sync": {"url": "postgresql://ana@db/team"}}
+    )
+    assert not [i for i in fine.issues if i.key == "sync.url"]
