@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -131,36 +131,30 @@ class OpenAIProvider:
         return self._stream_chat(request)
 
     async def _stream_chat(self, request: ChatRequest) -> AsyncIterator[Event]:
-        started = False
-        try:
-            client = self.client()
-            params = self.chat_params(request)
-            stream = await client.chat.completions.create(**params)
-            async with stream:
-                state = ChatState()
-                async for chunk in stream:
-                    for event in state.feed(chunk):
-                        started = True
-                        yield event
-                for event in state.end():
-                    yield event
-        except ProviderError as exc:
-            if started and isinstance(exc, ProviderUnavailable):
-                raise _interrupted(exc) from exc
-            raise
-        except Exception as exc:
-            raise self.map_error(exc, started=started) from exc
+        async def open_stream() -> Any:
+            return await self.client().chat.completions.create(**self.chat_params(request))
+
+        async for event in self._relay(open_stream, ChatState()):
+            yield event
 
     async def _stream_responses(
         self, request: ChatRequest, reasons: bool = False
     ) -> AsyncIterator[Event]:
+        async def open_stream() -> Any:
+            return await self.client().responses.create(**responses_params(request, reasons))
+
+        async for event in self._relay(open_stream, ResponsesState()):
+            yield event
+
+    async def _relay(
+        self, open_stream: Callable[[], Awaitable[Any]], state: ChatState | ResponsesState
+    ) -> AsyncIterator[Event]:
+        """Our events from an SDK stream; its errors mapped, and any failure after the
+        first event is an interruption (never retried: the user has seen output)."""
         started = False
         try:
-            client = self.client()
-            params = responses_params(request, reasons)
-            stream = await client.responses.create(**params)
+            stream = await open_stream()
             async with stream:
-                state = ResponsesState()
                 async for item in stream:
                     for event in state.feed(item):
                         started = True
