@@ -155,14 +155,15 @@ def check_model_servers(loaded: LoadedSettings) -> list[Check]:
     from providers.router import Router
 
     router = Router(loaded.settings.providers)
-    servers = sorted({s.server or "ollama" for s in router.registry if s.provider == "compatible"})
+    compatible = [s for s in router.registry if s.provider == "compatible"]
+    servers = sorted({s.server or "ollama" for s in compatible})
 
     async def probe() -> list[str | None]:
         return list(await asyncio.gather(*(router.reachable(n) for n in servers)))
 
     checks = []
     for name, problem in zip(servers, asyncio.run(probe()), strict=True):
-        users = ", ".join(s.name for s in router.registry if (s.server or "ollama") == name)
+        users = ", ".join(s.name for s in compatible if (s.server or "ollama") == name)
         if problem is None:
             checks.append(Check(f"server {name}", "ok", f"answers (models: {users})"))
         else:

@@ -42,6 +42,7 @@ def test_local_servers_are_probed(tmp_path: Path, llm_server: LLMServer) -> None
     )
     checks = {c.name: c for c in check_model_servers(load_settings(user_file=config, env={}))}
     assert checks["server ollama"].status == "ok"
-    assert "local" in checks["server ollama"].detail
+    assert checks["server ollama"].detail == "answers (models: local)"  # not the cloud models
     assert checks["server gone"].status == "warn"
     assert "not reachable" in checks["server gone"].detail
+    assert checks["server gone"].detail.endswith("(models: far)")
