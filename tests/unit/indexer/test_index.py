@@ -387,3 +387,39 @@ async def test_a_permanent_embedding_failure_is_reported_and_search_stays_lexica
         assert hits[0].symbol == "parse_config"
     finally:
         await index.close()
+
+
+@needs_vec
+async def test_settled_vectors_are_scanned_in_memory_with_the_same_answers(
+    root: Path, tmp_path: Path
+) -> None:
+    from indexer.store import pack_vector
+
+    index = await Index.open(root, tmp_path / "scan.db", embedder=CountingEmbedder())
+    reader = Store.open(tmp_path / "scan.db", driver())
+    try:
+        await index.update()
+        await index.embedded()
+        query = pack_vector(_letters("parse the configuration"))
+        from_vec0 = reader.knn(query, 50)  # first sight of this version: vec0 answers
+        assert reader._matrix is None
+        in_memory = reader.knn(query, 50)  # nothing changed since: the matrix answers
+        assert reader._matrix is not None
+        assert _ranked(in_memory) == _ranked(from_vec0)
+
+        write(root, "app/zzz.py", "def parse_the_configuration():\n    return 1\n")
+        await index.update()
+        await index.embedded()
+        after = reader.knn(pack_vector(_letters("def parse_the_configuration")), 50)
+        assert reader._matrix is None  # a write by another connection retired the matrix
+        again = reader.knn(pack_vector(_letters("def parse_the_configuration")), 50)
+        assert _ranked(again) == _ranked(after)
+        assert len(after) == (await index.status())["vectors"]  # the new chunk is in both
+    finally:
+        reader.conn.close()
+        await index.close()
+
+
+def _ranked(found: list[tuple[int, float]]) -> list[tuple[float, int]]:
+    """Best first, ties (equal to 4 places) by id: the order two exact scans must agree on."""
+    return sorted((-round(score, 4), chunk_id) for chunk_id, score in found)
