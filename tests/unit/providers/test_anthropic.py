@@ -6,7 +6,6 @@ the request bodies the server recorded.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,7 +30,6 @@ from providers.base import (
     ToolCallStarted,
     ToolResult,
     ToolResults,
-    ToolSpec,
     Usage,
     UserMessage,
 )
@@ -45,15 +43,10 @@ from providers.errors import (
 )
 from providers.settings import ConnectionSettings
 from tests.fakes.llm_server import Call, LLMServer, Redacted, Reply, Text, Thinking
+from tests.unit.providers.common import GREP, READ, cancel_after_first_text
 
 KEY = "sk-ant-test-0123456789"
 MODEL = "claude-test-1"
-READ = ToolSpec(
-    "read_file",
-    "Read a file",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
-GREP = ToolSpec("grep", "Search", {"type": "object", "properties": {"q": {"type": "string"}}})
 
 
 @pytest.fixture
@@ -458,19 +451,7 @@ async def test_cancellation_closes_the_connection(
     server: LLMServer, provider: AnthropicProvider
 ) -> None:
     server.script(Reply([Text("first"), Text("second")], stall_after=4))
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for event in provider.stream(ask()):
-            if event == TextDelta("first"):
-                first.set()
-
-    task = asyncio.create_task(consume())
-    await first.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-
+    await cancel_after_first_text(provider.stream(ask()))
     assert await server.wait_disconnects(1) == 1
 
 

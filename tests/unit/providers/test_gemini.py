@@ -6,7 +6,6 @@ on the request bodies the server recorded.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import socket
 from collections.abc import AsyncIterator
@@ -44,15 +43,10 @@ from providers.errors import (
 from providers.gemini import GeminiProvider, gemini_schema
 from providers.settings import ConnectionSettings
 from tests.fakes.llm_server import Call, LLMServer, Reply, Text, Thinking
+from tests.unit.providers.common import GREP, READ, cancel_after_first_text
 
 KEY = "AIza-test-0123456789"
 MODEL = "gemini-test-flash"
-READ = ToolSpec(
-    "read_file",
-    "Read a file",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
-GREP = ToolSpec("grep", "Search", {"type": "object", "properties": {"q": {"type": "string"}}})
 
 
 @pytest.fixture
@@ -549,19 +543,7 @@ async def test_cancellation_closes_the_connection(
     server: LLMServer, provider: GeminiProvider
 ) -> None:
     server.script(Reply([Text("first"), Text("second")], stall_after=1))
-    first = asyncio.Event()
-
-    async def consume() -> None:
-        async for event in provider.stream(ask()):
-            if event == TextDelta("first"):
-                first.set()
-
-    task = asyncio.create_task(consume())
-    await first.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-
+    await cancel_after_first_text(provider.stream(ask()))
     assert await server.wait_disconnects(1) == 1
 
 

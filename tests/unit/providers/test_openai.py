@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -21,7 +19,6 @@ from providers.base import (
     ToolCallStarted,
     ToolResult,
     ToolResults,
-    ToolSpec,
     Usage,
     UserMessage,
 )
@@ -29,12 +26,7 @@ from providers.errors import AuthenticationError, ProviderUnavailable, StreamInt
 from providers.openai import OpenAIProvider
 from providers.settings import ConnectionSettings
 from tests.fakes.llm_server import Call, LLMServer, Reply, Text, Thinking
-
-READ = ToolSpec(
-    "read_file",
-    "Read a file",
-    {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
-)
+from tests.unit.providers.common import READ, cancel_after_first_text
 
 
 @pytest.fixture
@@ -259,16 +251,5 @@ async def test_cancelling_the_consumer_closes_the_connection(
     openai: OpenAIProvider, llm_server: LLMServer
 ) -> None:
     llm_server.script(Reply([Text("first"), Text("never sent")], stall_after=2))
-    got_first = asyncio.Event()
-
-    async def consume() -> None:
-        async for event in openai.stream(request()):
-            if isinstance(event, TextDelta):
-                got_first.set()
-
-    task = asyncio.create_task(consume())
-    await got_first.wait()
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await cancel_after_first_text(openai.stream(request()))
     assert await llm_server.wait_disconnects(1) == 1
