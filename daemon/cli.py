@@ -64,8 +64,10 @@ def settings_or_exit(roots: Sequence[Path] = ()) -> LoadedSettings:
     from daemon.config import load_settings
 
     loaded = load_settings(roots=[Path(r).resolve() for r in roots])
-    if loaded.issues:
-        for issue in loaded.issues:
+    for issue in loaded.refused:
+        print(f"deputydev: ignored a workspace setting: {issue}", file=sys.stderr)
+    if loaded.errors:
+        for issue in loaded.errors:
             print(f"deputydev: bad configuration: {issue}", file=sys.stderr)
         raise SystemExit(2)
     return loaded

@@ -7,6 +7,15 @@ environment variables, then the editor's ``initializationOptions`` /
 (``providers.settings``, ``indexer.settings``, ``daemon.solver.settings``,
 ``daemon.sync.settings``); this module only nests them.
 
+Trust: a workspace file comes with the repository, and a repository may be written by an
+attacker. So each setting is *user-only* unless :data:`WORKSPACE_ALLOWED` names it: a
+workspace file that sets a user-only key (a provider's base URL, the command allow-list,
+anything under ``[sync]``) has that key dropped, with a :class:`ConfigIssue` marked
+``refused`` that the editor, ``doctor`` and ``deputydev/status`` show. New sections are
+user-only until someone lists their keys there, and a key whose name says it holds a
+program, URL, credential or header stays user-only even if listed. A root inside one of the
+user's ``trusted_folders`` may set everything.
+
 A bad value never stops the daemon: :func:`load_settings` drops the offending key from the
 source that set it, records a :class:`ConfigIssue` naming the source (file and line when it
 can), the dotted key and what was expected, and goes on with the value from the sources
@@ -46,6 +55,42 @@ _ENV_ALIASES = {"DEPUTYDEV_SYNC_URL": ("sync", "url")}
 # Keys the editor may not set: secrets come from the environment or config files only.
 _SECRET_KEY = re.compile(r"(api_?key|token|secret|password)$", re.IGNORECASE)
 
+# What a workspace's .deputydev/config.toml may set: dotted keys by their Python names,
+# ``<name>`` standing for a user-chosen name (an agent's). Everything else is user-only.
+# Keep docs/CONFIGURATION.md ("Which file may set what") in step; a test compares them.
+WORKSPACE_ALLOWED: tuple[str, ...] = (
+    # index tuning
+    "index.enabled",
+    "index.max_file_bytes",
+    "index.max_chunk_lines",
+    "index.vectors",
+    "index.watch",
+    "index.debounce_ms",
+    "index.workers",
+    "index.default_mode",
+    # the default model chosen among the user's configured ones
+    "providers.default_model",
+    "providers.cheap_model",
+    # agents and their prompts, and the loop's own limits
+    "solver.max_steps",
+    "solver.reasoning",
+    "solver.choice_timeout_s",
+    "solver.agents.<name>.description",
+    "solver.agents.<name>.prompt",
+    "solver.agents.<name>.tools",
+    "solver.agents.<name>.model",
+)
+# A key with one of these words in its name (split at "_") holds a program, a URL, a
+# credential or a header, or widens what runs: it is user-only even when listed above (a
+# mistake there must not open a hole).
+_DANGER = """
+url urls uri endpoint host hosts proxy server servers command commands cmd program exec
+executable script scripts hook hooks shell env path paths dir key keys token secret secrets
+password credential credentials header headers cert auth allow trust trusted redaction sync
+log argv args
+"""
+_USER_ONLY_WORDS = frozenset(_DANGER.split())
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(
@@ -53,6 +98,9 @@ class Settings(BaseModel):
     )
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Folders whose own .deputydev/config.toml may set user-only settings too (read from the
+    # user's config file and the environment only).
+    trusted_folders: tuple[str, ...] = ()
     providers: ProvidersSettings = ProvidersSettings()
     index: IndexSettings = IndexSettings()
     solver: SolverSettings = SolverSettings()
@@ -65,6 +113,14 @@ class ConfigIssue:
     key: str  # dotted, as written in the source ("" for the whole source)
     message: str
     line: int | None = None
+    # A workspace file set a user-only key: not a mistake in the value, a refusal.
+    refused: bool = False
+
+    def __post_init__(self) -> None:
+        # A message may quote the value it refuses; a password in it must never show.
+        from daemon.logs import redact
+
+        object.__setattr__(self, "message", redact(self.message))
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source
@@ -76,6 +132,16 @@ class LoadedSettings:
     settings: Settings
     issues: tuple[ConfigIssue, ...] = ()
     files: tuple[Path, ...] = field(default=())  # config files that were read
+
+    @property
+    def refused(self) -> tuple[ConfigIssue, ...]:
+        """What a workspace file tried to set and was not allowed to."""
+        return tuple(i for i in self.issues if i.refused)
+
+    @property
+    def errors(self) -> tuple[ConfigIssue, ...]:
+        """Mistakes in the configuration (bad values, unknown keys, unreadable files)."""
+        return tuple(i for i in self.issues if not i.refused)
 
 
 @dataclass(slots=True)
@@ -96,15 +162,22 @@ def load_settings(
     layers: list[_Layer] = []
     files: list[Path] = []
 
-    for path in [user_file or paths.user_config_file()] + [
-        paths.workspace_config_file(r) for r in roots
-    ]:
+    user_path = user_file or paths.user_config_file()
+    user_layer = _read_toml(user_path, issues)
+    if user_layer is not None:
+        files.append(user_path)
+        layers.append(user_layer)
+    env_layer = _Layer("environment", _from_env(env, issues))
+    trusted = _trusted_folders([user_layer, env_layer])
+
+    for root in roots:
+        path = paths.workspace_config_file(root)
         layer = _read_toml(path, issues)
         if layer is not None:
             files.append(path)
-            layers.append(layer)
+            layers.append(_workspace_layer(layer, _is_trusted(root, trusted), issues))
 
-    layers.append(_Layer("environment", _from_env(env, issues)))
+    layers.append(env_layer)
     if editor:
         layers.append(_Layer("editor", _from_editor(editor, issues)))
 
@@ -114,6 +187,153 @@ def load_settings(
     settings = Settings.model_validate(merged)
     _register_secrets(settings)
     return LoadedSettings(settings, tuple(issues), tuple(files))
+
+
+# --------------------------------------------------------------------------- trust
+
+
+def workspace_may_set(key: Sequence[str]) -> bool:
+    """Whether a workspace file may set the setting at dotted ``key`` (Python names; a
+    user-chosen name such as an agent's counts as ``<name>``)."""
+    for pattern in WORKSPACE_ALLOWED:
+        parts = pattern.split(".")
+        if len(parts) == len(key) and all(p == k for p, k in zip(parts, key, strict=True)):
+            return not any(_names_danger(part) for part in parts if part != "<name>")
+    return False
+
+
+def _names_danger(name: str) -> bool:
+    return any(word in _USER_ONLY_WORDS for word in name.lower().split("_"))
+
+
+def trust_classes() -> tuple[list[str], list[str]]:
+    """Every setting's dotted key, as (workspace-allowed, user-only)."""
+    allowed: list[str] = []
+    user_only: list[str] = []
+    for key in _leaf_keys(Settings, ()):
+        (allowed if workspace_may_set(key) else user_only).append(".".join(key))
+    return allowed, user_only
+
+
+def _leaf_keys(model: type[BaseModel], prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        sub, is_dict = _model_in(info.annotation)
+        if sub is None:
+            out.append((*prefix, name))
+        elif is_dict:
+            out += _leaf_keys(sub, (*prefix, name, "<name>"))
+        else:
+            out += _leaf_keys(sub, (*prefix, name))
+    return out
+
+
+def _trusted_folders(layers: Sequence[_Layer | None]) -> list[Path]:
+    """``trusted_folders`` from the user's own sources (the environment wins)."""
+    found: Any = ()
+    for layer in layers:
+        if layer is not None:
+            found = layer.values.get("trusted_folders", layer.values.get("trustedFolders", found))
+    if isinstance(found, str):
+        found = [found]
+    if not isinstance(found, list | tuple):
+        return []
+    out = []
+    for folder in found:
+        if isinstance(folder, str) and folder.strip():
+            path = Path(os.path.expanduser(folder.strip()))
+            if path.is_absolute():
+                out.append(path.resolve())
+    return out
+
+
+def _is_trusted(root: Path, trusted: Sequence[Path]) -> bool:
+    resolved = root.resolve()
+    return any(resolved.is_relative_to(folder) for folder in trusted)
+
+
+def _workspace_layer(layer: _Layer, trusted: bool, issues: list[ConfigIssue]) -> _Layer:
+    """``layer`` without the user-only keys it sets (unless its folder is trusted), each
+    reported as refused. Unknown keys are left for validation to report."""
+    where = layer.source.removesuffix(".deputydev/config.toml").rstrip("/\\") or layer.source
+
+    def refuse(spelled: list[str], why: str) -> None:
+        issues.append(
+            ConfigIssue(
+                layer.source,
+                ".".join(spelled),
+                f"refused: {why}; set it in your own config.toml ({paths.user_config_file()}), "
+                f"or add {where} to trusted_folders there",
+                _find_line(layer.text, spelled),
+                refused=True,
+            )
+        )
+
+    def walk(
+        node: Mapping[str, Any],
+        model: type[BaseModel],
+        canon: tuple[str, ...],
+        spelled: list[str],
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        names = {
+            alias: name
+            for name, info in model.model_fields.items()
+            for alias in (name, info.alias)
+            if alias
+        }
+        for key, value in node.items():
+            name = names.get(key)
+            if name is None:
+                out[key] = value  # unknown: validation reports it
+                continue
+            path = (*canon, name)
+            if name == "trusted_folders":
+                refuse([*spelled, key], "a workspace cannot trust itself")
+                continue
+            if trusted:
+                out[key] = value
+                continue
+            sub, is_dict = _model_in(model.model_fields[name].annotation)
+            if sub is not None and isinstance(value, Mapping):
+                if is_dict:
+                    inner: dict[str, Any] = {}
+                    for item, item_value in value.items():
+                        item_path = (*path, "<name>")
+                        if isinstance(item_value, Mapping):
+                            kept = walk(item_value, sub, item_path, [*spelled, key, str(item)])
+                            if kept:
+                                inner[item] = kept
+                        elif _may_hold(item_path):
+                            inner[item] = item_value
+                        else:
+                            refuse([*spelled, key, str(item)], "a workspace may not set this")
+                    if inner:
+                        out[key] = inner
+                else:
+                    kept = walk(value, sub, path, [*spelled, key])
+                    if kept:
+                        out[key] = kept
+            elif workspace_may_set(path) or (
+                not isinstance(value, Mapping) and sub is not None and _may_hold(path)
+            ):
+                out[key] = value  # allowed, or a section given a plain value: validation says so
+            else:
+                refuse([*spelled, key], "a workspace may not set this (user-only)")
+        return out
+
+    kept = walk(layer.values, Settings, (), [])
+    return _Layer(layer.source, kept, layer.text)
+
+
+def _may_hold(prefix: tuple[str, ...]) -> bool:
+    """Whether some workspace-allowed key lies under ``prefix``."""
+    return any(
+        len(parts) > len(prefix)
+        and all(p == k for p, k in zip(parts, prefix, strict=False))
+        and workspace_may_set(parts)
+        for parts in (pattern.split(".") for pattern in WORKSPACE_ALLOWED)
+    )
 
 
 def _register_secrets(node: Any) -> None:
@@ -201,7 +421,17 @@ def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[s
         out: dict[str, Any] = {}
         for key, value in node.items():
             dotted = f"{prefix}{key}"
-            if _SECRET_KEY.search(str(key)):
+            if not prefix and key in ("trustedFolders", "trusted_folders"):
+                issues.append(
+                    ConfigIssue(
+                        "editor",
+                        dotted,
+                        "trusted folders are read from your own config.toml and the "
+                        "environment only (an editor's project settings may come with the "
+                        "project); set it there",
+                    )
+                )
+            elif _SECRET_KEY.search(str(key)):
                 issues.append(
                     ConfigIssue(
                         "editor",

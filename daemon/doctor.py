@@ -103,8 +103,18 @@ def check_config(loaded: LoadedSettings) -> list[Check]:
             or f"none (looked for {paths.user_config_file()})",
         )
     ]
-    for issue in loaded.issues:
+    for issue in loaded.errors:
         checks.append(Check("config", "fail", str(issue), "fix the value or remove the key"))
+    for issue in loaded.refused:
+        checks.append(
+            Check(
+                "workspace setting refused",
+                "warn",
+                str(issue),
+                "a repository's .deputydev/config.toml may not set user-only settings; "
+                "set it in your own config.toml, or list the folder in trusted_folders",
+            )
+        )
     checks.append(Check("data directory", "ok", str(paths.data_dir())))
     return checks
 

@@ -34,6 +34,8 @@ class StatusResult(WireModel):
     providers: list[ProviderStatus] = []
     open_documents: int = 0
     config_errors: list[str] = []
+    # What a workspace's .deputydev/config.toml tried to set and was refused (user-only).
+    workspace_refused: list[str] = []
     sync: dict[str, Any] = {}  # the fields of deputydev/sync/status
 
 

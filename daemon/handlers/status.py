@@ -30,7 +30,8 @@ def register(server: DeputyServer) -> None:
                 "pid": os.getpid(),
                 "roots": roots,
                 "open_documents": open_documents,
-                "config_errors": [str(i) for i in server.loaded.issues],
+                "config_errors": [str(i) for i in server.loaded.errors],
+                "workspace_refused": [str(i) for i in server.loaded.refused],
                 **extra,
             }
         )
