@@ -51,10 +51,16 @@ def _is_model(cls: Any) -> bool:
     return isinstance(cls, type) and issubclass(cls, BaseModel)
 
 
+def _no_params(obj: Any) -> Any:
+    """``null``, a missing ``params`` and ``[]`` all mean "no params": Neovim encodes an
+    empty Lua table as ``[]``, so ``request("deputydev/status", {})`` arrives that way."""
+    return {} if obj is None or (isinstance(obj, list) and not obj) else obj
+
+
 def make_converter() -> cattrs.Converter:
     converter: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
     converter.register_structure_hook_func(
-        _is_model, lambda obj, cls: cls.model_validate({} if obj is None else obj)
+        _is_model, lambda obj, cls: cls.model_validate(_no_params(obj))
     )
     converter.register_unstructure_hook_func(
         _is_model, lambda model: model.model_dump(by_alias=True, mode="json", exclude_none=True)
