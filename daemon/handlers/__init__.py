@@ -12,7 +12,17 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from daemon.handlers import index, lifecycle, models, query, sessions, status, sync, workspace
+from daemon.handlers import (
+    index,
+    lifecycle,
+    models,
+    query,
+    sessions,
+    status,
+    symbols,
+    sync,
+    workspace,
+)
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -26,6 +36,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     index.register,
     models.register,
     sync.register,
+    symbols.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.
