@@ -11,6 +11,7 @@ the last.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -26,10 +27,20 @@ log = logging.getLogger(__name__)
 
 
 class WorkDone:
-    def __init__(self, server: DeputyServer, title: str, *, cancellable: bool = False) -> None:
+    def __init__(
+        self,
+        server: DeputyServer,
+        title: str,
+        *,
+        cancellable: bool = False,
+        message: str | None = None,
+        percentage: int | None = 0,
+    ) -> None:
         self._server = server
         self._title = title
         self._cancellable = cancellable
+        self._begin_message = message
+        self._percentage = percentage
         self._token: str | None = None
         self._last = 0.0
         self.message = ""
@@ -54,10 +65,18 @@ class WorkDone:
         self._server.work_done_progress.begin(
             token,
             types.WorkDoneProgressBegin(
-                title=self._title, cancellable=self._cancellable, percentage=0
+                title=self._title,
+                cancellable=self._cancellable,
+                message=self._begin_message,
+                percentage=self._percentage,
             ),
         )
         return self
+
+    @property
+    def token(self) -> str | None:
+        """The progress token, once the client accepted it (None: no progress shown)."""
+        return self._token
 
     def report(self, message: str, percentage: int | None = None, *, force: bool = False) -> None:
         self.message = message
@@ -81,6 +100,8 @@ class WorkDone:
             return
         if exc is None:
             message = self.message or "done"
+        elif isinstance(exc, asyncio.CancelledError):
+            message = "cancelled"
         else:
             message = f"stopped: {exc or exc_type.__name__ if exc_type else ''}"
         self._server.work_done_progress.end(self._token, types.WorkDoneProgressEnd(message=message))

@@ -166,6 +166,8 @@ class DeputyProtocol(LanguageServerProtocol):
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
         result = yield from super().lsp_initialize(params)
+        for adjust in self._server.capability_hooks:
+            adjust(params.capabilities, result.capabilities)
         result.capabilities.experimental = {
             "deputydev": {
                 "version": __version__,
@@ -174,6 +176,30 @@ class DeputyProtocol(LanguageServerProtocol):
                 "clientMethods": sorted(CLIENT_METHODS),
             }
         }
+        return result
+
+    @lsp_method(types.WORKSPACE_EXECUTE_COMMAND)
+    async def lsp_workspace__execute_command(  # type: ignore[override]
+        self, params: types.ExecuteCommandParams
+    ) -> Any:
+        """Commands run as the request's own task. pygls's builtin runs them as a second
+        task behind a generator: ``$/cancelRequest`` then answered -32800 while the command
+        ran on, and a command cancelled from inside never answered at all."""
+        from pygls.exceptions import JsonRpcInvalidParams
+        from pygls.protocol.language_server import _prepare_command_arguments
+
+        handler = self.fm.commands.get(params.command)
+        if handler is None:
+            raise JsonRpcInvalidParams.of(
+                ValueError(f"Command name {params.command!r} is not defined")
+            )
+        try:
+            args, kwargs = _prepare_command_arguments(handler, params, self._converter)
+        except Exception as exc:
+            raise JsonRpcInvalidParams.of(exc) from exc
+        result = handler(*args, **kwargs)
+        if asyncio.iscoroutine(result):
+            result = await result
         return result
 
     @lsp_method(types.EXIT)
@@ -229,6 +255,11 @@ class DeputyServer(LanguageServer):
         self.settings_changed = Signal("settings_changed")  # (settings: Settings)
         self.document_saved = Signal("document_saved")  # (path: Path, text: str | None)
         self.document_changed = Signal("document_changed")  # (path: Path)
+        # Features that depend on what the client can do adjust the advertised capabilities
+        # here, at initialize (e.g. no editing commands for a client that cannot apply edits).
+        self.capability_hooks: list[
+            Callable[[types.ClientCapabilities, types.ServerCapabilities], None]
+        ] = []
         self._services: dict[type[Any], Service] = {}
         self._service_starts: dict[type[Any], asyncio.Task[None]] = {}
         self._reported_issues: set[str] = set()

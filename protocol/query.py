@@ -147,6 +147,8 @@ class ToolCallStarted(WireModel):
     call_id: str
     name: str
     arguments: dict[str, Any]
+    # What the call is about, for a one-line view: "src/app.py", '"retry back-off"'.
+    summary: str = ""
 
 
 class ToolCallFinished(WireModel):

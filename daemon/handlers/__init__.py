@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from daemon.handlers import (
+    editor,
     index,
     lifecycle,
     models,
@@ -37,6 +38,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     models.register,
     sync.register,
     symbols.register,
+    editor.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

@@ -15,6 +15,39 @@ from protocol.query import QUERY, QueryParams, QueryResult, ToolCallInfo, UsageI
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
+    from daemon.solver.loop import TurnOutcome
+
+
+def query_result(outcome: TurnOutcome) -> QueryResult:
+    """A finished turn as the wire result (``deputydev/query`` and the editor commands)."""
+    usage = outcome.usage
+    return QueryResult(
+        session_id=outcome.session_id,
+        query_id=outcome.query_id,
+        text=outcome.text,
+        tool_calls=[
+            ToolCallInfo(
+                call_id=c.call_id,
+                name=c.name,
+                arguments=dict(c.arguments),
+                result=c.result,
+                is_error=c.is_error,
+            )
+            for c in outcome.tool_calls
+        ],
+        model=outcome.model,
+        agent=outcome.agent,
+        usage=UsageInfo(
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+        ),
+        cost_usd=round(outcome.cost_usd, 6),
+        stop_reason=outcome.stop_reason,  # type: ignore[arg-type]
+        steps=outcome.steps,
+    )
 
 
 def register(server: DeputyServer) -> None:
@@ -22,32 +55,4 @@ def register(server: DeputyServer) -> None:
     @jsonrpc_errors
     async def query(params: QueryParams) -> QueryResult:
         service = await server.started(QueryService)
-        outcome = await service.run(params)
-        usage = outcome.usage
-        return QueryResult(
-            session_id=outcome.session_id,
-            query_id=outcome.query_id,
-            text=outcome.text,
-            tool_calls=[
-                ToolCallInfo(
-                    call_id=c.call_id,
-                    name=c.name,
-                    arguments=dict(c.arguments),
-                    result=c.result,
-                    is_error=c.is_error,
-                )
-                for c in outcome.tool_calls
-            ],
-            model=outcome.model,
-            agent=outcome.agent,
-            usage=UsageInfo(
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-                cache_read_tokens=usage.cache_read_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                reasoning_tokens=usage.reasoning_tokens,
-            ),
-            cost_usd=round(outcome.cost_usd, 6),
-            stop_reason=outcome.stop_reason,  # type: ignore[arg-type]
-            steps=outcome.steps,
-        )
+        return query_result(await service.run(params))

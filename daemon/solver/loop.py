@@ -36,6 +36,7 @@ from daemon.solver.context import (
 from daemon.solver.focus import render_focus
 from daemon.solver.ports import ModelRouter
 from daemon.solver.settings import SolverSettings
+from daemon.solver.steps import call_target
 from daemon.tools.base import Tool, ToolContext, ToolError
 from protocol import query as wire
 from providers.base import (
@@ -512,7 +513,10 @@ class Solver:
         for call in calls:
             await self.emit(
                 wire.ToolCallStarted(
-                    call_id=call.call_id, name=call.name, arguments=dict(call.arguments)
+                    call_id=call.call_id,
+                    name=call.name,
+                    arguments=dict(call.arguments),
+                    summary=call_target(call.name, call.arguments),
                 )
             )
 

@@ -46,6 +46,7 @@ class QueryService:
         # Replaced by tests (and by embedders) to supply another router.
         self.router_factory: Callable[[], ModelRouter] = self._default_router
         self.busy: dict[str, str] = {}  # session id -> query id
+        self.running: dict[str, asyncio.Task[Any]] = {}  # session id -> the turn's task
         # The provider settings the router was built from; when they change, the next query
         # gets a new router and the old one is closed once no turn still streams through it.
         self._router_settings: Any = None
@@ -164,7 +165,23 @@ class QueryService:
             return None
         return CodeIndexAdapter(self._server.service(IndexService))
 
-    async def run(self, params: wire.QueryParams) -> TurnOutcome:
+    def cancel(self, session_id: str | None = None) -> int:
+        """Cancel the running turn of a session, or every running turn; how many."""
+        tasks = [
+            task
+            for sid, task in self.running.items()
+            if (session_id is None or sid == session_id) and not task.done()
+        ]
+        for task in tasks:
+            task.cancel()
+        return len(tasks)
+
+    async def run(
+        self,
+        params: wire.QueryParams,
+        observe: Callable[[BaseModel], Awaitable[None]] | None = None,
+    ) -> TurnOutcome:
+        """Run one turn; ``observe`` sees every event too (the editor commands' progress)."""
         from daemon.solver.agents import Agent
         from daemon.solver.loop import Solver
         from daemon.tools.base import ToolContext
@@ -183,6 +200,8 @@ class QueryService:
 
         async def emit(event: BaseModel) -> None:
             await self._progress(token, event)
+            if observe is not None:
+                await observe(event)
 
         roots = self._server.roots()
         context = ToolContext(
@@ -221,6 +240,8 @@ class QueryService:
                 queryId=self.busy[session.id],
             )
         self.busy[session.id] = "starting"
+        if (task := asyncio.current_task()) is not None:
+            self.running[session.id] = task
         try:
             return await self._reporting_failure(
                 emit,
@@ -236,6 +257,7 @@ class QueryService:
             )
         finally:
             self.busy.pop(session.id, None)
+            self.running.pop(session.id, None)
             if self._retired and not self.busy:
                 await self._close_retired()
 
