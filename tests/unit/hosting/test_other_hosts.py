@@ -1,0 +1,221 @@
+"""GitLab, Bitbucket, Jira and Confluence through fakes on the wire, each into Markdown."""
+
+from __future__ import annotations
+
+from tests.fakes.hosting_data import (
+    confluence_dc_page,
+    jira_issue,
+    seed_bitbucket_pull,
+    seed_confluence_cloud,
+    seed_gitlab_mr,
+)
+from tests.fakes.hosting_server import HostingServer
+from tests.unit.hosting.conftest import MakeHosting
+
+
+async def test_a_gitlab_merge_request_on_a_self_hosted_instance(make_hosting: MakeHosting) -> None:
+    with HostingServer("gitlab", auth="Bearer glpat-testtoken123456") as server:
+        seed_gitlab_mr(server)
+        hosting = make_hosting(
+            {"GITLAB_TOKEN": "glpat-testtoken123456", "GITLAB_URL": "https://gitlab.example.com"},
+            gitlab={"api_url": server.url + "/api/v4"},
+        )
+        text = await hosting.fetch("https://gitlab.example.com/group/sub/proj/-/merge_requests/5")
+    assert text.startswith("# Merge request group/sub/proj!5: Draft: cache the token lookup")
+    assert "- State: open (draft)" in text and "- Branches: cache-token -> main" in text
+    assert "- Labels: performance, backend" in text and "- Reviewers: @hank" in text
+    assert "FAILED: test: rspec" in text and "passed: lint: rubocop" in text
+    assert "- `app/token.rb:2` @hank (2024-06-01 09:00) [resolved]:\n  What invalidates it?" in text
+    assert "  - reply `app/token.rb:2` @frank" in text
+    assert "Please rebase." in text and "added 1 commit" not in text  # system notes dropped
+    assert "### app/token.rb (modified, +2 -1)" in text
+    assert "### new_name.rb (from old_name.rb) (renamed, +0 -0)" in text
+
+
+async def test_a_bitbucket_pull_request_with_its_diff_split_per_file(
+    make_hosting: MakeHosting,
+) -> None:
+    with HostingServer("bitbucket", auth="Basic bWU6YXBwLXBhc3M=") as server:  # me:app-pass
+        seed_bitbucket_pull(server)
+        hosting = make_hosting(
+            {"BITBUCKET_USERNAME": "me", "BITBUCKET_APP_PASSWORD": "app-pass"},
+            bitbucket={"api_url": server.url + "/2.0"},
+        )
+        text = await hosting.fetch("https://bitbucket.org/ws/repo/pull-requests/9")
+        diff_requests = [r.path for r in server.requests if "/diff" in r.path]
+    assert text.startswith("# Pull request ws/repo#9: Add retries to the client")
+    assert "- Branches: feature/retry -> main" in text
+    assert "Overall: 1 passed" in text and "[APPROVED]" in text
+    assert "- `client.py:2` @jo (2024-07-01 12:00):\n  Why retry here?" in text
+    assert "### client.py (modified, +2 -1)" in text and "+def call(): retry()" in text
+    # A patch holding ``` gets a longer fence, so the Markdown stays whole.
+    assert "````diff\n@@ -0,0 +1 @@\n+Retries ```three``` times\n````" in text
+    # The diff redirect was followed on the same API host.
+    assert diff_requests == [
+        "/2.0/repositories/ws/repo/pullrequests/9/diff",
+        "/2.0/repositories/ws/repo/pullrequests/9/diffstat",
+        "/2.0/repositories/ws/repo/diff/c0ffee..d00d",
+    ] or sorted(diff_requests) == sorted(
+        [
+            "/2.0/repositories/ws/repo/pullrequests/9/diff",
+            "/2.0/repositories/ws/repo/pullrequests/9/diffstat",
+            "/2.0/repositories/ws/repo/diff/c0ffee..d00d",
+        ]
+    )
+
+
+async def test_bitbucket_pages_follow_next(make_hosting: MakeHosting) -> None:
+    with HostingServer("bitbucket") as server:
+        server.json(
+            "/2.0/repositories/ws/repo/pullrequests",
+            [
+                {
+                    "id": n,
+                    "title": f"PR {n}",
+                    "state": "OPEN",
+                    "author": {"nickname": "x"},
+                    "links": {"html": {"href": f"https://bitbucket.org/ws/repo/pull-requests/{n}"}},
+                }
+                for n in range(1, 61)
+            ],
+        )
+        hosting = make_hosting({}, bitbucket={"api_url": server.url + "/2.0"})
+        text = await hosting.pull_requests("https://bitbucket.org/ws/repo", "open", limit=55)
+        pages = [r.query.get("page", ["1"])[0] for r in server.requests]
+    assert text.count("\n- ws/repo#") == 55
+    assert pages == ["1", "2"]
+
+
+async def test_a_jira_cloud_issue_with_adf_fields_and_comments(make_hosting: MakeHosting) -> None:
+    with HostingServer("jira", auth="Basic bWVAYWNtZS5jb206amlyYS10b2tlbg==") as server:
+        server.json("/rest/api/3/issue/PROJ-12", jira_issue(comments=8))
+        server.json(
+            "/rest/api/3/issue/PROJ-12/comment",
+            [
+                {
+                    "author": {"displayName": f"User {i}"},
+                    "created": "2024-08-02T10:00:00.000+0000",
+                    "body": {
+                        "type": "doc",
+                        "version": 1,
+                        "content": [
+                            {"type": "paragraph", "content": [{"type": "text", "text": f"c{i}"}]}
+                        ],
+                    },
+                }
+                for i in range(8)
+            ],
+        )
+        hosting = make_hosting(
+            {
+                "JIRA_URL": "https://acme.atlassian.net",
+                "JIRA_EMAIL": "me@acme.com",
+                "JIRA_API_TOKEN": "jira-token",
+            },
+            jira={"api_url": server.url},
+            max_comments=5,
+        )
+        text = await hosting.fetch("https://acme.atlassian.net/browse/PROJ-12")
+        comment_query = [r.query for r in server.requests if r.path.endswith("/comment")]
+    assert text.startswith("# PROJ-12: Saving settings times out")
+    for fact in (
+        "- Type: Bug",
+        "- Status: In Progress",
+        "- Priority: High",
+        "- Assignee: Kim Lee",
+        "- Components: web",
+        "- Parent: PROJ-1: Settings epic",
+        "- Labels: settings, timeout",
+        "- blocks PROJ-20: Release 2.4",
+        "- PROJ-13 [To Do]: Add a spinner",
+    ):
+        assert fact in text
+    assert "## Steps\n\n1. Open `/settings`\n2. Click **Save**" in text
+    assert "```python\nraise TimeoutError()\n```" in text
+    assert "See [the runbook](https://wiki/runbook) @Kim" in text
+    assert "(3 earlier comments not shown)" in text and "c7" in text and "c2" not in text
+    assert comment_query == [{"startAt": ["3"], "maxResults": ["5"], "orderBy": ["created"]}]
+
+
+async def test_a_jira_data_center_issue_speaks_v2_and_wiki_markup(
+    make_hosting: MakeHosting,
+) -> None:
+    issue = jira_issue("OPS-3", comments=0)
+    issue["fields"]["description"] = "h2. Cause\n*disk* full on {{db-1}}\n{code:sql}select 1;{code}"
+    with HostingServer("jira", auth="Bearer dc-pat-token") as server:
+        server.json("/rest/api/2/issue/OPS-3", issue)
+        hosting = make_hosting(
+            {"JIRA_URL": "https://jira.acme.com", "JIRA_PAT": "dc-pat-token"},
+            jira={"api_url": server.url},
+        )
+        text = await hosting.fetch("https://jira.acme.com/browse/OPS-3")
+    assert "## Cause\n**disk** full on `db-1`\n```sql\nselect 1;\n```" in text
+
+
+async def test_jira_cloud_search_uses_the_jql_endpoint(make_hosting: MakeHosting) -> None:
+    with HostingServer("jira") as server:
+        server.json(
+            "/rest/api/3/search/jql",
+            {"issues": [jira_issue("PROJ-1"), jira_issue("PROJ-2")], "isLast": True},
+        )
+        hosting = make_hosting(
+            {"JIRA_URL": "https://acme.atlassian.net"}, jira={"api_url": server.url}
+        )
+        text = await hosting.search("jira", "project = PROJ AND statusCategory != Done")
+        query = server.requests[-1].query
+    assert query["jql"] == ["project = PROJ AND statusCategory != Done"]
+    assert "- PROJ-2 (Jira issue, In Progress): Saving settings times out [Bug, High" in text
+    assert "https://acme.atlassian.net/browse/PROJ-1" in text
+
+
+async def test_a_confluence_cloud_page_with_breadcrumbs(make_hosting: MakeHosting) -> None:
+    with HostingServer("confluence") as server:
+        seed_confluence_cloud(server)
+        hosting = make_hosting(
+            {"JIRA_URL": "https://acme.atlassian.net"},
+            hosts={
+                "wiki": {
+                    "kind": "confluence",
+                    "url": "https://acme.atlassian.net/wiki",
+                    "api_url": server.url + "/wiki",
+                }
+            },
+        )
+        text = await hosting.fetch(
+            "https://acme.atlassian.net/wiki/spaces/ENG/pages/123456/Deploy+guide"
+        )
+        titles_query = [r.query for r in server.requests if r.path == "/wiki/api/v2/pages"]
+    assert text.startswith(
+        "# Deploy guide\n\n- Breadcrumbs: Engineering Space > Engineering > "
+        "Operations > Deploy guide"
+    )
+    assert "- Last updated by: Nina Ops" in text and "(version 14)" in text
+    assert (
+        "# Deploying\n\nRun the **deploy** job, then check [status](https://status.example.com)."
+        in text
+    )
+    assert "```bash\nmake deploy ENV=prod\necho done\n```" in text
+    assert "> **Warning:** Never on Fridays." in text
+    assert "- first\n  - nested\n- second" in text
+    assert "| Env | Owner |\n| --- | --- |\n| prod | ops |" in text
+    assert "See [page: Rollback]." in text
+    assert titles_query == [{"id": ["11", "22"], "limit": ["250"]}]
+
+
+async def test_a_confluence_data_center_page_by_id_and_by_title(make_hosting: MakeHosting) -> None:
+    with HostingServer("confluence", auth="Bearer conf-pat") as server:
+        server.json("/confluence/rest/api/content/98765", confluence_dc_page())
+        server.json("/confluence/rest/api/content", {"results": [confluence_dc_page()], "size": 1})
+        hosting = make_hosting(
+            {"CONFLUENCE_URL": "https://wiki.acme.com/confluence", "CONFLUENCE_PAT": "conf-pat"},
+            confluence={"api_url": server.url + "/confluence"},
+        )
+        by_id = await hosting.fetch(
+            "https://wiki.acme.com/confluence/pages/viewpage.action?pageId=98765"
+        )
+        by_title = await hosting.fetch("https://wiki.acme.com/confluence/display/OPS/Runbook")
+        title_query = server.requests[-1].query
+    assert by_id == by_title
+    assert "- Breadcrumbs: Operations > Home > Runbooks > Runbook" in by_id
+    assert "Restart `svc`." in by_id and "- Last updated by: Oli" in by_id
+    assert title_query["spaceKey"] == ["OPS"] and title_query["title"] == ["Runbook"]
