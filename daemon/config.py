@@ -4,7 +4,7 @@ Sources, later wins: built-in defaults, the user file ``config.toml`` in the con
 (``daemon.paths``), each workspace root's ``.deputydev/config.toml``, ``DEPUTYDEV_*``
 environment variables, then the editor's ``initializationOptions`` /
 ``workspace/didChangeConfiguration``. Each package owns its section's model
-(``providers.settings``, ``indexer.settings``, ``daemon.solver.settings``,
+(``providers.settings``, ``indexer.settings``, ``daemon.solver.settings``, ``hosting.settings``,
 ``daemon.sync.settings``); this module only nests them.
 
 Trust: a workspace file comes with the repository, and a repository may be written by an
@@ -45,6 +45,7 @@ from daemon import paths
 from daemon.logs import register_secret
 from daemon.solver.settings import SolverSettings
 from daemon.sync.settings import SyncSettings
+from hosting.settings import HostingSettings
 from indexer.settings import IndexSettings
 from providers.settings import ProvidersSettings
 
@@ -105,6 +106,7 @@ class Settings(BaseModel):
     index: IndexSettings = IndexSettings()
     solver: SolverSettings = SolverSettings()
     sync: SyncSettings = SyncSettings()
+    hosting: HostingSettings = HostingSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -429,6 +431,16 @@ def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[s
                         "trusted folders are read from your own config.toml and the "
                         "environment only (an editor's project settings may come with the "
                         "project); set it there",
+                    )
+                )
+            elif not prefix and key == "hosting":
+                issues.append(
+                    ConfigIssue(
+                        "editor",
+                        dotted,
+                        "source hosting settings are read from your own config.toml and the "
+                        "environment only (a token goes only to the host configured beside "
+                        "it); set them there",
                     )
                 )
             elif _SECRET_KEY.search(str(key)):

@@ -10,7 +10,7 @@ happens, so the model knows what it has not seen and can ask for it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from hosting.models import Check, Comment, FileDiff, JiraIssue, Page, SearchHit, WorkItem
 
@@ -52,7 +52,13 @@ def _people(names: Iterable[str]) -> str:
     return ", ".join(f"@{n}" for n in names)
 
 
-def work_item(item: WorkItem, budget: int, max_diff_lines: int) -> str:
+def work_item(
+    item: WorkItem,
+    budget: int,
+    max_diff_lines: int,
+    withhold: Callable[[str], bool] | None = None,
+) -> str:
+    """``withhold(path)`` names files whose diff must not be shown (secrets)."""
     lines = [f"# {item.kind.capitalize()} {item.ref}: {item.title}", ""]
     state = item.state + (" (draft)" if item.draft else "")
     facts = [f"State: {state}", f"Author: @{item.author}"]
@@ -97,7 +103,8 @@ def work_item(item: WorkItem, budget: int, max_diff_lines: int) -> str:
         sections.append("## Conversation\n\n" + shown)
     text = head + "".join("\n\n" + s for s in sections)
     if item.kind != "issue":
-        text += "\n\n" + _diff(item, max(budget - len(text) - 200, 1_000), max_diff_lines)
+        room = max(budget - len(text) - 200, 1_000)
+        text += "\n\n" + _diff(item, room, max_diff_lines, withhold)
     return text
 
 
@@ -158,7 +165,9 @@ def _indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
 
 
-def _diff(item: WorkItem, budget: int, max_lines: int) -> str:
+def _diff(
+    item: WorkItem, budget: int, max_lines: int, withhold: Callable[[str], bool] | None
+) -> str:
     total = item.files_total if item.files_total is not None else len(item.files)
     head = (
         f"## Diff ({total} files; each file's diff capped at {max_lines} lines, "
@@ -169,7 +178,10 @@ def _diff(item: WorkItem, budget: int, max_lines: int) -> str:
     parts = [head]
     used = len(head)
     for index, file in enumerate(item.files):
-        block = _file_block(file, max_lines)
+        secret = withhold is not None and (
+            withhold(file.path) or (file.old_path is not None and withhold(file.old_path))
+        )
+        block = _file_block(file, max_lines, secret)
         if used + len(block) > budget:
             remaining = item.files[index:]
             listing = "\n".join(
@@ -185,9 +197,11 @@ def _diff(item: WorkItem, budget: int, max_lines: int) -> str:
     return "\n\n".join(parts)
 
 
-def _file_block(file: FileDiff, max_lines: int) -> str:
+def _file_block(file: FileDiff, max_lines: int, secret: bool = False) -> str:
     moved = f" (from {file.old_path})" if file.old_path and file.old_path != file.path else ""
     title = f"### {file.path}{moved} ({file.status}, +{file.additions} -{file.deletions})"
+    if secret:
+        return f"{title}\n\n(diff withheld: this looks like a secrets file)"
     if file.patch is None:
         return f"{title}\n\n(no textual diff: binary, or too large for the host to show)"
     lines = file.patch.splitlines()

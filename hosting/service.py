@@ -12,7 +12,7 @@ are reused across turns), all sharing one ETag cache.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -83,8 +83,15 @@ class Hosting:
 
     # -- work items ---------------------------------------------------------------------------
 
-    async def fetch(self, ref: ItemRef | str, budget: int = 40_000) -> str:
-        """The work item as Markdown of at most about ``budget`` characters."""
+    async def fetch(
+        self,
+        ref: ItemRef | str,
+        budget: int = 40_000,
+        *,
+        withhold: Callable[[str], bool] | None = None,
+    ) -> str:
+        """The work item as Markdown of at most about ``budget`` characters; the diff of each
+        file ``withhold(path)`` names (secrets) is left out, and says so."""
         if isinstance(ref, str):
             found = self.recognise(ref)
             if found is None:
@@ -101,16 +108,18 @@ class Hosting:
             api = GitHub(http, **limits)
             assert ref.repo is not None and ref.number is not None
             item = await (api.pull if ref.kind == "pull" else api.issue)(ref.repo, ref.number)
-            return markdown.work_item(item, budget, s.max_diff_lines)
+            return markdown.work_item(item, budget, s.max_diff_lines, withhold)
         if ref.host.kind == "gitlab":
             lab = GitLab(http, **limits)
             assert ref.repo is not None and ref.number is not None
             get = lab.merge_request if ref.kind == "pull" else lab.issue
-            return markdown.work_item(await get(ref.repo, ref.number), budget, s.max_diff_lines)
+            return markdown.work_item(
+                await get(ref.repo, ref.number), budget, s.max_diff_lines, withhold
+            )
         if ref.host.kind == "bitbucket":
             assert ref.repo is not None and ref.number is not None
             item = await Bitbucket(http, **limits).pull(ref.repo, ref.number)
-            return markdown.work_item(item, budget, s.max_diff_lines)
+            return markdown.work_item(item, budget, s.max_diff_lines, withhold)
         if ref.host.kind == "jira":
             assert ref.key is not None
             issue = await Jira(http, max_comments=s.max_comments).issue(ref.key)

@@ -23,7 +23,16 @@ _SCRUBBED = (
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_VERTEX_BASE_URL",
     "GOOGLE_GENAI_USE_VERTEXAI",
+    # source hosts, trackers and wikis (hosting/)
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+    "GITLAB_TOKEN",
+    "GITLAB_URL",
+    "GITLAB_HOST",
 )
+_SCRUBBED_PREFIXES = ("BITBUCKET_", "JIRA_", "CONFLUENCE_")
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +42,11 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     monkeypatch.setenv("DEPUTYDEV_HOME", str(home))
     monkeypatch.setenv("HOME", str(tmp_path / "user-home"))
     for name in list(os.environ):
-        if name in _SCRUBBED or (name.startswith("DEPUTYDEV_") and name != "DEPUTYDEV_HOME"):
+        if (
+            name in _SCRUBBED
+            or name.startswith(_SCRUBBED_PREFIXES)
+            or (name.startswith("DEPUTYDEV_") and name != "DEPUTYDEV_HOME")
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")

@@ -139,8 +139,11 @@ async def ask(
             case wire.ModelSwitched(from_model=old, to_model=new, reason=why):
                 console.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
 
+    from daemon.tools.hosting import open_hosting
+
     store = await SessionStore.open(data_dir() / "sessions.db")
     index = await _open_index(root, settings, console) if settings.index.enabled else None
+    hosting = open_hosting(settings.hosting)
     try:
         solver = Solver(
             router=router,
@@ -154,6 +157,7 @@ async def ask(
                 ask_user=ask_user,
                 apply_edit=apply_edit,
                 index=_code_index(index),
+                hosting=hosting,
             ),
             settings=settings.solver,
             emit=show,
@@ -187,6 +191,7 @@ async def ask(
         return 0
     finally:
         await store.close()
+        await hosting.aclose()
         if index is not None:
             await index.close()
 

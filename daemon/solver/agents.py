@@ -25,6 +25,9 @@ READ_TOOLS = (
     "read_file",
     "list_directory",
     "git",
+    "fetch_work_item",
+    "search_issues",
+    "list_pull_requests",
 )
 
 BASE_PROMPT = (

@@ -18,11 +18,13 @@ from pathlib import Path
 from daemon.tools.base import ToolContext, ToolError, cap
 from daemon.tools.files import ListFiles, current_text
 from daemon.tools.paths import check_readable, confine, relative
+from hosting.markdown import fence
 from protocol.query import FocusItem, FocusKind
 
 log = logging.getLogger(__name__)
 
 ITEM_CHARS = 12_000
+WORK_ITEM_CHARS = 40_000
 TOTAL_CHARS = 60_000
 URL_TIMEOUT_S = 10.0
 URL_MAX_BYTES = 2_000_000
@@ -59,10 +61,20 @@ async def render_focus(items: Sequence[FocusItem], ctx: ToolContext) -> str:
             log.warning("focus item %s failed: %r", _name(item), exc)
             parts.append(f"(focus {_name(item)}: could not be read: {type(exc).__name__})")
             continue
+        if isinstance(body, Markdown):
+            body = cap(body, min(WORK_ITEM_CHARS, max(TOTAL_CHARS - used, 500)))
+            used += len(body)
+            parts.append(f"Focus {label}:\n\n{body}")
+            continue
         body = cap(body, min(ITEM_CHARS, max(TOTAL_CHARS - used, 500)))
         used += len(body)
-        parts.append(f"Focus {label}:\n```\n{body}\n```")
+        parts.append(f"Focus {label}:\n{fence(body)}")
     return ("\n\n" + "\n\n".join(parts)) if parts else ""
+
+
+class Markdown(str):
+    """A focus body that is Markdown already, with its caps stated: given its own, larger
+    share and not wrapped in a code fence."""
 
 
 def _name(item: FocusItem) -> str:
@@ -210,6 +222,16 @@ async def _url(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     assert item.url is not None
     if not item.url.startswith(("http://", "https://")):
         raise ToolError("only http and https URLs can be fetched")
+    ref = ctx.hosting.recognise(item.url) if ctx.hosting is not None else None
+    if ref is not None and ctx.hosting is not None:
+        from daemon.tools.hosting import secret_paths
+        from hosting.errors import HostingError
+
+        try:
+            text = await ctx.hosting.fetch(ref, budget=WORK_ITEM_CHARS, withhold=secret_paths(ctx))
+        except HostingError as exc:
+            raise ToolError(str(exc)) from None
+        return f"{ref.noun} {ref.label}", Markdown(text)
     timeout = httpx.Timeout(URL_TIMEOUT_S)
     try:
         async with (

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from daemon.solver.loop import TurnOutcome
     from daemon.solver.ports import ModelRouter
     from daemon.tools.base import CodeIndex
+    from hosting.service import Hosting
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ class QueryService:
         # gets a new router and the old one is closed once no turn still streams through it.
         self._router_settings: Any = None
         self._retired: list[ModelRouter] = []
+        # Source hosts (work-item links, issue search): rebuilt like the router when the
+        # [hosting] settings change, the old one closed once no turn uses it.
+        self._hosting: Hosting | None = None
+        self._retired_hosting: list[Hosting] = []
 
     async def start(self) -> None:
         pass
@@ -62,10 +67,14 @@ class QueryService:
         if self._router is not None:
             self._retired.append(self._router)
             self._router = None
+        if self._hosting is not None:
+            self._retired_hosting.append(self._hosting)
+            self._hosting = None
         await self._close_retired()
 
     async def _close_retired(self) -> None:
-        retired, self._retired = self._retired, []
+        retired: list[Any] = [*self._retired, *self._retired_hosting]
+        self._retired, self._retired_hosting = [], []
         for router in retired:
             close = getattr(router, "aclose", None)
             if close is not None:
@@ -91,6 +100,18 @@ class QueryService:
             self._router_settings = current
             self._router = self.router_factory()
         return self._router
+
+    @property
+    def hosting(self) -> Hosting:
+        from daemon.tools.hosting import open_hosting
+
+        current = self._server.settings.hosting
+        if self._hosting is not None and current != self._hosting.settings:
+            self._retired_hosting.append(self._hosting)
+            self._hosting = None
+        if self._hosting is None:
+            self._hosting = open_hosting(current)
+        return self._hosting
 
     # -- editor callbacks -------------------------------------------------------------------
 
@@ -213,6 +234,7 @@ class QueryService:
             apply_edit=self._apply_edit if self._can_apply_edits() else None,
             index=self._code_index(),
             document_text=self._server.document_text,
+            hosting=self.hosting,
         )
         user_agents = {
             name: Agent(name, a.description, a.prompt, a.tools, a.model)
@@ -258,7 +280,7 @@ class QueryService:
         finally:
             self.busy.pop(session.id, None)
             self.running.pop(session.id, None)
-            if self._retired and not self.busy:
+            if (self._retired or self._retired_hosting) and not self.busy:
                 await self._close_retired()
 
     @staticmethod

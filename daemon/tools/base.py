@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from daemon.solver.settings import ToolSettings
+
+if TYPE_CHECKING:
+    from hosting.service import Hosting
 
 TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
 
@@ -70,6 +73,8 @@ class ToolContext:
     document_text: Callable[[Path], str | None] | None = None
     # Told of every edit as it is proposed and as it lands, for the editor's progress view.
     on_edit: OnEdit | None = None
+    # Source hosts, trackers and wikis with the user's credentials (work-item links, search).
+    hosting: Hosting | None = None
 
 
 class Tool:

@@ -8,6 +8,7 @@ from daemon.tools.base import Tool
 from daemon.tools.files import ListFiles, ReadFile, ReplaceInFile, WriteFile
 from daemon.tools.find import FilePathSearch
 from daemon.tools.git import Git
+from daemon.tools.hosting import FetchWorkItem, ListPullRequests, SearchIssues
 from daemon.tools.search import CodeSearch, Grep, SymbolSearch
 from daemon.tools.shell import ExecuteCommand
 from daemon.tools.user import AskUser
@@ -20,6 +21,9 @@ ALL_TOOLS: tuple[type[Tool], ...] = (
     ReadFile,
     ListFiles,
     Git,
+    FetchWorkItem,
+    SearchIssues,
+    ListPullRequests,
     ExecuteCommand,
     AskUser,
     ReplaceInFile,
