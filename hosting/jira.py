@@ -172,7 +172,7 @@ def wiki_to_markdown(text: str) -> str:
         bullet = re.match(r"^([*#-]+)\s+(.*)$", line)
         if heading:
             line = "#" * int(heading.group(1)) + " " + heading.group(2)
-        elif bullet and not line.startswith("**"):
+        elif bullet:
             depth = len(bullet.group(1)) - 1
             marker = "1." if bullet.group(1)[-1] == "#" else "-"
             line = "  " * depth + f"{marker} {bullet.group(2)}"
