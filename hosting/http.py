@@ -320,6 +320,10 @@ class HostClient:
     def _error(self, answer: Answer, what: str, wait: float | None) -> HostingError:
         host = self.host
         said = _server_message(answer)
+        if host.credentials is not None and host.credentials.token in said:
+            # A host that echoes the request back must not put the token in a message that
+            # reaches the model, the editor and the session.
+            said = said.replace(host.credentials.token, "[REDACTED]")
         said_part = f" ({said})" if said else ""
         data: dict[str, Any] = {"host": host.label, "status": answer.status}
         if wait is not None:

@@ -143,3 +143,13 @@ async def test_a_rejected_query_says_what_the_host_said(make_hosting: MakeHostin
         )
         with pytest.raises(BadRequest, match="Error in the JQL Query"):
             await hosting.search("jira", "status = ")
+
+
+async def test_a_host_echoing_the_token_does_not_put_it_in_the_message(
+    github: HostingServer, make_hosting: MakeHosting
+) -> None:
+    github.fail("/repos/o/r/pulls/7", 400, "bad header: Bearer ghp_testtoken1234567890")
+    with pytest.raises(BadRequest) as caught:
+        await github_hosting(make_hosting, github).fetch(PR)
+    assert "ghp_testtoken1234567890" not in str(caught.value)
+    assert "bad header: Bearer [REDACTED]" in str(caught.value)
