@@ -173,7 +173,7 @@ class Searcher:
             paths = self._paths_of(file_ids)
             candidates = [s for s in candidates if s.path in paths]
         out = []
-        for sym, score in rank_symbols(query, candidates, limit=limit):
+        for sym, score in rank_symbols(query, candidates, limit=limit, path=lambda s: s.path):
             # The definition cut to the chunk it starts in: a result is never two chunks.
             chunk_id = self.store.chunk_at(sym.path, sym.start_line)
             rows = self.store.chunks([chunk_id]) if chunk_id is not None else {}
