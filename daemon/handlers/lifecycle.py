@@ -25,6 +25,8 @@ def register(server: DeputyServer) -> None:
     @server.feature(types.INITIALIZE)
     def initialize(params: types.InitializeParams) -> None:
         options = params.initialization_options
+        if options == []:  # an empty Lua table, as Neovim encodes it
+            options = {}
         if isinstance(options, dict):
             server.editor_settings = options
         elif options is not None:

@@ -41,7 +41,7 @@ def kind_of(item: FocusItem, roots: Sequence[Path]) -> FocusKind:
         return "snippet"
     assert item.path is not None  # the model's validator guarantees one of them
     try:
-        return "directory" if confine(roots, item.path).is_dir() else "file"
+        return "directory" if confine(roots, editor_path(roots, item.path)).is_dir() else "file"
     except ToolError:
         return "file"
 
@@ -77,6 +77,18 @@ class Markdown(str):
     share and not wrapped in a code fence."""
 
 
+def editor_path(roots: Sequence[Path], raw: str) -> str:
+    """Editors name files by absolute path; tools take them relative to a root. An absolute
+    path inside a root becomes relative; anything else is left for ``confine`` to judge
+    (and refuse when it leads outside the workspace)."""
+    candidate = Path(raw).expanduser()
+    if candidate.is_absolute():
+        resolved = candidate.resolve()
+        if any(resolved.is_relative_to(root.resolve()) for root in roots):
+            return relative(roots, resolved)
+    return raw
+
+
 def _name(item: FocusItem) -> str:
     return item.url or item.symbol or item.path or "snippet"
 
@@ -84,7 +96,7 @@ def _name(item: FocusItem) -> str:
 def _readable(item: FocusItem, ctx: ToolContext) -> tuple[Path, str]:
     if item.path is None:
         raise ToolError("no path given")
-    path = confine(ctx.roots, item.path)
+    path = confine(ctx.roots, editor_path(ctx.roots, item.path))
     if path.is_dir():
         raise ToolError("is a directory")
     return path, check_readable(ctx.roots, path, ctx.settings)
@@ -120,7 +132,7 @@ async def _snippet(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
 async def _directory(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     if item.path is None:
         raise ToolError("no path given")
-    path = confine(ctx.roots, item.path)
+    path = confine(ctx.roots, editor_path(ctx.roots, item.path))
     if not path.is_dir():
         raise ToolError("is not a directory")
     listing = await asyncio.to_thread(ListFiles._list, ctx, path, True)
@@ -156,7 +168,9 @@ def _find_symbol(rel: str, text: str, name: str) -> tuple[int, int] | None:
 
 
 async def _git_diff(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
-    where = [confine(ctx.roots, item.path)] if item.path else list(ctx.roots)
+    where = (
+        [confine(ctx.roots, editor_path(ctx.roots, item.path))] if item.path else list(ctx.roots)
+    )
     return "git diff (working tree against HEAD)", await asyncio.to_thread(_diffs, ctx, where)
 
 
