@@ -101,3 +101,26 @@ COMMAND_ARGS: dict[str, type[Any]] = {
     CANCEL: CancelArgs,
     REINDEX: ReindexArgs,
 }
+
+
+# --- a custom method for clients that render a session themselves ------------------------
+
+SESSIONS_TRANSCRIPT = "deputydev/sessions/transcript"
+
+
+class TranscriptParams(WireModel):
+    session_id: str
+
+
+class TranscriptResult(WireModel):
+    """The session as Markdown (what ``window/showDocument`` opens), and that file's URI."""
+
+    session_id: str
+    title: str
+    markdown: str
+    uri: str
+
+
+METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {
+    SESSIONS_TRANSCRIPT: (TranscriptParams, TranscriptResult),
+}

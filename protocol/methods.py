@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import index, models, query, sessions, status, sync
+from protocol import commands, index, models, query, sessions, status, sync
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
@@ -20,6 +20,7 @@ METHOD_TYPES: dict[str, MethodTypes] = {
     **index.METHODS,
     **models.METHODS,
     **sync.METHODS,
+    **commands.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {

@@ -25,6 +25,12 @@ def transcript_path(session_id: str) -> Path:
 
 
 async def write_transcript(server: DeputyServer, session_id: str) -> Path:
+    return (await transcript(server, session_id))[0]
+
+
+async def transcript(server: DeputyServer, session_id: str) -> tuple[Path, str, str]:
+    """Write the session's transcript; its path, title and Markdown. An unknown session
+    raises SessionNotFound."""
     from daemon.sessions import export
     from daemon.sessions.service import SessionsService
 
@@ -34,7 +40,7 @@ async def write_transcript(server: DeputyServer, session_id: str) -> Path:
     text = export.to_markdown(session, turns)
     path = transcript_path(session_id)
     await asyncio.to_thread(_write, path, text)
-    return path
+    return path, session.title, text
 
 
 def _write(path: Path, text: str) -> None:

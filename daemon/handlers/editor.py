@@ -112,6 +112,16 @@ def register(server: DeputyServer) -> None:
     async def reindex(*arguments: Any) -> Any:
         return await runner().reindex(parse(cmd.REINDEX, arguments))
 
+    @server.feature(cmd.SESSIONS_TRANSCRIPT)
+    @jsonrpc_errors
+    async def sessions_transcript(params: cmd.TranscriptParams) -> cmd.TranscriptResult:
+        from daemon.editor.transcript import transcript
+
+        path, title, markdown = await transcript(server, params.session_id)
+        return cmd.TranscriptResult(
+            session_id=params.session_id, title=title, markdown=markdown, uri=path.as_uri()
+        )
+
     def advertise(client: types.ClientCapabilities, ours: types.ServerCapabilities) -> None:
         provider = ours.execute_command_provider
         if provider is None or runner().can_edit():

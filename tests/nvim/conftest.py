@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.llm_server import LLMServer
-from tests.nvim.harness import Nvim, start_nvim
+from tests.nvim.harness import PLUGIN_DIR, Nvim, start_nvim
 
 
 @pytest.fixture
@@ -22,6 +22,11 @@ def workspace(tmp_path: Path) -> Path:
     (root / "hello.py").write_text(
         'def greet(name):\n    return f"hello {name}"\n\n\n'
         'def farewell(name):\n    return f"bye {name}"\n'
+    )
+    (root / "billing.py").write_text(
+        "import math\n\n\ndef invoice_total(items, tax_rate):\n"
+        "    subtotal = sum(item.price for item in items)\n"
+        "    return math.ceil(subtotal * (1 + tax_rate))\n"
     )
     return root
 
@@ -45,4 +50,20 @@ def nvim_env(llm: LLMServer) -> dict[str, str]:
 def nvim(tmp_path: Path, workspace: Path, nvim_env: dict[str, str]) -> Iterator[Nvim]:
     """Neovim in the workspace, with nothing set up (tests add the plugin or a snippet)."""
     with start_nvim(tmp_path, cwd=workspace, env=nvim_env) as editor:
+        yield editor
+
+
+@pytest.fixture
+def editor(tmp_path: Path, workspace: Path, nvim_env: dict[str, str]) -> Iterator[Nvim]:
+    """Neovim with the plugin set up, hello.py open and the daemon attached to it."""
+    with start_nvim(tmp_path, cwd=workspace, env=nvim_env, rtp=[PLUGIN_DIR]) as editor:
+        editor.lua('require("deputydev").setup({})')
+        editor.command("edit hello.py")
+        editor.wait(
+            """
+            local client = vim.lsp.get_clients({ bufnr = 0, name = "deputydev" })[1]
+            return client and client.initialized
+            """,
+            what="the daemon to attach to hello.py",
+        )
         yield editor
