@@ -196,7 +196,9 @@ class Nvim:
             if ok then return { true, value } end
             return { false, value }
         """
-        ok, value = self.lua(code, predicate, list(args), int(timeout * 1000), timeout=timeout + 10)
+        # A Lua nil at the end of a list does not travel: {false, nil} arrives as [false].
+        answer = self.lua(code, predicate, list(args), int(timeout * 1000), timeout=timeout + 10)
+        ok, value = answer[0], answer[1] if len(answer) > 1 else None
         if not ok:
             raise AssertionError(
                 f"timed out after {timeout}s waiting for {what}; last value: {value!r}\n"
