@@ -29,7 +29,7 @@ from lsprotocol import types
 from pydantic import BaseModel
 
 from daemon.editor import actions
-from daemon.errors import DomainError, WorkspaceError
+from daemon.errors import DaemonError, DomainError, WorkspaceError
 from daemon.progress import WorkDone
 from daemon.solver.steps import step_message
 from protocol import commands as cmd
@@ -65,6 +65,16 @@ class CommandRunner:
             return self._server.client_capabilities
         except (AttributeError, RuntimeError):
             return None
+
+    def can_edit_file(self, uri: str) -> bool:
+        """Whether actions that edit ``uri`` may be offered: the client applies edits (or the
+        daemon may write) and the file is inside a root, where tools can write."""
+        if not self.can_edit():
+            return False
+        try:
+            return self._root_of(self._path(uri)) is not None
+        except DaemonError:
+            return False
 
     def can_edit(self) -> bool:
         caps = self._caps()

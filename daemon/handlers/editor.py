@@ -84,7 +84,7 @@ def register(server: DeputyServer) -> None:
             params.range,
             params.context.diagnostics,
             only=params.context.only,
-            can_edit=runner().can_edit(),
+            can_edit=runner().can_edit_file(params.text_document.uri),
             literals=literals,
         )
 

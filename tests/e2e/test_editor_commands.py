@@ -183,6 +183,11 @@ async def test_actions_are_listed_at_once_with_a_quick_fix_per_diagnostic(
     commands = client.initialize_result.capabilities.execute_command_provider.commands  # type: ignore[attr-defined]
     assert {"deputydev.ask", "deputydev.addDocstring", "deputydev.cancel"} <= set(commands)
 
+    # A file outside every root can be explained, not edited: tools write only inside.
+    elsewhere = (daemon.workspace.parent / "elsewhere.py").as_uri()
+    outside = await code_actions(client, elsewhere, selection(0, 2), [diagnostic])
+    assert [a["title"] for a in outside] == ["DeputyDev: Explain"]
+
 
 async def test_a_client_that_cannot_apply_edits_gets_only_explain(daemon: Editor) -> None:
     caps = types.ClientCapabilities(
