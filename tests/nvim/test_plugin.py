@@ -209,3 +209,27 @@ def test_checkhealth_reports_binary_version_index_and_model(editor: Nvim) -> Non
     assert "index ready (2 files" in text
     assert "model in use: gpt-4.1" in text
     assert "ERROR" not in text
+
+
+def test_the_model_s_question_is_answered_through_vim_ui_input(
+    editor: Nvim, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply([Call("c1", "ask_user", {"question": "Which greeting?"})], USAGE),
+        Reply([Text("Using howdy.")], USAGE),
+    )
+    editor.lua(
+        """
+        _G.questions = {}
+        vim.ui.input = function(opts, on_confirm)
+          table.insert(_G.questions, opts.prompt)
+          on_confirm("howdy")
+        end
+        """
+    )
+    editor.command("DeputyAsk pick a greeting")
+    lines = wait_answered(editor)
+    assert editor.lua("return _G.questions") == ["Which greeting? "]
+    assert "Using howdy." in lines
+    second = json.dumps(chat_requests(llm)[1])
+    assert "howdy" in second  # the answer went back to the model as the tool's result
