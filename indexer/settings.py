@@ -8,6 +8,7 @@
     dimensions = 256                  # ask the server for shorter vectors (openai, gemini)
     batch_size = 64                   # texts per request
     concurrency = 2                   # requests in flight
+    runtime = "auto"                  # local only: onnx (default when installed) | torch
 
 Without a ``[index.embeddings]`` section the index is lexical only (``backend = "none"``).
 ``[index]`` in config.toml, ``DEPUTYDEV_INDEX__<KEY>`` in the environment, ``index`` in the
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic.alias_generators import to_camel
 
 EmbeddingBackend = Literal["none", "openai", "compatible", "gemini", "local"]
+LocalRuntime = Literal["auto", "onnx", "torch"]
 SearchMode = Literal["auto", "hybrid", "lexical", "semantic", "symbol"]
 
 
@@ -50,6 +52,9 @@ class EmbeddingSettings(_Section):
     # Seconds for one request, and attempts for one batch on 429/5xx before giving up.
     timeout_s: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=3, ge=1, le=10)
+    # The ``local`` backend's runtime: ONNX Runtime (int8, no torch in the daemon; the
+    # default when onnxruntime is installed) or sentence-transformers on torch.
+    runtime: LocalRuntime = "auto"
 
 
 class IndexSettings(_Section):

