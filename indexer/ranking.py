@@ -46,6 +46,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Literal, Protocol, TypeVar
 
 from indexer.chunking import Chunk
@@ -173,6 +174,7 @@ _TEST_WORDS = frozenset(
 _SYMBOL_QUERY = re.compile(r"^\s*[^\W\d]\w*(?:(?:\.|::)[^\W\d]\w*)*\s*$")
 
 
+@lru_cache(maxsize=65_536)
 def path_role(path: str) -> Role:
     """``test`` for tests and their fixtures, ``vendored`` for copied-in third-party
     code, else ``code``; decided by the path alone."""
