@@ -194,6 +194,36 @@ def check_sync(loaded: LoadedSettings) -> list[Check]:
     return check(loaded)
 
 
+def check_hosting(loaded: LoadedSettings) -> list[Check]:
+    """Each source host, tracker and wiki: where its token comes from (never the token), and
+    what is wrong in [hosting]. Offline: nothing is sent to a host."""
+    from hosting.hosts import resolve_hosts
+
+    settings = loaded.settings.hosting
+    if not settings.enabled:
+        return [Check("hosting", "ok", "off ([hosting] enabled = false)")]
+    resolved = resolve_hosts(settings)
+    checks = [
+        Check(f"host {p.key}", "fail", p.message, "fix the value in config.toml")
+        for p in resolved.problems
+    ]
+    for host in resolved.hosts:
+        if host.credentials is not None:
+            checks.append(
+                Check(f"host {host.label}", "ok", f"token from {host.credentials.source}")
+            )
+        else:
+            checks.append(
+                Check(
+                    f"host {host.label}",
+                    "warn",
+                    "no token: public items only",
+                    f"set {host.hint}",
+                )
+            )
+    return checks
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
@@ -203,6 +233,7 @@ CHECKS: list[CheckFn] = [
     check_index_vectors,
     check_model_servers,
     check_sync,
+    check_hosting,
 ]
 
 

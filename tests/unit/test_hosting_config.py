@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from daemon.config import load_settings
 
 
@@ -46,3 +48,19 @@ def test_the_environment_may_set_hosting(tmp_path: Path) -> None:
         user_file=tmp_path / "none.toml",
     )
     assert loaded.settings.hosting.github.api_url == "http://127.0.0.1:9"
+
+
+def test_doctor_lists_each_host_with_where_its_token_comes_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.doctor import check_hosting
+
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_doctortoken123456789")
+    user = tmp_path / "user.toml"
+    user.write_text('[hosting.hosts.bad]\nkind = "gitlab"\nurl = "ftp://x"\n')
+    checks = {c.name: c for c in check_hosting(load_settings(user_file=user))}
+    assert checks["host github.com"].detail == "token from GITHUB_TOKEN"
+    assert checks["host gitlab.com"].status == "warn"
+    assert checks["host gitlab.com"].fix.startswith("set GITLAB_TOKEN")
+    assert checks["host hosting.hosts.bad.url"].status == "fail"
+    assert "ghp_doctortoken123456789" not in repr(checks)
