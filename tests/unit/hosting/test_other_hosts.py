@@ -219,3 +219,58 @@ async def test_a_confluence_data_center_page_by_id_and_by_title(make_hosting: Ma
     assert "- Breadcrumbs: Operations > Home > Runbooks > Runbook" in by_id
     assert "Restart `svc`." in by_id and "- Last updated by: Oli" in by_id
     assert title_query["spaceKey"] == ["OPS"] and title_query["title"] == ["Runbook"]
+
+
+async def test_gitlab_pages_follow_the_link_header(make_hosting: MakeHosting) -> None:
+    with HostingServer("gitlab") as server:
+        server.json(
+            "/api/v4/projects/g%2Fp/merge_requests",
+            [
+                {
+                    "iid": n,
+                    "title": f"MR {n}",
+                    "state": "opened",
+                    "author": {"username": "u"},
+                    "references": {"full": f"g/p!{n}"},
+                    "web_url": f"https://gitlab.com/g/p/-/merge_requests/{n}",
+                }
+                for n in range(1, 151)
+            ],
+        )
+        hosting = make_hosting({}, gitlab={"api_url": server.url + "/api/v4"})
+        text = await hosting.pull_requests("https://gitlab.com/g/p", "open", limit=100)
+        pages = [r.query.get("page", ["1"])[0] for r in server.requests]
+        states = {r.query["state"][0] for r in server.requests}
+    assert text.splitlines()[0] == "100 results for open merge requests of g/p on gitlab.com:"
+    assert "- g/p!100 (merge request, open): MR 100" in text
+    assert pages == ["1"] and states == {"opened"}
+    with HostingServer("gitlab") as server:
+        server.json(
+            "/api/v4/projects/g%2Fp/merge_requests",
+            [{"iid": n, "references": {"full": f"g/p!{n}"}} for n in range(1, 151)],
+        )
+        hosting = make_hosting({}, gitlab={"api_url": server.url + "/api/v4"})
+        text = await hosting.pull_requests("https://gitlab.com/g/p", "all", limit=100)
+        assert text.count("\n- g/p!") == 100
+    # 100 per page is GitLab's maximum; more than a page follows rel="next".
+    with HostingServer("gitlab") as server:
+        server.json(
+            "/api/v4/projects/g%2Fp/merge_requests/1/diffs",
+            [
+                {"old_path": f"f{n}", "new_path": f"f{n}", "diff": "@@ -1 +1 @@\n-a\n+b\n"}
+                for n in range(150)
+            ],
+        )
+        server.json(
+            "/api/v4/projects/g%2Fp/merge_requests/1",
+            {"iid": 1, "title": "t", "state": "opened", "changes_count": "150"},
+        )
+        server.json("/api/v4/projects/g%2Fp/merge_requests/1/discussions", [])
+        hosting = make_hosting({}, gitlab={"api_url": server.url + "/api/v4"}, max_diff_files=120)
+        text = await hosting.fetch("https://gitlab.com/g/p/-/merge_requests/1")
+        diff_pages = [
+            r.query.get("page", ["1"])[0] for r in server.requests if r.path.endswith("/diffs")
+        ]
+    assert diff_pages == ["1", "2"]
+    assert "Only the first 120 of 150 files were fetched." in text
+    assert "No pipeline ran for the head commit." in text
