@@ -25,6 +25,7 @@ import email.utils
 import json
 import logging
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -96,6 +97,21 @@ async def together(*calls: Awaitable[Any]) -> list[Any]:
     return results
 
 
+_tls: ssl.SSLContext | None = None
+
+
+async def tls_context() -> ssl.SSLContext:
+    """One TLS context for every host client (httpx's defaults: certifi, or SSL_CERT_FILE).
+    Two first uses at once may both build one; either serves (no lock to bind to a loop)."""
+    global _tls
+    if _tls is None:
+        import httpx
+
+        context = await asyncio.to_thread(httpx.create_ssl_context)
+        _tls = _tls or context
+    return _tls
+
+
 def link_next(answer: Answer, body: Any) -> str | None:
     """The ``rel="next"`` URL of a ``Link`` header (GitHub, GitLab)."""
     for part in answer.headers.get("link", "").split(","):
@@ -115,7 +131,6 @@ class HostClient:
         max_wait_s: float = MAX_WAIT_S,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        import httpx
 
         self.host = host
         self._cache = cache
@@ -124,18 +139,35 @@ class HostClient:
         self._identity = fingerprint(
             creds.token if creds else None, creds.username if creds else None
         )
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(host.timeout_s, connect=min(10.0, host.timeout_s)),
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT, **(headers or {})},
-            transport=transport,
-        )
+        self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
         # Counted for the benchmark and the tests: requests sent, and 304s among them.
         self.sent = 0
         self.not_modified = 0
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def _http(self) -> httpx.AsyncClient:
+        """The httpx client, made on first use with the process's one TLS context (loading
+        the CA bundle takes ~70 ms of CPU: done once, in a thread, not on the event loop)."""
+        import httpx
+
+        if self._client is not None:
+            return self._client
+        verify = await tls_context()
+        # Checked again after the await: requests started together must share one client.
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.host.timeout_s, connect=min(10.0, self.host.timeout_s)),
+                follow_redirects=False,
+                headers=self._headers,
+                transport=self._transport,
+                verify=verify,
+            )
+        return self._client
 
     # -- requests ---------------------------------------------------------------------------
 
@@ -213,7 +245,8 @@ class HostClient:
                 sent_headers["If-Modified-Since"] = cached.last_modified
         started = time.monotonic()
         try:
-            response = await self._client.request(
+            client = await self._http()
+            response = await client.request(
                 method, url, headers=sent_headers, json=body if body is not None else None
             )
             text = response.text
