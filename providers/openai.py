@@ -159,6 +159,15 @@ class OpenAIProvider:
                     for event in state.feed(item):
                         started = True
                         yield event
+                if state.reason is None:
+                    # A server that stops early (a crash, a proxy's time limit) may still
+                    # end the body cleanly: without its last event the reply is not known
+                    # to be whole. Before any output the router retries it.
+                    raise ProviderUnavailable(
+                        f"{self.name}: the stream ended before {state.terminal}",
+                        provider=self.name,
+                        unterminated=True,
+                    )
                 for event in state.end():
                     yield event
         except ProviderError as exc:
@@ -379,6 +388,8 @@ def _extra(obj: Any, name: str) -> Any:
 class ChatState:
     """Chat Completions chunks in, events out (pure: feed it chunks, it returns events)."""
 
+    terminal = "a finish_reason"
+
     def __init__(self) -> None:
         self.calls: dict[int, _PendingCall] = {}
         self.reason: StopReason | None = None
@@ -501,6 +512,8 @@ def responses_params(request: ChatRequest, reasons: bool = False) -> dict[str, A
 
 class ResponsesState:
     """Responses API stream events in, our events out."""
+
+    terminal = "response.completed"
 
     def __init__(self) -> None:
         self.reason: StopReason | None = None

@@ -14,9 +14,11 @@ background thread with its own event loop, so in-process tests and a daemon subp
 Script model: a :class:`Reply` is a list of steps (:class:`Text`, :class:`Thinking`,
 :class:`Redacted`, :class:`Call`) plus usage, the finish reason, and failure knobs: an HTTP
 ``status`` with ``headers`` and an ``error`` body, ``stall_after`` (send that many chunks, then
-hang until the client disconnects) and ``cut_after`` (send that many chunks, then drop the
-connection). Replies are served in order to whichever provider route is called; each route's
-renderer turns the reply into that provider's bytes, one item per chunk (an SSE event).
+hang until the client disconnects), ``cut_after`` (send that many chunks, then drop the
+connection) and ``end_after`` (send that many chunks, then end the response cleanly: no
+finish reason, no ``[DONE]``, as a server that stops early does). Replies are served in
+order to whichever provider route is called; each route's renderer turns the reply into that
+provider's bytes, one item per chunk (an SSE event).
 
 Usage keys: ``input`` (input tokens not read from a cache), ``output`` (all output tokens,
 reasoning included), ``cache_read``, ``cache_write``, ``reasoning`` (the part of ``output``
@@ -88,6 +90,7 @@ class Reply:
     error: dict[str, Any] | None = None  # the JSON body of an error answer
     stall_after: int | None = None
     cut_after: int | None = None
+    end_after: int | None = None
 
     def tokens(self, key: str) -> int:
         return int(self.usage.get(key, 0))
@@ -557,10 +560,13 @@ class LLMServer:
         # Chunks go out one by one while a stall or a cut is coming (so the client sees
         # exactly those before it); otherwise in batches, as a busy server's kernel would
         # coalesce them, so that the client's parsing is what a benchmark measures.
-        batch = 1 if reply.cut_after is not None or reply.stall_after is not None else 64
+        knobs = (reply.cut_after, reply.stall_after, reply.end_after)
+        batch = 64 if knobs == (None, None, None) else 1
         pending: list[bytes] = []
         try:
             for sent, chunk in enumerate(chunks):
+                if reply.end_after is not None and sent >= reply.end_after:
+                    break  # the body ends properly, its last events never sent
                 if reply.cut_after is not None and sent >= reply.cut_after:
                     await writer.drain()
                     writer.transport.abort()  # drop the connection mid-stream
