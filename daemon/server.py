@@ -143,28 +143,44 @@ class DeputyProtocol(LanguageServerProtocol):
             return data.model_dump(by_alias=True, mode="json", exclude_none=True)
         return super()._serialize_message(data)
 
+    _initialize_received = False
+
     def handle_message(self, message: Any) -> None:
+        method = getattr(message, "method", None)
         # LSP: a request after shutdown is answered with InvalidRequest, not ignored.
-        if self._shutdown and getattr(message, "method", "") != types.EXIT:
-            msg_id = getattr(message, "id", None)
-            if msg_id is not None and hasattr(message, "method"):
-                self._send_data(
-                    {
-                        "jsonrpc": "2.0",
-                        "id": msg_id,
-                        "error": {
-                            "code": codes.INVALID_REQUEST,
-                            "message": "the server is shutting down; only exit is accepted",
-                        },
-                    }
-                )
+        if self._shutdown and method != types.EXIT:
+            self._refuse(
+                message,
+                codes.INVALID_REQUEST,
+                "the server is shutting down; only exit is accepted",
+            )
+            return
+        # LSP: before initialize, requests get ServerNotInitialized and notifications are
+        # dropped, but exit, which lets a client stop a server it never initialized.
+        if not self._initialize_received and method not in (None, types.INITIALIZE, types.EXIT):
+            if not self._refuse(
+                message,
+                codes.SERVER_NOT_INITIALIZED,
+                f"the server is not initialized: send initialize before {method}",
+            ):
+                log.warning("dropped %s: it came before initialize", method)
             return
         super().handle_message(message)
+
+    def _refuse(self, message: Any, code: int, text: str) -> bool:
+        """Answer a request with an error; False (nothing sent) for a notification."""
+        msg_id = getattr(message, "id", None)
+        if msg_id is None or not hasattr(message, "method"):
+            return False
+        error = {"code": code, "message": text}
+        self._send_data({"jsonrpc": "2.0", "id": msg_id, "error": error})
+        return True
 
     @lsp_method(types.INITIALIZE)
     def lsp_initialize(
         self, params: types.InitializeParams
     ) -> Generator[Any, Any, types.InitializeResult]:
+        self._initialize_received = True
         result = yield from super().lsp_initialize(params)
         for adjust in self._server.capability_hooks:
             adjust(params.capabilities, result.capabilities)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from cattrs.errors import ClassValidationError
+from lsprotocol.types import EXIT
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcInvalidParams
 
@@ -184,6 +185,16 @@ class MessageReader:
             log.exception("cannot structure message")
             if msg_id is not None and "method" in data:
                 self._send_error(msg_id, codes.INTERNAL_ERROR, "Internal error reading message")
+            return
+        if msg_id is not None and not hasattr(message, "id") and data.get("method") != EXIT:
+            # pygls took it for a notification (its method is one) and would run it with no
+            # answer, leaving the sender waiting for ever. exit still exits.
+            self._send_error(
+                msg_id,
+                codes.INVALID_REQUEST,
+                f"Invalid Request: {data['method']} is a notification, which takes no id; "
+                "it was not run",
+            )
             return
         try:
             self._protocol.handle_message(message)

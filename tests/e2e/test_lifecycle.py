@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from daemon import __version__
+from protocol import errors as codes
 from protocol.methods import METHOD_TYPES
 from tests.e2e.harness import DaemonClient, spawn_daemon, start_daemon
 
@@ -165,11 +167,14 @@ async def test_bad_value_from_the_editor_is_named_and_defaults_are_kept(
         await client.stop_daemon()
 
 
-async def test_a_request_before_initialize_is_answered(workspace: Path, tmp_path: Path) -> None:
+async def test_a_request_before_initialize_is_answered_not_initialized(
+    workspace: Path, tmp_path: Path
+) -> None:
     client = await spawn_daemon(tmp_path / "d.stderr")
     try:
-        status = await client.request("deputydev/status")
-        assert status["roots"] == []
+        with pytest.raises(JsonRpcException) as raised:
+            await client.request("deputydev/status")
+        assert raised.value.code == codes.SERVER_NOT_INITIALIZED
     finally:
         await client.kill()
 
