@@ -9,7 +9,8 @@ header and carries on. Valid messages go to pygls's protocol unchanged.
 
 Recovery works on one buffer: a body that fails to parse but contains the start of another
 header (the sender's length was too long, or the message was truncated) is cut there and
-the rest goes back into the buffer.
+the rest goes back into the buffer. A length a few bytes too long takes only the first bytes
+of the next header: the body is then a whole JSON object followed by them, and they go back.
 """
 
 from __future__ import annotations
@@ -133,11 +134,7 @@ class MessageReader:
         try:
             data = json.loads(body)
         except ValueError as exc:
-            cut = body.find(b"Content-Length:", 1)
-            if cut > 0:
-                # A truncated message, or a length that ran into the next message.
-                self._framer.push_back(body[cut:])
-            self._send_error(None, codes.PARSE_ERROR, f"Parse error: body is not JSON ({exc})")
+            self._unparsable(body, exc)
             return
 
         if not isinstance(data, dict):
@@ -200,6 +197,43 @@ class MessageReader:
             self._protocol.handle_message(message)
         except Exception:
             log.exception("unhandled error dispatching %s", data.get("method"))
+
+    def _unparsable(self, body: bytes, exc: ValueError) -> None:
+        """Answer a body that is not JSON, and give back what belongs to the next message.
+
+        A ``Content-Length`` a few bytes too long swallows the start of the next header: the
+        body is then one whole JSON value followed by those bytes, which go back to the
+        framer so that the next message is read whole. A truncated body, or one that ran
+        into the next message further, is cut at the next header it contains.
+        """
+        value, end = _first_value(body)
+        if value is not None:
+            self._framer.push_back(body[end:])
+            msg_id = value.get("id")
+            self._send_error(
+                msg_id if isinstance(msg_id, int | str) else None,
+                codes.PARSE_ERROR,
+                f"Parse error: Content-Length was {len(body)} but the message ends after "
+                f"{end} bytes; the message was not run",
+            )
+            return
+        cut = body.find(b"Content-Length:", 1)
+        if cut > 0:
+            self._framer.push_back(body[cut:])
+        self._send_error(None, codes.PARSE_ERROR, f"Parse error: body is not JSON ({exc})")
+
+
+def _first_value(body: bytes) -> tuple[dict[str, Any] | None, int]:
+    """The JSON object ``body`` starts with and the byte where it ends, or (None, 0)."""
+    # surrogateescape: the bytes after the value may be cut inside a character.
+    text = body.decode("utf-8", "surrogateescape")
+    try:
+        value, end = json.JSONDecoder().raw_decode(text, len(text) - len(text.lstrip()))
+    except ValueError:
+        return None, 0
+    if not isinstance(value, dict):
+        return None, 0
+    return value, len(text[:end].encode("utf-8", "surrogateescape"))
 
 
 def _envelope_problem(data: dict[str, Any]) -> str | None:

@@ -8,6 +8,7 @@ long loses only its own message.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -126,3 +127,31 @@ async def test_did_open_with_an_id_is_refused_and_not_run(fresh: RawDaemon, tmp_
     assert response["error"]["code"] == codes.INVALID_REQUEST
     assert "textDocument/didOpen is a notification" in response["error"]["message"]
     assert await open_documents(fresh) == 0
+
+
+async def test_a_content_length_a_few_bytes_too_long_loses_only_its_message(
+    fresh: RawDaemon,
+) -> None:
+    await initialize(fresh)
+    for msg_id, (extra, together) in enumerate(
+        [(1, True), (3, True), (7, True), (1, False), (3, False), (7, False)], start=100
+    ):
+        body = json.dumps({"jsonrpc": "2.0", "id": msg_id, "method": "deputydev/status"})
+        broken = b"Content-Length: %d\r\n\r\n%s" % (len(body) + extra, body.encode())
+        following = frame({"jsonrpc": "2.0", "id": -msg_id, "method": "deputydev/status"})
+        if together:
+            await fresh.send(broken + following)
+        else:
+            await fresh.send(broken)
+            # Not a wait for a result: it lets the daemon read the broken message alone, as
+            # when an editor sends it and the next message only later.
+            await asyncio.sleep(0.05)
+            await fresh.send(following)
+
+        first = await fresh.read()
+        assert first["id"] == msg_id, (extra, together)
+        assert first["error"]["code"] == codes.PARSE_ERROR
+        assert "Content-Length" in first["error"]["message"]
+        second = await fresh.read()
+        assert second["id"] == -msg_id and "version" in second["result"], (extra, together)
+    await fresh.status_works()
