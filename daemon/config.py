@@ -398,6 +398,8 @@ def _env_value(raw: str) -> Any:
 
 
 _DSN_PASSWORD = re.compile(r"(?:^|\s)password\s*=", re.IGNORECASE)
+# user:password@ in a URL too broken for urlsplit to find it.
+_USERINFO = re.compile(r"://[^/\s]*:[^/\s]*@")
 
 
 def _carries_password(value: str) -> bool:
@@ -591,8 +593,11 @@ def _expected(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown setting"
     message = str(error["msg"])
-    if "input" in error and not isinstance(error["input"], Mapping | list):
-        return f"{message} (got {error['input']!r})"
+    value = error.get("input")
+    if "input" in error and not isinstance(value, Mapping | list):
+        if isinstance(value, str) and (_carries_password(value) or _USERINFO.search(value)):
+            return message  # never echo a password into a message, a log or the editor
+        return f"{message} (got {value!r})"
     return message
 
 

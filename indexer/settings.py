@@ -18,8 +18,9 @@ editor's settings (camelCase).  See docs/CONFIGURATION.md.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
 EmbeddingBackend = Literal["none", "openai", "compatible", "gemini", "local"]
@@ -55,6 +56,26 @@ class EmbeddingSettings(_Section):
     # The ``local`` backend's runtime: ONNX Runtime (int8, no torch in the daemon; the
     # default when onnxruntime is installed) or sentence-transformers on torch.
     runtime: LocalRuntime = "auto"
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        # A typo is a configuration error naming this key, not a failure of the first
+        # batch; the message never repeats the URL, which may hold a key.
+        if url is None:
+            return None
+        try:
+            parts = urlsplit(url)
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+            raise ValueError(f"the port {port!r} is not a number from 0 to 65535") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return url
 
 
 class IndexSettings(_Section):

@@ -179,6 +179,10 @@ class Router:
         try:
             async with httpx.AsyncClient(timeout=REACHABLE_TIMEOUT_S, trust_env=False) as client:
                 response = await client.get(url, headers=headers)
+        except httpx.InvalidURL as exc:
+            return f"server {server} has an unusable base_url ({exc}): fix it under " + (
+                f"[providers.servers.{server}]"
+            )
         except httpx.HTTPError as exc:
             return f"server {server} at {settings.base_url} is not reachable ({type(exc).__name__})"
         if response.status_code in (401, 403):

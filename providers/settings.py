@@ -30,8 +30,9 @@ no repr or log shows them.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
 from providers.base import Reasoning
@@ -46,6 +47,26 @@ class _Section(BaseModel):
     )
 
 
+def http_url(url: str | None) -> str | None:
+    """``url`` if an HTTP client can use it: http(s), a host, a numeric port. Checked with
+    the settings, so that a typo is a configuration error naming its key rather than a
+    failure of the first call; the message never repeats the URL, which may hold a key."""
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise ValueError(f"the port {port!r} is not a number from 0 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return url
+
+
 class ConnectionSettings(_Section):
     """How to reach one provider. Unset fields fall back to the SDK's own environment."""
 
@@ -58,6 +79,11 @@ class ConnectionSettings(_Section):
     vertex: bool = False
     project: str | None = None
     location: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        return http_url(url)
 
 
 class ServerSettings(ConnectionSettings):

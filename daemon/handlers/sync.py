@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from daemon import status
+from daemon.errors import jsonrpc_errors
 from daemon.sync.service import SyncService
 from protocol.sync import SYNC_STATUS, SyncStatusParams, SyncStatusResult
 
@@ -29,5 +30,9 @@ def register(server: DeputyServer) -> None:
         status.CONTRIBUTORS.append(_contribute)
 
     @server.feature(SYNC_STATUS)
+    @jsonrpc_errors
     async def sync_status_handler(params: SyncStatusParams) -> SyncStatusResult:
+        service = await server.started(SyncService)
+        if (error := service.config_error()) is not None:
+            raise error
         return await sync_status(server)

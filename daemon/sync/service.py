@@ -15,7 +15,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from daemon.errors import SyncError
+from daemon.errors import ConfigError, SyncError
 from daemon.paths import data_dir
 from daemon.sync.settings import SyncSettings
 from daemon.sync.state import STATE_FILE, SyncState
@@ -80,6 +80,21 @@ class SyncService:
         if not task.cancelled() and (exc := task.exception()) is not None:
             log.error("the sync pusher stopped: %r", exc)
             self.state.paused(f"the sync task stopped on an unexpected error: {exc!r}")
+
+    def config_error(self) -> ConfigError | None:
+        """Why sync is off although asked for: a ``[sync] url`` that did not validate (the
+        settings then fell back to no URL). None when sync runs, or was never asked for."""
+        if self._settings.configured:
+            return None
+        for issue in self._server.loaded.issues:
+            if issue.key.replace("_", "").lower() in ("sync.url", "sync"):
+                why = issue.message.removesuffix("; using the previous value")
+                return ConfigError(
+                    f"team sync is off: sync.url from {issue.source} cannot be used: {why}",
+                    key="sync.url",
+                    source=issue.source,
+                )
+        return None
 
     async def pending(self) -> int | None:
         if self._store is None:

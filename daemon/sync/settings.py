@@ -62,11 +62,23 @@ class SyncSettings(_Section):
     def _postgres_url(cls, url: SecretStr | None) -> SecretStr | None:
         if url is None or not url.get_secret_value().strip():
             return None
-        scheme = urlsplit(url.get_secret_value()).scheme
-        if scheme not in ("postgresql", "postgres"):
+        # Checked here rather than when connecting: a URL that can never work is a
+        # configuration error naming this key, not a failure deep inside sync. Messages
+        # never repeat the URL, which may hold a password.
+        try:
+            parts = urlsplit(url.get_secret_value().strip())
+        except ValueError as exc:
+            raise ValueError(f"is not a valid URL ({exc})") from None
+        if parts.scheme not in ("postgresql", "postgres"):
             raise ValueError(
-                f"must be a libpq URL starting with postgresql:// (got scheme {scheme or 'none'!r})"
+                "must be a libpq URL starting with postgresql:// "
+                f"(got scheme {parts.scheme or 'none'!r})"
             )
+        try:
+            parts.port  # noqa: B018 - parsing the port is the check
+        except ValueError:
+            port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+            raise ValueError(f"the port {port!r} is not a number from 0 to 65535") from None
         return url
 
     @property
