@@ -786,7 +786,38 @@ def _process_pool(workers: int) -> Executor:
 
     # spawn, not fork: the daemon has threads (asyncio's, SQLite's) that fork would copy
     # in whatever state they are.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=exit_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def exit_with_parent(parent: int) -> None:
+    """Pool initializer: the worker exits as soon as ``parent`` (its creator) dies.
+
+    Without it, a SIGKILLed ``deputydev index`` left its workers blocked for ever on the
+    task queue: each holds both ends of that pipe, so no EOF ever comes, and the
+    multiprocessing resource tracker lives as long as they do. A pidfd wakes the watcher
+    the moment the parent exits; where there is none, it polls ``getppid`` twice a second.
+    """
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(parent)
+        except (AttributeError, OSError):
+            while os.getppid() == parent:
+                time.sleep(0.5)
+        else:
+            import select
+
+            select.select([fd], [], [])  # readable once the parent has exited
+        os._exit(1)  # nothing to save: the parent that wanted the results is gone
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _bounded_map(
