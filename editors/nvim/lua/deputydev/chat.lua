@@ -335,6 +335,11 @@ function M.on_event(token, value)
   if not turn or turn.token ~= token or type(value) ~= "table" then
     return
   end
+  if not valid_buf() then
+    -- The user wiped the chat mid-answer: the rest of the answer starts a fresh one.
+    state.buf = create_buf()
+    state.prompt_mark = nil
+  end
   local fn = render[value.kind]
   if fn then
     fn(turn, value)
