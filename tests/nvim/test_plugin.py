@@ -233,3 +233,20 @@ def test_the_model_s_question_is_answered_through_vim_ui_input(
     assert "Using howdy." in lines
     second = json.dumps(chat_requests(llm)[1])
     assert "howdy" in second  # the answer went back to the model as the tool's result
+
+
+def test_a_turn_cancelled_by_the_cancel_command_ends_in_the_chat(
+    editor: Nvim, llm: LLMServer
+) -> None:
+    llm.script(Reply([Text("still going")], USAGE, stall_after=2))
+    editor.command("DeputyAsk take your time")
+    wait_chat_contains(editor, "still going")
+    editor.lua(
+        """
+        local client = vim.lsp.get_clients({ name = "deputydev" })[1]
+        client:exec_cmd({ title = "cancel", command = "deputydev.cancel" })
+        """
+    )
+    lines = wait_answered(editor, "the turn cancelled by the daemon to end")
+    assert "_cancelled_" in lines
+    assert asyncio.run(llm.wait_disconnects(1)) >= 1

@@ -316,9 +316,13 @@ end
 function render.error(turn, value)
   turn.error = value
   local data = value.data or {}
-  if data.kind ~= "Cancelled" then
-    step_line("> error: " .. (value.message or ""))
+  if data.kind == "Cancelled" then
+    -- Cancelled elsewhere (deputydev.cancel, another client): Neovim will not call the
+    -- request's handler with a RequestCancelled answer, so the turn ends here.
+    M.retire(turn)
+    return
   end
+  step_line("> error: " .. (value.message or ""))
   notify_error(turn, value.message, data)
 end
 
@@ -478,10 +482,17 @@ function M.cancel()
   if not turn or not turn.request_id then
     return false
   end
-  retired[turn.token] = true
   client_mod.cancel_request(turn.client, turn.request_id)
-  finish(turn, { code = -32800, message = "cancelled" }, nil)
+  M.retire(turn)
   return true
+end
+
+--- End a cancelled turn now; its late events are dropped.
+function M.retire(turn)
+  retired[turn.token] = true
+  if state.turn == turn then
+    finish(turn, { code = -32800, message = "cancelled" }, nil)
+  end
 end
 
 --- Start a new session: the next question does not continue the last one.
