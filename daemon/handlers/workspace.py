@@ -36,7 +36,9 @@ def register(server: DeputyServer) -> None:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(params: types.DidChangeConfigurationParams) -> None:
-        if isinstance(params.settings, dict):
+        if params.settings == []:  # an empty Lua table, as Neovim encodes it
+            server.editor_settings = {}
+        elif isinstance(params.settings, dict):
             server.editor_settings = params.settings
         elif params.settings is not None:
             server.show_message(

@@ -47,6 +47,7 @@ class Raw:
         self.stdin = process.stdin
         self.stdout = process.stdout
         self.next_id = 0
+        self.notifications: list[dict[str, Any]] = []
 
     async def send(self, message: dict[str, Any]) -> None:
         body = json.dumps({"jsonrpc": "2.0", **message}).encode()
@@ -78,6 +79,8 @@ class Raw:
                     return message
                 if "method" in message and "id" in message:  # a request to the editor
                     await self.send({"id": message["id"], "result": None})
+                elif "method" in message:
+                    self.notifications.append(message)
 
         return await asyncio.wait_for(response(), 30)
 
@@ -122,3 +125,13 @@ async def test_a_required_field_is_still_named_when_params_are_empty(raw: Raw) -
     answer = await raw.call("deputydev/search", {"params": []})
     assert answer["error"]["code"] == -32602
     assert "query" in answer["error"]["message"]
+
+
+async def test_empty_settings_from_neovim_are_empty_settings(raw: Raw) -> None:
+    await raw.send({"method": "workspace/didChangeConfiguration", "params": {"settings": []}})
+    status = await raw.call("deputydev/status", {})
+    assert status["result"]["configErrors"] == []
+    shown = [
+        n["params"]["message"] for n in raw.notifications if n["method"] == "window/showMessage"
+    ]
+    assert not any("not an object" in m for m in shown), shown
