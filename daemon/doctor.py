@@ -213,10 +213,17 @@ def check_hosting(loaded: LoadedSettings) -> list[Check]:
                 Check(f"host {host.label}", "ok", f"token from {host.credentials.source}")
             )
         else:
+            # A public host nobody configured is fine without a token; a site the user named
+            # (Jira, Confluence, an instance of theirs) most likely needs one.
+            public = host.name in ("github", "gitlab", "bitbucket") and host.web in (
+                "https://github.com",
+                "https://gitlab.com",
+                "https://bitbucket.org",
+            )
             checks.append(
                 Check(
                     f"host {host.label}",
-                    "warn",
+                    "ok" if public else "warn",
                     "no token: public items only",
                     f"set {host.hint}",
                 )

@@ -57,10 +57,15 @@ def test_doctor_lists_each_host_with_where_its_token_comes_from(
 
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_doctortoken123456789")
     user = tmp_path / "user.toml"
-    user.write_text('[hosting.hosts.bad]\nkind = "gitlab"\nurl = "ftp://x"\n')
+    user.write_text(
+        '[hosting.hosts.bad]\nkind = "gitlab"\nurl = "ftp://x"\n'
+        '[hosting.jira]\nurl = "https://acme.atlassian.net"\n'
+    )
     checks = {c.name: c for c in check_hosting(load_settings(user_file=user))}
     assert checks["host github.com"].detail == "token from GITHUB_TOKEN"
-    assert checks["host gitlab.com"].status == "warn"
+    assert checks["host gitlab.com"].status == "ok"  # public items need no token
     assert checks["host gitlab.com"].fix.startswith("set GITLAB_TOKEN")
+    assert checks["host acme.atlassian.net"].status == "warn"
+    assert checks["host acme.atlassian.net"].fix.startswith("set JIRA_EMAIL and JIRA_API_TOKEN")
     assert checks["host hosting.hosts.bad.url"].status == "fail"
     assert "ghp_doctortoken123456789" not in repr(checks)
