@@ -11,8 +11,9 @@ are reused across turns), all sharing one ETag cache.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -20,7 +21,7 @@ from hosting import markdown
 from hosting.bitbucket import Bitbucket
 from hosting.cache import ETagCache
 from hosting.confluence import Confluence
-from hosting.errors import NotRecognised
+from hosting.errors import BadResponse, NotRecognised
 from hosting.github import HEADERS as GITHUB_HEADERS
 from hosting.github import GitHub
 from hosting.gitlab import GitLab
@@ -41,6 +42,22 @@ _HEADERS: dict[str, dict[str, str]] = {
     "jira": {"Accept": "application/json"},
     "confluence": {"Accept": "application/json"},
 }
+
+
+@contextlib.contextmanager
+def _readable(host: Host, what: str) -> Iterator[None]:
+    """An answer of an unexpected shape (a proxy's page, another API version) becomes a
+    BadResponse naming the host and the item, not a KeyError from deep in a client."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise BadResponse(
+            f"{host.label} answered for {what} in a shape that could not be read "
+            f"({type(exc).__name__}: {str(exc)[:120]}); is [hosting] api_url right?",
+            host=host.label,
+        ) from None
+
+
 _SCOPED = re.compile(r"(^|\s)-?(repo|org|user|owner):\S", re.IGNORECASE)
 
 
@@ -100,6 +117,12 @@ class Hosting:
                     f"or Confluence page on a known host ({self.known()})"
                 )
             ref = found
+        with _readable(ref.host, f"{ref.noun} {ref.label}"):
+            return await self._fetch(ref, budget, withhold)
+
+    async def _fetch(
+        self, ref: ItemRef, budget: int, withhold: Callable[[str], bool] | None
+    ) -> str:
         http = self.client(ref.host)
         s = self.settings
         limits = {"max_files": s.max_diff_files, "max_comments": s.max_comments}
@@ -159,6 +182,10 @@ class Hosting:
     ) -> str:
         remote = self.remote(roots)
         host = self._host_for(provider, remote)
+        with _readable(host, f"the search {query!r}"):
+            return await self._search(host, remote, query, limit)
+
+    async def _search(self, host: Host, remote: Remote | None, query: str, limit: int) -> str:
         http = self.client(host)
         scope = ""
         if host.kind == "github":
@@ -188,6 +215,10 @@ class Hosting:
         roots: Sequence[Path] = (),
     ) -> str:
         host, name = self._repo(repo, roots)
+        with _readable(host, f"the pull requests of {name}"):
+            return await self._pull_requests(host, name, state, limit)
+
+    async def _pull_requests(self, host: Host, name: str, state: PullState, limit: int) -> str:
         http = self.client(host)
         if host.kind == "github":
             hits = await GitHub(http).pulls(name, state, limit)

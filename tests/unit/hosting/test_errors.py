@@ -153,3 +153,16 @@ async def test_a_host_echoing_the_token_does_not_put_it_in_the_message(
         await github_hosting(make_hosting, github).fetch(PR)
     assert "ghp_testtoken1234567890" not in str(caught.value)
     assert "bad header: Bearer [REDACTED]" in str(caught.value)
+
+
+async def test_an_answer_of_the_wrong_shape_names_the_host_and_the_item(
+    github: HostingServer, make_hosting: MakeHosting
+) -> None:
+    seed_github_pull(github)
+    github.json("/repos/o/r/pulls/7", ["not", "a", "pull"])  # e.g. api_url at the wrong API
+    with pytest.raises(BadResponse) as caught:
+        await github_hosting(make_hosting, github).fetch(PR)
+    assert str(caught.value).startswith(
+        "github.com answered for pull request o/r#7 on github.com in a shape that could not "
+        "be read (AttributeError:"
+    )
