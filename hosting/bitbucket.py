@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from hosting.errors import AuthError, NotFound
-from hosting.http import Answer, HostClient, together
+from hosting.http import Answer, Api, together
 from hosting.models import Check, Comment, FileDiff, SearchHit, WorkItem
 
 PAGELEN = 50
@@ -37,12 +37,7 @@ def _user(data: Any) -> str:
     return str(data.get("nickname") or data.get("display_name") or data.get("username") or "ghost")
 
 
-class Bitbucket:
-    def __init__(self, http: HostClient, *, max_files: int = 100, max_comments: int = 100) -> None:
-        self.http = http
-        self.max_files = max_files
-        self.max_comments = max_comments
-
+class Bitbucket(Api):
     async def pull(self, repo: str, number: int) -> WorkItem:
         what = f"pull request {repo}#{number}"
         base = f"/repositories/{repo}/pullrequests/{number}"

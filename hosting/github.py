@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from hosting.errors import AuthError, NotFound
-from hosting.http import HostClient, together
+from hosting.http import Api, together
 from hosting.models import Check, Comment, FileDiff, SearchHit, WorkItem
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
@@ -27,12 +27,7 @@ def _names(values: Any, key: str) -> tuple[str, ...]:
     return tuple(str(v.get(key)) for v in values or () if isinstance(v, dict) and v.get(key))
 
 
-class GitHub:
-    def __init__(self, http: HostClient, *, max_files: int = 100, max_comments: int = 100) -> None:
-        self.http = http
-        self.max_files = max_files
-        self.max_comments = max_comments
-
+class GitHub(Api):
     async def pull(self, repo: str, number: int) -> WorkItem:
         what = f"pull request {repo}#{number}"
         base = f"/repos/{repo}"

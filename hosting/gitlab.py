@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hosting.errors import AuthError, NotFound
-from hosting.http import HostClient, together
+from hosting.http import Api, together
 from hosting.models import Check, Comment, FileDiff, SearchHit, WorkItem
 
 PER_PAGE = 100
@@ -46,12 +46,7 @@ def _state(value: Any) -> str:
     return {"opened": "open"}.get(str(value or ""), str(value or ""))
 
 
-class GitLab:
-    def __init__(self, http: HostClient, *, max_files: int = 100, max_comments: int = 100) -> None:
-        self.http = http
-        self.max_files = max_files
-        self.max_comments = max_comments
-
+class GitLab(Api):
     async def merge_request(self, repo: str, iid: int) -> WorkItem:
         what = f"merge request {repo}!{iid}"
         base = f"/projects/{project_id(repo)}/merge_requests/{iid}"

@@ -406,6 +406,15 @@ class HostClient:
         return BadRequest(f"{host.label} rejected the request for {what}{said_part}", **data)
 
 
+class Api:
+    """What each source-host client holds: its host's :class:`HostClient` and the caps."""
+
+    def __init__(self, http: HostClient, *, max_files: int = 100, max_comments: int = 100) -> None:
+        self.http = http
+        self.max_files = max_files
+        self.max_comments = max_comments
+
+
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if v is not None}
 
