@@ -107,6 +107,28 @@ class ChatRequest:
     timeout_s: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FimRequest:
+    """One code completion: fill the text between ``prefix`` and ``suffix``.
+
+    ``context`` is text the model should see before the prefix (definitions, similar code,
+    the file's path), already written in the file's language, such as comments; a FIM
+    model reads it as the start of the file, a chat model as a separate section. ``path``
+    and ``language`` name the file for a chat model. ``stop`` ends the completion early.
+    """
+
+    model: str
+    prefix: str
+    suffix: str
+    context: str = ""
+    path: str = ""
+    language: str = ""
+    max_output_tokens: int = 128
+    temperature: float | None = 0.0
+    stop: tuple[str, ...] = ()
+    timeout_s: float | None = None
+
+
 # --------------------------------------------------------------------------- the events
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from providers.base import Reasoning, Usage
 from providers.errors import UnknownModel
-from providers.settings import Api, ModelSettings, ProviderKind, ProvidersSettings
+from providers.settings import Api, Fim, ModelSettings, ProviderKind, ProvidersSettings
 
 _MILLION = 1_000_000
 
@@ -41,6 +41,7 @@ class ModelSpec:
     prompt_caching: bool = False
     api: Api = "chat"
     server: str | None = None  # compatible: the [providers.servers] entry
+    fim: Fim = "chat"  # how it fills in the middle for completions (providers.fim)
 
     def cost(self, usage: Usage) -> float:
         """US dollars. ``input_tokens`` excludes cache reads and writes, which are priced
@@ -90,7 +91,14 @@ DEFAULTS: tuple[ModelSpec, ...] = (
     ModelSpec("gemini-flash-lite", "gemini", "gemini-3.1-flash-lite", 1_048_576, 65_536,
               0.25, 1.5, 0.025, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
     # A local model through Ollama's OpenAI-compatible API: free, no key, no internet.
-    ModelSpec("local", "compatible", "qwen2.5-coder:7b", 32_768, 8_192, server="ollama"),
+    # Ollama fills in the middle through /v1/completions with a suffix.
+    ModelSpec("local", "compatible", "qwen2.5-coder:7b", 32_768, 8_192, server="ollama",
+              fim="suffix"),
+    # Code completion models with native fill-in-the-middle.
+    ModelSpec("codestral", "compatible", "codestral-latest", 256_000, 8_192, 0.30, 0.90,
+              server="codestral", fim="mistral"),
+    ModelSpec("deepseek", "compatible", "deepseek-chat", 128_000, 8_192, 0.28, 0.42, 0.028,
+              server="deepseek", prompt_caching=True, fim="suffix"),
 )  # fmt: skip
 
 

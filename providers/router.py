@@ -150,7 +150,13 @@ class Router:
     async def models(self) -> list[ModelStatus]:
         """Every registry entry, with whether it can be called now: a key for hosted models,
         a server that answers ``GET /models`` within half a second for compatible ones."""
-        servers = {s.server or "ollama" for s in self.registry if s.provider == "compatible"}
+        # Only servers some model could use (no key missing): a hosted one is never probed
+        # for nothing.
+        servers = {
+            s.server or "ollama"
+            for s in self.registry
+            if s.provider == "compatible" and self.key_problem(s) is None
+        }
         names = sorted(servers)
         answers = await asyncio.gather(*(self.reachable(n) for n in names))
         reach = dict(zip(names, answers, strict=True))
@@ -158,7 +164,7 @@ class Router:
         for spec in self.registry:
             problem = self.key_problem(spec)
             if problem is None and spec.provider == "compatible":
-                problem = reach[spec.server or "ollama"]
+                problem = reach.get(spec.server or "ollama")
             out.append(ModelStatus(spec, problem is None, problem))
         return out
 

@@ -39,6 +39,10 @@ from providers.base import Reasoning
 
 ProviderKind = Literal["openai", "anthropic", "gemini", "compatible"]
 Api = Literal["chat", "responses"]
+# How a model fills in the middle (code completion): see providers.fim.
+Fim = Literal[
+    "chat", "suffix", "mistral", "qwen", "starcoder", "deepseek", "codellama", "codestral"
+]
 
 
 class _Section(BaseModel):
@@ -114,6 +118,7 @@ class ModelSettings(_Section):
     images: bool | None = None
     reasoning: tuple[Reasoning, ...] | None = None
     prompt_caching: bool | None = None
+    fim: Fim | None = None
 
 
 class ProvidersSettings(_Section):
@@ -134,13 +139,22 @@ class ProvidersSettings(_Section):
 
 
 # Servers every install knows; [providers.servers.NAME] of the same name overrides them.
-SHIPPED_SERVERS = {"ollama": "http://127.0.0.1:11434/v1"}
+SHIPPED_SERVERS = {
+    "ollama": "http://127.0.0.1:11434/v1",
+    # Mistral's Codestral endpoint (FIM at /fim/completions), and DeepSeek's beta base URL,
+    # the one that serves FIM at /completions (its chat works there too).
+    "codestral": "https://codestral.mistral.ai/v1",
+    "deepseek": "https://api.deepseek.com/beta",
+}
+# The variable a shipped server's key is read from, unless its section names another.
+SHIPPED_KEY_ENV = {"codestral": "CODESTRAL_API_KEY", "deepseek": "DEEPSEEK_API_KEY"}
 
 
 def server_settings(settings: ProvidersSettings, name: str) -> ServerSettings:
-    found = settings.servers.get(name)
-    if found is not None:
-        if found.base_url is None and name in SHIPPED_SERVERS:
-            return found.model_copy(update={"base_url": SHIPPED_SERVERS[name]})
-        return found
-    return ServerSettings(base_url=SHIPPED_SERVERS.get(name))
+    found = settings.servers.get(name) or ServerSettings()
+    shipped: dict[str, str] = {}
+    if found.base_url is None and name in SHIPPED_SERVERS:
+        shipped["base_url"] = SHIPPED_SERVERS[name]
+    if found.api_key is None and found.api_key_env is None and name in SHIPPED_KEY_ENV:
+        shipped["api_key_env"] = SHIPPED_KEY_ENV[name]
+    return found.model_copy(update=shipped) if shipped else found

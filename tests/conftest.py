@@ -23,6 +23,8 @@ _SCRUBBED = (
     "GOOGLE_GEMINI_BASE_URL",
     "GOOGLE_VERTEX_BASE_URL",
     "GOOGLE_GENAI_USE_VERTEXAI",
+    "CODESTRAL_API_KEY",
+    "DEEPSEEK_API_KEY",
     # source hosts, trackers and wikis (hosting/)
     "GITHUB_TOKEN",
     "GH_TOKEN",

@@ -29,6 +29,9 @@ Renderers: ``RENDERERS[key](reply, request_body) -> Iterable[bytes]``. The OpenA
 here; ``anthropic`` and ``gemini`` are looked up lazily as ``render`` in
 ``tests.fakes.llm_anthropic`` and ``tests.fakes.llm_gemini`` (a missing module answers 501).
 Count-token routes answer ``server.token_count`` (default: request body bytes / 4).
+Fill-in-the-middle routes (``/v1/completions``, Mistral's ``/v1/fim/completions``) render in
+``tests.fakes.llm_fim``. With no scripted reply left, ``server.responder(recorded)`` answers
+if set (a benchmark's model).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class Reply:
     stall_after: int | None = None
     cut_after: int | None = None
     end_after: int | None = None
+    delay_s: float = 0.0  # wait this long before the answer (a model thinking)
 
     def tokens(self, key: str) -> int:
         return int(self.usage.get(key, 0))
@@ -106,6 +110,7 @@ class Recorded:
     path: str  # with the query string
     headers: dict[str, str]  # lower-cased names
     body: Any  # parsed JSON, or None
+    at: float = 0.0  # time.monotonic() when its body had arrived
 
 
 Renderer = Callable[[Reply, Any], Iterable[bytes]]
@@ -320,17 +325,24 @@ RENDERERS: dict[str, Renderer] = {
     "openai-chat": render_openai_chat,
     "openai-responses": render_openai_responses,
 }
-_LAZY_RENDERERS = {"anthropic": "tests.fakes.llm_anthropic", "gemini": "tests.fakes.llm_gemini"}
+# Renderers in other modules: "module" (its ``render``) or "module:function".
+_LAZY_RENDERERS = {
+    "anthropic": "tests.fakes.llm_anthropic",
+    "gemini": "tests.fakes.llm_gemini",
+    "openai-completions": "tests.fakes.llm_fim:render_completions",
+    "mistral-fim": "tests.fakes.llm_fim:render_mistral_fim",
+}
 
 
 def renderer(key: str) -> Renderer | None:
     found = RENDERERS.get(key)
     if found is None and key in _LAZY_RENDERERS:
+        name, _, function = _LAZY_RENDERERS[key].partition(":")
         try:
-            module = importlib.import_module(_LAZY_RENDERERS[key])
+            module = importlib.import_module(name)
         except ModuleNotFoundError:
             return None
-        found = RENDERERS[key] = module.render
+        found = RENDERERS[key] = getattr(module, function or "render")
     return found
 
 
@@ -340,6 +352,10 @@ def route(method: str, path: str) -> str | None:
         return "models"
     if path.endswith("/chat/completions"):
         return "openai-chat"
+    if path.endswith("/fim/completions"):
+        return "mistral-fim"
+    if path.endswith("/completions"):
+        return "openai-completions"
     if path.endswith("/responses"):
         return "openai-responses"
     if path.endswith("/messages/count_tokens"):
@@ -362,6 +378,8 @@ class LLMServer:
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
         self.token_count: int | None = None
+        # Answers a request when no scripted reply is left (a model for benchmarks).
+        self.responder: Callable[[Recorded], Reply] | None = None
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -498,8 +516,9 @@ class LLMServer:
             body = json.loads(data) if data else None
         except ValueError:
             body = None
+        recorded = Recorded(method, target, headers, body, time.monotonic())
         with self._changed:
-            self.requests.append(Recorded(method, target, headers, body))
+            self.requests.append(recorded)
             self._changed.notify_all()
 
         path = unquote(urlsplit(target).path)
@@ -522,9 +541,13 @@ class LLMServer:
             return True
         with self._lock:
             reply = self._replies.popleft() if self._replies else None
+        if reply is None and self.responder is not None:
+            reply = self.responder(recorded)
         if reply is None:
             await self._json(writer, 400, _error("fake server: no scripted reply left", 400))
             return True
+        if reply.delay_s:
+            await asyncio.sleep(reply.delay_s)
         if reply.status != 200:
             await self._json(
                 writer, reply.status, reply.error or _error("scripted", reply.status), reply.headers

@@ -87,3 +87,38 @@ def test_keys_in_config_files_are_hidden_from_logs(tmp_path: Path) -> None:
         "key [REDACTED] and [REDACTED]"
     )
     assert "sk-from-config-file-123" not in repr(loaded.settings)
+
+
+def test_the_registry_says_which_models_fill_in_the_middle(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[providers.servers.llamacpp]\nbase_url = "http://127.0.0.1:8080/v1"\n'
+        '[providers.models.qwen]\nprovider = "compatible"\nserver = "llamacpp"\n'
+        'model_id = "qwen2.5-coder-7b"\nfim = "qwen"\n'
+        '[providers.models.deepseek]\nfim = "chat"\n'
+    )
+    loaded = load_settings(user_file=config, env={})
+    registry = Registry.from_settings(loaded.settings.providers)
+    styles = {name: registry.resolve(name).fim for name in ("local", "codestral", "qwen")}
+    assert styles == {"local": "suffix", "codestral": "mistral", "qwen": "qwen"}
+    assert registry.resolve("deepseek").fim == "chat"  # the user turned it off
+    assert registry.resolve("claude-haiku").fim == "chat"
+
+
+def test_shipped_completion_servers_read_their_keys_from_their_own_variables() -> None:
+    from providers.router import Router
+    from providers.settings import ServerSettings, server_settings
+
+    settings = ProvidersSettings()
+    codestral = server_settings(settings, "codestral")
+    assert (codestral.base_url, codestral.api_key_env) == (
+        "https://codestral.mistral.ai/v1",
+        "CODESTRAL_API_KEY",
+    )
+    assert server_settings(settings, "deepseek").base_url == "https://api.deepseek.com/beta"
+    problem = Router(settings).key_problem(Registry.from_settings(settings).resolve("codestral"))
+    assert problem is not None and "CODESTRAL_API_KEY" in problem
+    # A section of the same name keeps what it sets and takes the rest from the shipped one.
+    mine = ProvidersSettings(servers={"deepseek": ServerSettings(api_key_env="MY_DS_KEY")})
+    ds = server_settings(mine, "deepseek")
+    assert (ds.base_url, ds.api_key_env) == ("https://api.deepseek.com/beta", "MY_DS_KEY")
