@@ -5,7 +5,7 @@ Sources, later wins: built-in defaults, the user file ``config.toml`` in the con
 environment variables, then the editor's ``initializationOptions`` /
 ``workspace/didChangeConfiguration``. Each package owns its section's model
 (``providers.settings``, ``indexer.settings``, ``daemon.solver.settings``, ``hosting.settings``,
-``daemon.sync.settings``); this module only nests them.
+``daemon.sync.settings``, ``daemon.completion.settings``); this module only nests them.
 
 Trust: a workspace file comes with the repository, and a repository may be written by an
 attacker. So each setting is *user-only* unless :data:`WORKSPACE_ALLOWED` names it: a
@@ -42,6 +42,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from daemon import paths
+from daemon.completion.settings import CompletionSettings
 from daemon.logs import register_secret
 from daemon.solver.settings import SolverSettings
 from daemon.sync.settings import SyncSettings
@@ -107,6 +108,7 @@ class Settings(BaseModel):
     solver: SolverSettings = SolverSettings()
     sync: SyncSettings = SyncSettings()
     hosting: HostingSettings = HostingSettings()
+    completion: CompletionSettings = CompletionSettings()
 
 
 @dataclass(frozen=True, slots=True)

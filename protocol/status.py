@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from protocol.base import WireModel
+from protocol.completion import CompletionStatus
 
 STATUS = "deputydev/status"
 
@@ -37,6 +38,7 @@ class StatusResult(WireModel):
     # What a workspace's .deputydev/config.toml tried to set and was refused (user-only).
     workspace_refused: list[str] = []
     sync: dict[str, Any] = {}  # the fields of deputydev/sync/status
+    completion: CompletionStatus = CompletionStatus()
 
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {

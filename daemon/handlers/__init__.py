@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from daemon.handlers import (
+    completion,
     editor,
     index,
     lifecycle,
@@ -39,6 +40,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     sync.register,
     symbols.register,
     editor.register,
+    completion.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

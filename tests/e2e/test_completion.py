@@ -1,0 +1,322 @@
+"""Inline completions over stdio: the real daemon, its model faked on the wire.
+
+Each test opens a buffer and asks ``textDocument/inlineCompletion`` as an editor does; the
+fake server records what the model was sent, so the tests assert both the suggestion the
+editor gets and the prompt behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+
+from protocol import errors as codes
+from tests.e2e.harness import DaemonClient, start_daemon
+from tests.fakes.llm_server import LLMServer, Reply, Text
+
+MAIN = (
+    "from billing.tax import vat_rate\n\n\n"
+    "def total(order):\n"
+    "    rate = vat_rate(order.country)\n"
+    "    return order.amount * (1 + rate)\n\n\n"
+    "def invoice(order):\n"
+    "    \n"
+)
+CURSOR = types.Position(line=9, character=4)  # in invoice's empty body
+
+
+class Editor:
+    """A daemon on a workspace, with the fake model, as one editor session."""
+
+    def __init__(self, workspace: Path, tmp_path: Path, llm: LLMServer) -> None:
+        self.workspace = workspace
+        self.tmp_path = tmp_path
+        self.llm = llm
+        self.client: DaemonClient | None = None
+        self.versions: dict[str, int] = {}
+
+    async def start(self, model: str | None = "local", **env: str) -> DaemonClient:
+        url = self.llm.url + "/v1"
+        servers = {"ollama": {"base_url": url}, "codestral": {"base_url": url}}
+        values = {
+            "DEPUTYDEV_PROVIDERS__SERVERS": json.dumps(servers),
+            "DEPUTYDEV_PROVIDERS__OPENAI": json.dumps({"base_url": url}),
+            "OPENAI_API_KEY": "sk-test",
+            "CODESTRAL_API_KEY": "cs-test-key",
+            "DEPUTYDEV_INDEX__ENABLED": "false",
+            **env,
+        }
+        if model is not None:
+            values["DEPUTYDEV_COMPLETION__MODEL"] = model
+        self.client = await start_daemon(
+            self.workspace, stderr_path=self.tmp_path / "daemon.stderr", env=values
+        )
+        return self.client
+
+    def uri(self, name: str) -> str:
+        return (self.workspace / name).as_uri()
+
+    def open(self, name: str, text: str) -> None:
+        assert self.client is not None
+        self.versions[name] = 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(self.uri(name), "python", 1, text)
+            )
+        )
+
+    def type(self, name: str, at: types.Position, text: str) -> None:
+        assert self.client is not None
+        self.versions[name] += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(self.versions[name], self.uri(name)),
+                [types.TextDocumentContentChangePartial(range=types.Range(at, at), text=text)],
+            )
+        )
+
+    async def complete(
+        self,
+        name: str,
+        at: types.Position,
+        kind: types.InlineCompletionTriggerKind = types.InlineCompletionTriggerKind.Automatic,
+    ) -> list[types.InlineCompletionItem]:
+        assert self.client is not None
+        result = await asyncio.wait_for(
+            self.client.text_document_inline_completion_async(
+                types.InlineCompletionParams(
+                    context=types.InlineCompletionContext(trigger_kind=kind),
+                    text_document=types.TextDocumentIdentifier(self.uri(name)),
+                    position=at,
+                )
+            ),
+            30,
+        )
+        if result is None:
+            return []
+        return list(result.items if isinstance(result, types.InlineCompletionList) else result)
+
+    async def close(self) -> None:
+        client = self.client
+        if client is None or client.process is None:
+            return
+        if client.process.returncode is None:
+            try:
+                await client.stop_daemon()
+            except Exception:
+                await client.kill()
+        else:
+            await client.stop()
+
+
+@pytest.fixture
+def llm() -> Iterator[LLMServer]:
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def editor(workspace: Path, tmp_path: Path, llm: LLMServer) -> AsyncIterator[Editor]:
+    session = Editor(workspace, tmp_path, llm)
+    yield session
+    await session.close()
+
+
+def fim_bodies(llm: LLMServer) -> list[Any]:
+    return llm.bodies("openai-completions")
+
+
+async def test_the_capability_is_advertised_only_with_a_model(editor: Editor) -> None:
+    client = await editor.start(model=None)
+    assert client.initialize_result.capabilities.inline_completion_provider is None  # type: ignore[attr-defined]
+    editor.open("main.py", MAIN)
+    assert await editor.complete("main.py", CURSOR) == []
+
+    await editor.close()
+    client = await editor.start(model="local")
+    assert client.initialize_result.capabilities.inline_completion_provider is not None  # type: ignore[attr-defined]
+
+
+async def test_a_fim_model_fills_the_cursor_and_the_block_ends_at_the_dedent(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply(
+            [Text("due = total(order)\n"), Text("    return due\n\n"), Text("def refund(order):")],
+            usage={"input": 120, "output": 14},
+        )
+    )
+    await editor.start()
+    editor.open("main.py", MAIN)
+
+    [item] = await editor.complete("main.py", CURSOR)
+
+    assert item.insert_text == "    due = total(order)\n    return due"
+    assert item.range == types.Range(types.Position(9, 0), CURSOR)  # the cursor's line
+    [body] = fim_bodies(llm)
+    assert body["prompt"].endswith("def invoice(order):\n    ")
+    assert body["prompt"].startswith("# Path: main.py\n")
+    assert body["suffix"] == "\n"
+    assert body["model"] == "qwen2.5-coder:7b"
+
+
+async def test_the_rest_of_the_line_is_replaced_with_the_completion_before_it(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(Reply([Text("order.amount)")]))
+    await editor.start()
+    editor.open("main.py", "x = round()\n")
+
+    at = types.Position(0, 10)
+    [item] = await editor.complete("main.py", at)
+
+    # The model repeated the ")" already there: it is taken off, and the item rewrites
+    # the whole line so that an editor showing it as an overlay shows the line it makes.
+    assert item.insert_text == "x = round(order.amount)"
+    assert item.range == types.Range(types.Position(0, 0), types.Position(0, 11))
+
+
+async def test_a_new_request_supersedes_the_running_one_and_closes_its_stream(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(
+        Reply([Text("due = ")], stall_after=1),  # the first answer hangs after one chunk
+        Reply([Text("eturn total(order)")]),
+    )
+    await editor.start()
+    editor.open("main.py", MAIN)
+
+    first = asyncio.ensure_future(editor.complete("main.py", CURSOR))
+    await llm.wait_requests(1)
+    editor.type("main.py", CURSOR, "r")
+    second = await editor.complete("main.py", types.Position(9, 5))
+
+    assert await first == []  # superseded: answered at once, with nothing
+    assert await llm.wait_disconnects(1) == 1  # and its model stream was closed
+    assert [i.insert_text for i in second] == ["    return total(order)"]
+
+
+async def test_typing_through_a_suggestion_costs_no_model_call(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(Reply([Text("return total(order) * 2")]))
+    client = await editor.start()
+    editor.open("main.py", MAIN)
+    [item] = await editor.complete("main.py", CURSOR)
+    assert item.insert_text == "    return total(order) * 2"
+
+    typed = "return "
+    for n, char in enumerate(typed):
+        editor.type("main.py", types.Position(9, 4 + n), char)
+        [item] = await editor.complete("main.py", types.Position(9, 5 + n))
+        assert item.insert_text == "    return total(order) * 2"  # the same line, from cache
+        assert item.range is not None and item.range.end == types.Position(9, 5 + n)
+
+    assert len(fim_bodies(llm)) == 1
+    status = await client.request("deputydev/status")
+    today = status["completion"]["today"]
+    assert (today["requests"], today["cacheHits"], today["modelCalls"]) == (8, 7, 1)
+    assert today["suggestions"] == 8
+
+
+async def test_definitions_come_from_the_index(
+    workspace: Path, editor: Editor, llm: LLMServer
+) -> None:
+    (workspace / "billing").mkdir()
+    (workspace / "billing" / "tax.py").write_text(
+        "RATES = {'fr': 0.2}\n\n\ndef vat_rate(country: str) -> float:\n"
+        '    """The VAT rate of a country."""\n    return RATES[country]\n'
+    )
+    (workspace / "main.py").write_text(MAIN)
+    llm.script(Reply([Text("return total(order)")]))
+    client = await editor.start(
+        DEPUTYDEV_INDEX__ENABLED="true", DEPUTYDEV_COMPLETION__CONTEXT_TIMEOUT_MS="5000"
+    )
+    await client.wait_for(
+        lambda: any(v and v[-1].get("kind") == "end" for v in client.progress_values.values()),
+        what="the first indexing to end",
+    )
+    editor.open("main.py", MAIN)
+
+    await editor.complete("main.py", CURSOR)
+
+    [body] = fim_bodies(llm)
+    assert (
+        "# billing/tax.py:\n# def vat_rate(country: str) -> float:\n"
+        '#     """The VAT rate of a country."""\n'
+    ) in body["prompt"]
+    # The function the cursor is in has no callers; its own definition is not repeated.
+    assert body["prompt"].count("def total(order)") == 1
+
+
+async def test_a_chat_model_is_asked_through_a_fill_in_the_middle_prompt(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(Reply([Text("```python\nreturn total(order)\n```")]))
+    await editor.start(model="gpt-4.1-mini")
+    editor.open("main.py", MAIN)
+
+    [item] = await editor.complete("main.py", CURSOR)
+
+    assert item.insert_text == "    return total(order)"
+    [body] = llm.bodies("openai-chat")
+    assert "<|HOLE|>" in body["messages"][1]["content"]
+
+
+async def test_the_daily_budget_stops_completions_with_one_message(
+    editor: Editor, llm: LLMServer
+) -> None:
+    # codestral costs $0.30 / $0.90 per million tokens: this call costs $0.0004.
+    llm.script(Reply([Text("return 1")], usage={"input": 1000, "output": 100}))
+    client = await editor.start(model="codestral", DEPUTYDEV_COMPLETION__DAILY_BUDGET_USD="0.0003")
+    editor.open("main.py", MAIN)
+
+    assert [i.insert_text for i in await editor.complete("main.py", CURSOR)] == ["    return 1"]
+    editor.type("main.py", CURSOR, "\n    ")  # elsewhere: not a cache hit
+    assert await editor.complete("main.py", types.Position(10, 4)) == []
+
+    def budget_messages() -> list[types.ShowMessageParams]:
+        return [m for m in client.messages if "budget" in m.message]
+
+    [message] = await client.wait_for(budget_messages, what="the budget message")
+    assert "daily_budget_usd" in message.message
+    assert await editor.complete("main.py", types.Position(10, 4)) == []
+    status = (await client.request("deputydev/status"))["completion"]
+    assert len(budget_messages()) == 1  # once, not once per request
+    assert len(llm.bodies("mistral-fim")) == 1
+    assert status["budgetReached"] is True
+    assert status["today"]["costUsd"] == pytest.approx(0.0003 + 0.00009)
+
+
+async def test_a_refused_key_is_an_error_when_asked_and_one_message_when_typing(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(Reply(status=401), Reply(status=401), Reply(status=401))
+    client = await editor.start(model="codestral")
+    editor.open("main.py", MAIN)
+
+    with pytest.raises(JsonRpcException) as caught:
+        await editor.complete("main.py", CURSOR, types.InlineCompletionTriggerKind.Invoked)
+    assert caught.value.code == codes.AUTHENTICATION_FAILED
+
+    for _ in range(2):
+        assert await editor.complete("main.py", CURSOR) == []
+    await client.wait_for(lambda: client.messages, what="a message about the key")
+    assert len([m for m in client.messages if "rejected the API key" in m.message]) == 1
+
+
+async def test_secret_files_and_closed_buffers_are_never_completed(
+    editor: Editor, llm: LLMServer
+) -> None:
+    await editor.start()
+    editor.open(".env", "API_KEY=")
+    assert await editor.complete(".env", types.Position(0, 8)) == []
+    assert await editor.complete("not-open.py", types.Position(0, 0)) == []
+    assert llm.requests == []
