@@ -165,7 +165,10 @@ def check_model_servers(loaded: LoadedSettings) -> list[Check]:
     from providers.router import Router
 
     router = Router(loaded.settings.providers)
-    compatible = [s for s in router.registry if s.provider == "compatible"]
+    # A hosted server whose key is missing is not probed: the key row says what to set.
+    compatible = [
+        s for s in router.registry if s.provider == "compatible" and router.key_problem(s) is None
+    ]
     servers = sorted({s.server or "ollama" for s in compatible})
 
     async def probe() -> list[str | None]:
@@ -231,6 +234,12 @@ def check_hosting(loaded: LoadedSettings) -> list[Check]:
     return checks
 
 
+def check_completion(loaded: LoadedSettings) -> list[Check]:
+    from daemon.completion.checks import check_completion as check
+
+    return check(loaded)
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
@@ -241,6 +250,7 @@ CHECKS: list[CheckFn] = [
     check_model_servers,
     check_sync,
     check_hosting,
+    check_completion,
 ]
 
 

@@ -78,3 +78,32 @@ async def test_spending_being_written_still_counts(tmp_path: Path) -> None:
     await flushing
     assert ledger.spent(day) == pytest.approx(0.5)
     ledger.close()
+
+
+def test_doctor_says_whether_completions_can_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.completion.checks import check_completion
+    from daemon.doctor import check_model_servers
+
+    config = tmp_path / "config.toml"
+    [off] = check_completion(load_settings(user_file=config, env={}))
+    assert (off.status, off.detail) == ("ok", "off")
+
+    config.write_text('[completion]\nmodel = "codestral"\ndaily_budget_usd = 2\n')
+    [missing] = check_completion(load_settings(user_file=config, env={}))
+    assert missing.status == "fail" and "CODESTRAL_API_KEY" in missing.fix
+    # A hosted server without its key is not probed on the network.
+    servers = {c.name for c in check_model_servers(load_settings(user_file=config, env={}))}
+    assert "server codestral" not in servers
+
+    monkeypatch.setenv("CODESTRAL_API_KEY", "cs-doctor-key")
+    [ready] = check_completion(load_settings(user_file=config, env={}))
+    assert (ready.status, ready.detail) == (
+        "ok",
+        "codestral through FIM (mistral), daily budget $2.00",
+    )
+
+    config.write_text('[completion]\nmodel = "nope"\n')
+    [unknown] = check_completion(load_settings(user_file=config, env={}))
+    assert unknown.status == "fail" and "unknown model 'nope'" in unknown.detail
