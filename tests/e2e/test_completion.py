@@ -320,3 +320,43 @@ async def test_secret_files_and_closed_buffers_are_never_completed(
     assert await editor.complete(".env", types.Position(0, 8)) == []
     assert await editor.complete("not-open.py", types.Position(0, 0)) == []
     assert llm.requests == []
+
+
+async def test_naming_a_model_later_registers_the_capability_with_the_editor(
+    workspace: Path, tmp_path: Path, llm: LLMServer
+) -> None:
+    dynamic = types.ClientCapabilities(
+        text_document=types.TextDocumentClientCapabilities(
+            inline_completion=types.InlineCompletionClientCapabilities(dynamic_registration=True)
+        ),
+        workspace=types.WorkspaceClientCapabilities(configuration=True),
+    )
+    client = await start_daemon(
+        workspace,
+        stderr_path=tmp_path / "daemon.stderr",
+        env={"DEPUTYDEV_INDEX__ENABLED": "false"},
+        capabilities=dynamic,
+    )
+    try:
+        assert client.initialize_result.capabilities.inline_completion_provider is None  # type: ignore[attr-defined]
+        client.on_request(types.CLIENT_REGISTER_CAPABILITY, lambda params: None)
+        client.on_request(types.CLIENT_UNREGISTER_CAPABILITY, lambda params: None)
+
+        client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings={"completion": {"model": "local"}})
+        )
+        [registered] = await client.wait_for(
+            lambda: client.server_requests[types.CLIENT_REGISTER_CAPABILITY],
+            what="client/registerCapability",
+        )
+        [registration] = registered.registrations
+        assert registration.method == types.TEXT_DOCUMENT_INLINE_COMPLETION
+
+        client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={}))
+        [unregistered] = await client.wait_for(
+            lambda: client.server_requests[types.CLIENT_UNREGISTER_CAPABILITY],
+            what="client/unregisterCapability",
+        )
+        assert unregistered.unregisterations[0].id == registration.id
+    finally:
+        await client.stop_daemon()
