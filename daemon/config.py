@@ -44,6 +44,7 @@ from pydantic.alias_generators import to_camel
 from daemon import paths
 from daemon.completion.settings import CompletionSettings
 from daemon.logs import register_secret
+from daemon.mcp.settings import McpSettings
 from daemon.solver.settings import SolverSettings
 from daemon.sync.settings import SyncSettings
 from hosting.settings import HostingSettings
@@ -109,6 +110,13 @@ class Settings(BaseModel):
     sync: SyncSettings = SyncSettings()
     hosting: HostingSettings = HostingSettings()
     completion: CompletionSettings = CompletionSettings()
+    mcp: McpSettings = McpSettings()
+
+
+# Sections no workspace file sets, even in a trusted folder, and the editor never sets: an
+# MCP server is a program the daemon runs (or a URL it sends the code to), and an editor's
+# project settings may come with the project.
+USER_ONLY_SECTIONS = ("mcp",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,6 +303,19 @@ def _workspace_layer(layer: _Layer, trusted: bool, issues: list[ConfigIssue]) ->
             if name == "trusted_folders":
                 refuse([*spelled, key], "a workspace cannot trust itself")
                 continue
+            if not canon and name in USER_ONLY_SECTIONS:
+                issues.append(
+                    ConfigIssue(
+                        layer.source,
+                        key,
+                        f"refused: [{key}] declares programs to run, so only your own "
+                        f"config.toml ({paths.user_config_file()}) may set it, even for a "
+                        "trusted folder",
+                        _section_line(layer.text, key),
+                        refused=True,
+                    )
+                )
+                continue
             if trusted:
                 out[key] = value
                 continue
@@ -328,6 +349,15 @@ def _workspace_layer(layer: _Layer, trusted: bool, issues: list[ConfigIssue]) ->
 
     kept = walk(layer.values, Settings, (), [])
     return _Layer(layer.source, kept, layer.text)
+
+
+def _section_line(text: str | None, section: str) -> int | None:
+    """The line of the first ``[section]`` or ``[section.x]`` header, or ``section.x =`` key."""
+    pattern = re.compile(rf"\s*(\[\s*{re.escape(section)}\s*[.\]]|{re.escape(section)}\s*[.=])")
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if pattern.match(line):
+            return number
+    return None
 
 
 def _may_hold(prefix: tuple[str, ...]) -> bool:
@@ -427,7 +457,16 @@ def _from_editor(editor: Mapping[str, Any], issues: list[ConfigIssue]) -> dict[s
         out: dict[str, Any] = {}
         for key, value in node.items():
             dotted = f"{prefix}{key}"
-            if not prefix and key in ("trustedFolders", "trusted_folders"):
+            if not prefix and key in USER_ONLY_SECTIONS:
+                issues.append(
+                    ConfigIssue(
+                        "editor",
+                        dotted,
+                        f"[{key}] is read from your own config.toml and the environment only "
+                        "(an editor's project settings may come with the project); set it there",
+                    )
+                )
+            elif not prefix and key in ("trustedFolders", "trusted_folders"):
                 issues.append(
                     ConfigIssue(
                         "editor",

@@ -240,6 +240,12 @@ def check_completion(loaded: LoadedSettings) -> list[Check]:
     return check(loaded)
 
 
+def check_mcp(loaded: LoadedSettings) -> list[Check]:
+    from daemon.mcp.doctor import check
+
+    return check(loaded)
+
+
 CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
@@ -251,6 +257,7 @@ CHECKS: list[CheckFn] = [
     check_sync,
     check_hosting,
     check_completion,
+    check_mcp,
 ]
 
 

@@ -19,7 +19,7 @@ CONFIRM = "deputydev/confirm"
 ASK_USER = "deputydev/askUser"
 
 
-FocusKind = Literal["file", "directory", "snippet", "symbol", "gitDiff", "url"]
+FocusKind = Literal["file", "directory", "snippet", "symbol", "gitDiff", "url", "mcp"]
 
 
 class FocusItem(WireModel):
@@ -28,6 +28,7 @@ class FocusItem(WireModel):
     ``kind`` may be left out: a ``url`` makes it a URL, a ``symbol`` a symbol, a range or
     ``text`` a snippet, and a ``path`` a file or a directory, whichever it names.
     ``text`` is the snippet as the editor shows it (so unsaved changes count).
+    An ``mcp`` item is a resource of an MCP server: ``server`` and ``uri``.
     """
 
     kind: FocusKind | None = None
@@ -37,17 +38,25 @@ class FocusItem(WireModel):
     symbol: str | None = None
     text: str | None = None
     url: str | None = None
+    server: str | None = None
+    uri: str | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> FocusItem:
+        if self.kind == "mcp" and (self.server is None or self.uri is None):
+            raise ValueError("an mcp focus item needs 'server' and 'uri'")
         needs = {"url": "url", "symbol": "symbol"}
         if self.kind in needs and getattr(self, needs[self.kind]) is None:
             raise ValueError(f"a {self.kind} focus item needs '{needs[self.kind]}'")
         has_text = self.kind == "snippet" and self.text is not None
         if self.kind in ("file", "directory", "snippet") and self.path is None and not has_text:
             raise ValueError(f"a {self.kind} focus item needs 'path'")
-        if self.kind is None and not (self.path or self.url or self.symbol or self.text):
-            raise ValueError("a focus item needs 'kind', 'path', 'url', 'symbol' or 'text'")
+        if self.kind is None and not (
+            self.path or self.url or self.symbol or self.text or (self.server and self.uri)
+        ):
+            raise ValueError(
+                "a focus item needs 'kind', 'path', 'url', 'symbol', 'text' or 'server' and 'uri'"
+            )
         return self
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from protocol.base import WireModel
 from protocol.completion import CompletionStatus
+from protocol.mcp import McpServerStatus
 
 STATUS = "deputydev/status"
 
@@ -39,6 +40,7 @@ class StatusResult(WireModel):
     workspace_refused: list[str] = []
     sync: dict[str, Any] = {}  # the fields of deputydev/sync/status
     completion: CompletionStatus = CompletionStatus()
+    mcp: list[McpServerStatus] = []  # each MCP server's state, and its prompts once it ran
 
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {

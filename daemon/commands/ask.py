@@ -139,16 +139,29 @@ async def ask(
             case wire.ModelSwitched(from_model=old, to_model=new, reason=why):
                 console.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
 
+    from daemon.mcp.manager import McpManager
+    from daemon.paths import log_dir
     from daemon.tools.hosting import open_hosting
 
     store = await SessionStore.open(data_dir() / "sessions.db")
     index = await _open_index(root, settings, console) if settings.index.enabled else None
     hosting = open_hosting(settings.hosting)
+    mcp = McpManager(settings.mcp, cwd=root, log_dir=log_dir())
     try:
+        tools = make_tools(write_mode=write)
+        if mcp.configured:
+            with console.status("starting MCP servers…"):
+                tools += await mcp.tools()
+            for connection in mcp.connections.values():
+                if connection.state == "failed":
+                    console.print(
+                        f"[yellow]MCP server {connection.name} is left out: "
+                        f"{escape(connection.last_error or '')}[/yellow]"
+                    )
         solver = Solver(
             router=router,
             store=store,
-            tools=make_tools(write_mode=write),
+            tools=tools,
             tool_context=ToolContext(
                 roots=[root],
                 settings=settings.solver.tools,
@@ -158,6 +171,7 @@ async def ask(
                 apply_edit=apply_edit,
                 index=_code_index(index),
                 hosting=hosting,
+                read_mcp_resource=mcp.read_resource,
             ),
             settings=settings.solver,
             emit=show,
@@ -190,6 +204,7 @@ async def ask(
         )
         return 0
     finally:
+        await mcp.aclose()
         await store.close()
         await hosting.aclose()
         if index is not None:

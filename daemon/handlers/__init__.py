@@ -17,6 +17,7 @@ from daemon.handlers import (
     editor,
     index,
     lifecycle,
+    mcp,
     models,
     query,
     sessions,
@@ -41,6 +42,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     symbols.register,
     editor.register,
     completion.register,
+    mcp.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

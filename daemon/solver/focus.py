@@ -35,6 +35,8 @@ def kind_of(item: FocusItem, roots: Sequence[Path]) -> FocusKind:
         return item.kind
     if item.url is not None:
         return "url"
+    if item.server is not None and item.uri is not None:
+        return "mcp"
     if item.symbol is not None:
         return "symbol"
     if item.text is not None or item.start_line is not None:
@@ -90,6 +92,8 @@ def editor_path(roots: Sequence[Path], raw: str) -> str:
 
 
 def _name(item: FocusItem) -> str:
+    if item.kind == "mcp":
+        return f"{item.server}:{item.uri}"
     return item.url or item.symbol or item.path or "snippet"
 
 
@@ -271,6 +275,15 @@ async def _url(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     return item.url, body
 
 
+async def _mcp(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
+    assert item.server is not None and item.uri is not None
+    if ctx.read_mcp_resource is None:
+        raise ToolError("MCP resources cannot be read here")
+    return f"{item.uri} (MCP server {item.server})", await ctx.read_mcp_resource(
+        item.server, item.uri
+    )
+
+
 _TEXT_TYPES = frozenset({"application/json", "application/xml", "application/javascript"})
 
 _RENDER = {
@@ -280,4 +293,5 @@ _RENDER = {
     "symbol": _symbol,
     "gitDiff": _git_diff,
     "url": _url,
+    "mcp": _mcp,
 }

@@ -225,6 +225,13 @@ class QueryService:
                 await observe(event)
 
         roots = self._server.roots()
+        tools = make_tools(write_mode=params.write_mode)
+        mcp = None
+        if settings.mcp.servers:
+            from daemon.mcp.service import McpService
+
+            mcp = self._server.service(McpService)
+            tools += await mcp.tools()
         context = ToolContext(
             roots=roots,
             settings=settings.solver.tools,
@@ -235,6 +242,7 @@ class QueryService:
             index=self._code_index(),
             document_text=self._server.document_text,
             hosting=self.hosting,
+            read_mcp_resource=mcp.manager.read_resource if mcp is not None else None,
         )
         user_agents = {
             name: Agent(name, a.description, a.prompt, a.tools, a.model)
@@ -243,7 +251,7 @@ class QueryService:
         solver = Solver(
             router=self.router,
             store=store,
-            tools=make_tools(write_mode=params.write_mode),
+            tools=tools,
             tool_context=context,
             settings=settings.solver,
             emit=emit,

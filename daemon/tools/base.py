@@ -58,6 +58,8 @@ AskUser = Callable[[str, Sequence[str]], Awaitable[str]]
 ApplyEdit = Callable[[Path, str], Awaitable[bool]]
 # (workspace-relative path, proposed|applied|rejected|written, lines added, lines removed)
 OnEdit = Callable[[str, str, int, int], Awaitable[None]]
+# (MCP server, resource URI) -> its text (a focus item of kind "mcp")
+ReadResource = Callable[[str, str], Awaitable[str]]
 
 
 @dataclass(slots=True)
@@ -75,6 +77,7 @@ class ToolContext:
     on_edit: OnEdit | None = None
     # Source hosts, trackers and wikis with the user's credentials (work-item links, search).
     hosting: Hosting | None = None
+    read_mcp_resource: ReadResource | None = None
 
 
 class Tool:
