@@ -60,6 +60,27 @@ class FocusItem(WireModel):
         return self
 
 
+ImageMediaType = Literal["image/png", "image/jpeg", "image/gif", "image/webp"]
+
+
+class Attachment(WireModel):
+    """An image sent with the query: its bytes in base64 (``data``, with ``mediaType``) or a
+    ``path`` inside the workspace. The daemon checks the bytes are the format they claim."""
+
+    kind: Literal["image"] = "image"
+    media_type: ImageMediaType | None = None
+    data: str | None = None
+    path: str | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Attachment:
+        if (self.data is None) == (self.path is None):
+            raise ValueError("an attachment needs either 'data' (base64) or 'path', not both")
+        if self.data is not None and self.media_type is None:
+            raise ValueError("an attachment with 'data' needs 'mediaType'")
+        return self
+
+
 class QueryParams(WireModel):
     query: str = Field(min_length=1)
     session_id: str | None = None
@@ -68,6 +89,7 @@ class QueryParams(WireModel):
     reasoning: Literal["none", "low", "medium", "high"] | None = None
     write_mode: bool = False
     focus_items: list[FocusItem] = []
+    attachments: list[Attachment] = Field(default=[], max_length=20)
     partial_result_token: int | str | None = None
 
 

@@ -39,12 +39,15 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    Message,
     ModelFallback,
     Provider,
     Usage,
     UsageEvent,
+    UserMessage,
 )
 from providers.errors import (
+    BadRequest,
     ProviderError,
     ProviderUnavailable,
     RateLimited,
@@ -312,12 +315,22 @@ class Router:
                 continue
             if spec.name not in {s.name for s in chain}:
                 chain.append(spec)
+        images = has_images(request.messages)
+        if images and not primary.images:
+            raise BadRequest(
+                f"{primary.name} does not accept images; pick a model whose "
+                "capabilities.images is true in deputydev/models",
+                model=primary.name,
+            )
         await self.check_limit(request, primary)
 
         failed: ModelSpec | None = None
         error: ProviderError | None = None
         for spec in chain:
             if failed is not None:
+                if images and not spec.images:
+                    log.info("fallback %s skipped: it does not accept images", spec.name)
+                    continue
                 try:
                     await self.check_limit(request, spec)
                 except TokenLimitExceeded as exc:
@@ -350,8 +363,12 @@ class Router:
     async def _call(self, request: ChatRequest, spec: ModelSpec) -> AsyncIterator[Event]:
         """One model, with its retries; ends with a CallRecord, or raises after one."""
         provider = self.provider(spec)
+        messages = request.messages
+        if has_images(messages):
+            messages = await asyncio.to_thread(fit_images, messages, spec.provider)
         sent = dataclasses.replace(
             request,
+            messages=messages,
             model=spec.model_id,
             reasoning=request.reasoning if spec.reasoning else "none",
             max_output_tokens=(
@@ -435,6 +452,27 @@ class Router:
         )
         if self.on_record is not None:
             self.on_record(record)
+
+
+def has_images(messages: Sequence[Message]) -> bool:
+    return any(isinstance(m, UserMessage) and m.images for m in messages)
+
+
+def fit_images(messages: tuple[Message, ...], provider: str) -> tuple[Message, ...]:
+    """Every image within ``provider``'s limits (downscaled only when over them)."""
+    from providers.images import DEFAULT_LIMITS, LIMITS, ImageError, fit
+
+    limits = LIMITS.get(provider, DEFAULT_LIMITS)
+    out: list[Message] = []
+    for message in messages:
+        if isinstance(message, UserMessage) and message.images:
+            try:
+                fitted = tuple(fit(image, limits) for image in message.images)
+            except ImageError as exc:
+                raise BadRequest(f"an attached image cannot be sent: {exc}") from None
+            message = dataclasses.replace(message, images=fitted)
+        out.append(message)
+    return tuple(out)
 
 
 def _retry_after(exc: ProviderError) -> float | None:

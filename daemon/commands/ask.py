@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 
     from daemon.config import Settings
     from daemon.solver.ports import ModelRouter
-    from daemon.tools.base import CodeIndex
+    from daemon.tools.base import CodeIndex, ToolContext
     from indexer.index import Index
-    from providers.base import Reasoning
+    from providers.base import ImagePart, Reasoning
 
 NAME = "ask"
 HELP = "Ask a question about the code in the current directory."
@@ -44,6 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="How hard the model thinks (default: solver.reasoning).",
     )
     parser.add_argument("--root", type=Path, default=None, help="Workspace root (default: cwd).")
+    parser.add_argument(
+        "--image",
+        "-i",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="Attach an image (PNG, JPEG, GIF, WebP) inside the workspace; repeatable.",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
                 reasoning=args.reasoning,
                 console=console,
                 prompt=prompt,
+                images=[str(p.resolve()) for p in args.image],
             )
         )
     except KeyboardInterrupt:
@@ -95,6 +105,7 @@ async def ask(
     console: Console,
     prompt: Prompt,
     reasoning: Reasoning | None = None,
+    images: Sequence[str] = (),
 ) -> int:
     from rich.markup import escape
 
@@ -185,6 +196,7 @@ async def ask(
             choice_timeout_s=settings.solver.choice_timeout_s,
         )
         try:
+            attached = await _load_images(images, solver.ctx)
             session = await solver.open_session(session_id, query, str(root))
             outcome = await solver.run(
                 query=query,
@@ -193,6 +205,7 @@ async def ask(
                 agent=agent,
                 new_session=session_id is None,
                 reasoning=reasoning,
+                images=attached,
             )
         except DomainError as exc:
             console.print(f"\n[red]deputydev: {escape(str(exc))}[/red]")
@@ -209,6 +222,15 @@ async def ask(
         await hosting.aclose()
         if index is not None:
             await index.close()
+
+
+async def _load_images(paths: Sequence[str], ctx: ToolContext) -> tuple[ImagePart, ...]:
+    if not paths:
+        return ()
+    from daemon.solver.attachments import load_images
+    from protocol.query import Attachment
+
+    return await load_images([Attachment(path=p) for p in paths], ctx)
 
 
 async def _open_index(root: Path, settings: Settings, console: Console) -> Index | None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from providers.base import (
     AssistantMessage,
+    ImagePart,
     Message,
     ThinkingBlock,
     ToolCall,
@@ -105,7 +106,14 @@ def turn_messages(stored: Sequence[Any]) -> tuple[Message, ...]:
         content = row.content
         if row.role == "user":
             close_pending()
-            out.append(UserMessage(text=content.get("text", "")))
+            out.append(
+                UserMessage(
+                    text=content.get("text", ""),
+                    images=tuple(
+                        ImagePart(i["media_type"], i["data"]) for i in content.get("images", ())
+                    ),
+                )
+            )
         elif row.role == "assistant":
             close_pending()
             calls = tuple(

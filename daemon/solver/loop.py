@@ -44,6 +44,7 @@ from providers.base import (
     CallRecord,
     ChatRequest,
     Finished,
+    ImagePart,
     MalformedToolCall,
     Message,
     ModelFallback,
@@ -184,6 +185,12 @@ def _assistant_content(message: AssistantMessage, model: str | None) -> dict[str
     }
 
 
+def image_dict(image: ImagePart) -> dict[str, str]:
+    """An image as the session keeps it (and :func:`~daemon.solver.context.turn_messages`
+    reads it back)."""
+    return {"media_type": image.media_type, "data": image.data_base64}
+
+
 def _usage_dict(usage: Usage) -> dict[str, int]:
     return {
         "input_tokens": usage.input_tokens,
@@ -252,6 +259,7 @@ class Solver:
         focus_items: Sequence[wire.FocusItem] = (),
         new_session: bool = False,
         reasoning: Reasoning | None = None,
+        images: Sequence[ImagePart] = (),
     ) -> TurnOutcome:
         if agent is not None and agent not in self.agents:
             raise UnknownAgent(
@@ -270,6 +278,16 @@ class Solver:
         spec = self.agents[chosen]
         model_name = model or spec.model or self.default_model
         info = self.router.resolve(model_name)
+        if images and not info.images:
+            from daemon.solver.attachments import ImagesNotSupported
+
+            raise ImagesNotSupported(
+                f"{info.name} does not accept images: pick a model that does "
+                "(deputydev/models lists capabilities.images), or send the query without "
+                "attachments",
+                field="attachments",
+                model=info.name,
+            )
         past = await self.store.get_turns(session.id)
         turn = await self.store.start_turn(
             session.id,
@@ -288,7 +306,9 @@ class Solver:
         await self.emit(wire.AgentChosen(agent=chosen, model=info.name))
         started = time.monotonic()
         try:
-            await self._loop(turn, past, query, focus_items, spec, info, outcome, reasoning)
+            await self._loop(
+                turn, past, query, focus_items, spec, info, outcome, reasoning, tuple(images)
+            )
         except asyncio.CancelledError:
             outcome.stop_reason = "cancelled"
             await asyncio.shield(self._finish(turn, outcome, "cancelled", started))
@@ -357,6 +377,7 @@ class Solver:
         info: Any,
         outcome: TurnOutcome,
         reasoning: Reasoning | None = None,
+        images: tuple[ImagePart, ...] = (),
     ) -> None:
         names = agent_mod.tool_names(agent, list(self.tools))
         tools = [self.tools[n] for n in names]
@@ -372,12 +393,13 @@ class Solver:
                 "focus_items": [
                     f.model_dump(by_alias=True, exclude_none=True) for f in focus_items
                 ],
+                **({"images": [image_dict(i) for i in images]} if images else {}),
             },
         )
         window = int(info.context_window * (1 - SAFETY))
         output = min(info.max_output_tokens, max(window // 4, 1))
         budget = window - output - message_tokens(UserMessage(system)) - tools_tokens(specs)
-        current: list[Message] = [UserMessage(user_text)]
+        current: list[Message] = [UserMessage(user_text, images)]
         history, reduced = budget_history(
             [
                 PastTurn(

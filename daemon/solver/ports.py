@@ -25,6 +25,9 @@ class ModelInfo(Protocol):
     @property
     def max_output_tokens(self) -> int: ...
 
+    @property
+    def images(self) -> bool: ...
+
 
 class ModelRouter(Protocol):
     def resolve(self, name: str | None) -> ModelInfo: ...

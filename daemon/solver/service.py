@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from daemon.errors import SessionBusy
 from daemon.sessions.service import SessionsService
 from protocol import query as wire
+from providers.base import ImagePart
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -244,6 +245,11 @@ class QueryService:
             hosting=self.hosting,
             read_mcp_resource=mcp.manager.read_resource if mcp is not None else None,
         )
+        images: tuple[ImagePart, ...] = ()
+        if params.attachments:
+            from daemon.solver.attachments import load_images
+
+            images = await load_images(params.attachments, context)
         user_agents = {
             name: Agent(name, a.description, a.prompt, a.tools, a.model)
             for name, a in settings.solver.agents.items()
@@ -283,6 +289,7 @@ class QueryService:
                     focus_items=params.focus_items,
                     new_session=params.session_id is None,
                     reasoning=params.reasoning,
+                    images=images,
                 ),
             )
         finally:

@@ -26,6 +26,7 @@ class Spec:
     model_id: str
     context_window: int = 100_000
     max_output_tokens: int = 4_000
+    images: bool = True
 
 
 @dataclass

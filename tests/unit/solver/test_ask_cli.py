@@ -83,3 +83,38 @@ async def test_ask_reports_an_unknown_session(tmp_path: Path) -> None:
         prompt=lambda m: "n",
     )
     assert code == 1 and "no session 'missing'" in out.getvalue()
+
+
+async def test_ask_attaches_images_from_the_workspace_only(tmp_path: Path) -> None:
+    from tests.unit.providers.test_images import picture
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "screen.png").write_bytes(picture("PNG", (40, 20)))
+    (tmp_path / "outside.png").write_bytes(picture("PNG", (40, 20)))
+    router = FakeRouter(scripts=[reply("A gradient.")])
+
+    async def run(*images: str) -> tuple[int, str]:
+        out = io.StringIO()
+        code = await ask(
+            "what is on screen?",
+            router=router,
+            settings=Settings(),
+            root=root,
+            session_id=None,
+            model=None,
+            agent="general",
+            write=False,
+            console=Console(file=out, width=200),
+            prompt=lambda message: "n",
+            images=images,
+        )
+        return code, out.getvalue()
+
+    code, _ = await run(str(root / "screen.png"))
+    assert code == 0
+    [image] = router.requests[0].messages[-1].images  # type: ignore[union-attr]
+    assert image.media_type == "image/png"
+    code, text = await run(str(tmp_path / "outside.png"))
+    assert code == 1 and "attachments[0].path" in text and "absolute" in text
+    assert len(router.requests) == 1  # nothing was sent for the refused image
