@@ -48,3 +48,8 @@ def user_config_file() -> Path:
 
 def workspace_config_file(root: Path) -> Path:
     return root / ".deputydev" / "config.toml"
+
+
+def openrouter_catalogue() -> Path:
+    """OpenRouter's model catalogue, cached (providers.openrouter.Catalogue)."""
+    return data_dir() / "openrouter-models.json"

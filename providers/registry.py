@@ -14,7 +14,7 @@ publish them; :meth:`ModelSpec.cost` prices a :class:`~providers.base.Usage`.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from providers.base import Reasoning, Usage
@@ -116,13 +116,23 @@ class Registry:
         self.issues = issues or []
 
     @classmethod
-    def from_settings(cls, settings: ProvidersSettings) -> Registry:
+    def from_settings(
+        cls, settings: ProvidersSettings, catalogue: Sequence[ModelSpec] = ()
+    ) -> Registry:
+        """Shipped entries, then a provider's ``catalogue`` (OpenRouter's models), then the
+        user's ``[providers.models]`` over both."""
         from providers.settings import SHIPPED_SERVERS
 
         specs = {spec.name: spec for spec in DEFAULTS}
+        for spec in catalogue:
+            specs.setdefault(spec.name, spec)
+        listed = {(s.provider, s.model_id): s for s in catalogue}
         issues: list[RegistryIssue] = []
         for name, entry in settings.models.items():
             base = specs.get(name)
+            if base is None and entry.provider is not None and entry.model_id is not None:
+                found = listed.get((entry.provider, entry.model_id))
+                base = dataclasses.replace(found, name=name) if found is not None else None
             if base is None:
                 if entry.provider is None or entry.model_id is None:
                     issues.append(

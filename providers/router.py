@@ -32,7 +32,8 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 from providers.base import (
     CallRecord,
@@ -59,6 +60,9 @@ from providers.registry import ModelSpec, Registry
 from providers.settings import ConnectionSettings, ProvidersSettings, server_settings
 from providers.tokens import count_request
 
+if TYPE_CHECKING:
+    from providers.openrouter import Catalogue
+
 log = logging.getLogger(__name__)
 
 # Where each provider kind's key may come from, in the order the SDKs read them.
@@ -66,6 +70,7 @@ KEY_ENV: dict[str, tuple[str, ...]] = {
     "openai": ("OPENAI_API_KEY",),
     "anthropic": ("ANTHROPIC_API_KEY",),
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
+    "openrouter": ("OPENROUTER_API_KEY",),
 }
 # resolve(None) without a default_model: the first of these whose provider is usable.
 PREFERRED = ("claude-sonnet", "gpt", "gemini", "local")
@@ -107,9 +112,15 @@ class Router:
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
         on_record: Callable[[CallRecord], None] | None = None,
+        catalogue_path: Path | None = None,
     ) -> None:
         self.settings = settings
-        self.registry = Registry.from_settings(settings)
+        self.catalogue: Catalogue | None = None
+        if key_source(settings, "openrouter") is not None:
+            from providers.openrouter import Catalogue
+
+            self.catalogue = Catalogue(settings.openrouter, catalogue_path)
+        self.registry = self._registry()
         self.on_record = on_record
         self._sleep = sleep
         self._rng = rng
@@ -117,10 +128,29 @@ class Router:
 
     # -- models ------------------------------------------------------------------------------
 
+    def _registry(self) -> Registry:
+        catalogue = self.catalogue.specs() if self.catalogue is not None else []
+        return Registry.from_settings(self.settings, catalogue)
+
+    async def refresh_catalogue(self, force: bool = False) -> None:
+        """Fetch OpenRouter's model catalogue when it is stale (OpenRouter configured only)."""
+        catalogue = self.catalogue
+        if catalogue is None or not (force or catalogue.stale):
+            return
+        if await catalogue.refresh():
+            self.registry = self._registry()
+
     def resolve(self, name: str | None) -> ModelSpec:
         if name is None:
             name = self.settings.default_model or self._first_with_key()
-        return self.registry.resolve(name)
+        try:
+            return self.registry.resolve(name)
+        except UnknownModel:
+            from providers.openrouter import PREFIX, unknown_spec
+
+            if name.startswith(PREFIX) and len(name) > len(PREFIX):
+                return unknown_spec(name)
+            raise
 
     def _first_with_key(self) -> str:
         for name in PREFERRED:
@@ -152,7 +182,9 @@ class Router:
 
     async def models(self) -> list[ModelStatus]:
         """Every registry entry, with whether it can be called now: a key for hosted models,
-        a server that answers ``GET /models`` within half a second for compatible ones."""
+        a server that answers ``GET /models`` within half a second for compatible ones.
+        OpenRouter's catalogue is fetched first when it is stale."""
+        await self.refresh_catalogue()
         # Only servers some model could use (no key missing): a hosted one is never probed
         # for nothing.
         servers = {
@@ -226,6 +258,10 @@ class Router:
 
             name = spec.server or "ollama"
             return CompatibleProvider(name, server_settings(self.settings, name))
+        if spec.provider == "openrouter":
+            from providers.openrouter import OpenRouterProvider
+
+            return OpenRouterProvider(self.settings.openrouter)
         if spec.provider == "anthropic":
             from providers.anthropic import (  # type: ignore[import-not-found, unused-ignore]
                 AnthropicProvider,
@@ -306,10 +342,13 @@ class Router:
         self, request: ChatRequest, model: str | None, fallbacks: Sequence[str] | None
     ) -> AsyncIterator[Event]:
         primary = self.resolve(model)
+        if primary.provider == "openrouter" and self.catalogue is not None:
+            await self.refresh_catalogue()  # limits and prices, once a day at most
+            primary = self.resolve(model)
         chain = [primary]
         for name in self.settings.fallbacks if fallbacks is None else fallbacks:
             try:
-                spec = self.registry.resolve(name)
+                spec = self.resolve(name)
             except UnknownModel:
                 log.warning("fallback model %r is not in the registry; skipped", name)
                 continue

@@ -37,7 +37,7 @@ from pydantic.alias_generators import to_camel
 
 from providers.base import Reasoning
 
-ProviderKind = Literal["openai", "anthropic", "gemini", "compatible"]
+ProviderKind = Literal["openai", "anthropic", "gemini", "compatible", "openrouter"]
 Api = Literal["chat", "responses"]
 # How a model fills in the middle (code completion): see providers.fim.
 Fim = Literal[
@@ -100,6 +100,20 @@ class ServerSettings(ConnectionSettings):
     api_key_env: str | None = None
 
 
+class OpenRouterSettings(ConnectionSettings):
+    """OpenRouter (``openrouter/<id>`` models). The key: ``api_key``, else OPENROUTER_API_KEY.
+
+    ``referer`` and ``title`` are sent as ``HTTP-Referer`` and ``X-Title``, which OpenRouter
+    asks apps to send to attribute their traffic; an empty string sends none.
+    """
+
+    base_url: str | None = "https://openrouter.ai/api/v1"
+    referer: str = "https://deputydev.ai"
+    title: str = "DeputyDev"
+    # Seconds before the model catalogue (GET /models) is fetched again.
+    catalogue_ttl_s: float = Field(default=86_400.0, ge=0)
+
+
 class ModelSettings(_Section):
     """One model entry; unset fields keep the shipped entry's value of the same name."""
 
@@ -128,6 +142,7 @@ class ProvidersSettings(_Section):
     openai: ConnectionSettings = ConnectionSettings()
     anthropic: ConnectionSettings = ConnectionSettings()
     gemini: ConnectionSettings = ConnectionSettings()
+    openrouter: OpenRouterSettings = OpenRouterSettings()
     servers: dict[str, ServerSettings] = {}
     models: dict[str, ModelSettings] = {}
     # Retries of one model before the next fallback: exponential back-off from

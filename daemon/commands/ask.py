@@ -67,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
     except ImportError:
         print("deputydev: no model provider is available in this installation", file=sys.stderr)
         return 1
-    router: ModelRouter = Router(loaded.settings.providers)
+    from daemon import paths
+
+    router: ModelRouter = Router(
+        loaded.settings.providers, catalogue_path=paths.openrouter_catalogue()
+    )
     console = Console(highlight=False)
     prompt: Prompt = input if sys.stdin.isatty() else (lambda message: "n")
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from daemon import status
+from daemon import paths, status
 from daemon.errors import jsonrpc_errors
 from protocol.models import (
     MODELS,
@@ -56,7 +56,7 @@ def model_entry(found: ModelStatus) -> ModelEntry:
 async def list_models(settings: ProvidersSettings, check_servers: bool = True) -> ModelsResult:
     from providers.router import ModelStatus, Router
 
-    router = Router(settings)
+    router = Router(settings, catalogue_path=paths.openrouter_catalogue())
     if check_servers:
         statuses = await router.models()
     else:
@@ -77,7 +77,7 @@ def provider_statuses(settings: ProvidersSettings) -> list[ProviderStatus]:
     from providers.router import key_source
 
     out = []
-    for kind in ("openai", "anthropic", "gemini"):
+    for kind in ("openai", "anthropic", "gemini", "openrouter"):
         source = key_source(settings, kind)
         out.append(ProviderStatus(name=kind, configured=source is not None, source=source))
     for name, server in settings.servers.items():

@@ -85,9 +85,12 @@ class QueryService:
                     log.exception("closing a router failed")
 
     def _default_router(self) -> ModelRouter:
+        from daemon import paths
         from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
 
-        router: ModelRouter = Router(self._server.settings.providers)
+        router: ModelRouter = Router(
+            self._server.settings.providers, catalogue_path=paths.openrouter_catalogue()
+        )
         return router
 
     @property

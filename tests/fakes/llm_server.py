@@ -380,6 +380,8 @@ class LLMServer:
         self.token_count: int | None = None
         # Answers a request when no scripted reply is left (a model for benchmarks).
         self.responder: Callable[[Recorded], Reply] | None = None
+        # What GET .../models answers (a catalogue such as OpenRouter's); None: one "fake".
+        self.models: dict[str, Any] | None = None
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -524,7 +526,8 @@ class LLMServer:
         path = unquote(urlsplit(target).path)
         key = route(method, path)
         if key == "models":
-            await self._json(writer, 200, {"object": "list", "data": [{"id": "fake"}]})
+            models = self.models or {"object": "list", "data": [{"id": "fake"}]}
+            await self._json(writer, 200, models)
             return True
         if key in ("anthropic-count", "gemini-count"):
             count = self.token_count if self.token_count is not None else max(1, length // 4)
