@@ -121,30 +121,34 @@ class AnthropicProvider:
 
     def _get_client(self) -> AsyncAnthropic:
         if self._client is None:
-            import httpx2
-            from anthropic import AsyncAnthropic
-
-            key = (
-                self._connection.api_key.get_secret_value()
-                if self._connection.api_key is not None
-                else os.environ.get(KEY_ENV_VAR)
-            )
-            if not key:
-                raise AuthenticationError(
-                    f"No Anthropic API key: set {KEY_ENV_VAR} or {CONFIG_KEY} in config.toml.",
-                    provider=self.name,
-                    envVar=KEY_ENV_VAR,
-                    configKey=CONFIG_KEY,
-                )
-            self._client = AsyncAnthropic(
-                api_key=key,
-                base_url=self._connection.base_url,
-                max_retries=0,
-                timeout=httpx2.Timeout(
-                    self._connection.timeout_s, connect=self._connection.connect_timeout_s
-                ),
-            )
+            self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> AsyncAnthropic:
+        """The SDK client; Bedrock and Vertex AI (``providers.cloud``) make their own."""
+        import httpx2
+        from anthropic import AsyncAnthropic
+
+        key = (
+            self._connection.api_key.get_secret_value()
+            if self._connection.api_key is not None
+            else os.environ.get(KEY_ENV_VAR)
+        )
+        if not key:
+            raise AuthenticationError(
+                f"No Anthropic API key: set {KEY_ENV_VAR} or {CONFIG_KEY} in config.toml.",
+                provider=self.name,
+                envVar=KEY_ENV_VAR,
+                configKey=CONFIG_KEY,
+            )
+        return AsyncAnthropic(
+            api_key=key,
+            base_url=self._connection.base_url,
+            max_retries=0,
+            timeout=httpx2.Timeout(
+                self._connection.timeout_s, connect=self._connection.connect_timeout_s
+            ),
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
         import anthropic

@@ -116,9 +116,14 @@ def within(info: ImageInfo, size: int, limits: ImageLimits) -> bool:
 def fit(image: ImagePart, limits: ImageLimits) -> ImagePart:
     """``image`` unchanged when within ``limits``, else downscaled and re-encoded to fit."""
     data = base64.b64decode(image.data_base64)
-    info = sniff(data)
-    if within(info, len(data), limits):
-        return image
+    try:
+        info = sniff(data)
+    except ImageError:
+        if len(data) <= limits.max_bytes:
+            return image  # unmeasurable here: sent as it is, for the provider to judge
+    else:
+        if within(info, len(data), limits):
+            return image
     media_type, out = shrink(data, limits)
     return ImagePart(media_type, base64.b64encode(out).decode("ascii"))
 

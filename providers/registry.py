@@ -90,6 +90,18 @@ DEFAULTS: tuple[ModelSpec, ...] = (
               1.5, 9.0, 0.15, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
     ModelSpec("gemini-flash-lite", "gemini", "gemini-3.1-flash-lite", 1_048_576, 65_536,
               0.25, 1.5, 0.025, 0.0, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    # Anthropic on AWS Bedrock (global cross-region inference profiles) and on Vertex AI,
+    # at Anthropic's list prices; other models: [providers.models.NAME] with their model_id.
+    ModelSpec("bedrock-claude-sonnet", "bedrock",
+              "global.anthropic.claude-sonnet-4-5-20250929-v1:0", 200_000, 64_000,
+              3.0, 15.0, 0.30, 3.75, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("bedrock-claude-haiku", "bedrock",
+              "global.anthropic.claude-haiku-4-5-20251001-v1:0", 200_000, 64_000,
+              1.0, 5.0, 0.10, 1.25, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("vertex-claude-sonnet", "vertex", "claude-sonnet-4-5@20250929", 200_000, 64_000,
+              3.0, 15.0, 0.30, 3.75, images=True, reasoning=_EFFORTS, prompt_caching=True),
+    ModelSpec("vertex-claude-haiku", "vertex", "claude-haiku-4-5@20251001", 200_000, 64_000,
+              1.0, 5.0, 0.10, 1.25, images=True, reasoning=_EFFORTS, prompt_caching=True),
     # A local model through Ollama's OpenAI-compatible API: free, no key, no internet.
     # Ollama fills in the middle through /v1/completions with a suffix.
     ModelSpec("local", "compatible", "qwen2.5-coder:7b", 32_768, 8_192, server="ollama",

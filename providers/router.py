@@ -71,6 +71,8 @@ KEY_ENV: dict[str, tuple[str, ...]] = {
     "anthropic": ("ANTHROPIC_API_KEY",),
     "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
     "openrouter": ("OPENROUTER_API_KEY",),
+    "bedrock": ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK"),
+    "vertex": ("GOOGLE_APPLICATION_CREDENTIALS",),
 }
 # resolve(None) without a default_model: the first of these whose provider is usable.
 PREFERRED = ("claude-sonnet", "gpt", "gemini", "local")
@@ -84,6 +86,12 @@ Sleep = Callable[[float], Awaitable[None]]
 
 def key_source(settings: ProvidersSettings, kind: str) -> str | None:
     """Where provider ``kind``'s key comes from: "config", "env:NAME", "vertex", or None."""
+    if kind in ("bedrock", "vertex"):
+        from providers.cloud import bedrock_source, vertex_source
+
+        if kind == "bedrock":
+            return bedrock_source(settings.bedrock)
+        return vertex_source(settings.vertex)
     connection: ConnectionSettings = getattr(settings, kind)
     if connection.api_key is not None:
         return "config"
@@ -174,6 +182,10 @@ class Router:
             return None
         if key_source(self.settings, spec.provider) is not None:
             return None
+        if spec.provider in ("bedrock", "vertex"):
+            from providers.cloud import AWS_HINT, GOOGLE_HINT
+
+            return "no credentials: " + (AWS_HINT if spec.provider == "bedrock" else GOOGLE_HINT)
         variables = KEY_ENV[spec.provider]
         return (
             f"no key: set {' or '.join(variables)} or api_key under "
@@ -258,6 +270,12 @@ class Router:
 
             name = spec.server or "ollama"
             return CompatibleProvider(name, server_settings(self.settings, name))
+        if spec.provider in ("bedrock", "vertex"):
+            from providers.cloud import BedrockProvider, VertexProvider
+
+            if spec.provider == "bedrock":
+                return BedrockProvider(self.settings.bedrock)
+            return VertexProvider(self.settings.vertex)
         if spec.provider == "openrouter":
             from providers.openrouter import OpenRouterProvider
 

@@ -37,7 +37,9 @@ from pydantic.alias_generators import to_camel
 
 from providers.base import Reasoning
 
-ProviderKind = Literal["openai", "anthropic", "gemini", "compatible", "openrouter"]
+ProviderKind = Literal[
+    "openai", "anthropic", "gemini", "compatible", "openrouter", "bedrock", "vertex"
+]
 Api = Literal["chat", "responses"]
 # How a model fills in the middle (code completion): see providers.fim.
 Fim = Literal[
@@ -114,6 +116,35 @@ class OpenRouterSettings(ConnectionSettings):
     catalogue_ttl_s: float = Field(default=86_400.0, ge=0)
 
 
+class BedrockSettings(_Section):
+    """Anthropic models on AWS Bedrock. Unset fields fall back to the standard AWS chain:
+    AWS_REGION / AWS_DEFAULT_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY
+    (+ AWS_SESSION_TOKEN), ~/.aws/config and ~/.aws/credentials, SSO and instance roles;
+    or a Bedrock API key (``api_key``, else AWS_BEARER_TOKEN_BEDROCK)."""
+
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    session_token: SecretStr | None = None
+    api_key: SecretStr | None = None
+    base_url: str | None = None  # else ANTHROPIC_BEDROCK_BASE_URL, else the region's endpoint
+    timeout_s: float = 600.0
+    connect_timeout_s: float = 10.0
+
+
+class VertexSettings(_Section):
+    """Anthropic models on Google Vertex AI, with Application Default Credentials
+    (``gcloud auth application-default login``, GOOGLE_APPLICATION_CREDENTIALS, or the
+    machine's service account)."""
+
+    project: str | None = None  # else ANTHROPIC_VERTEX_PROJECT_ID, else the credentials'
+    region: str | None = None  # else CLOUD_ML_REGION, else "global"
+    base_url: str | None = None  # else ANTHROPIC_VERTEX_BASE_URL, else the region's endpoint
+    timeout_s: float = 600.0
+    connect_timeout_s: float = 10.0
+
+
 class ModelSettings(_Section):
     """One model entry; unset fields keep the shipped entry's value of the same name."""
 
@@ -143,6 +174,8 @@ class ProvidersSettings(_Section):
     anthropic: ConnectionSettings = ConnectionSettings()
     gemini: ConnectionSettings = ConnectionSettings()
     openrouter: OpenRouterSettings = OpenRouterSettings()
+    bedrock: BedrockSettings = BedrockSettings()
+    vertex: VertexSettings = VertexSettings()
     servers: dict[str, ServerSettings] = {}
     models: dict[str, ModelSettings] = {}
     # Retries of one model before the next fallback: exponential back-off from

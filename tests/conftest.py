@@ -34,8 +34,30 @@ _SCRUBBED = (
     "GITLAB_URL",
     "GITLAB_HOST",
     "OPENROUTER_API_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    "ANTHROPIC_BEDROCK_BASE_URL",
+    "ANTHROPIC_VERTEX_BASE_URL",
+    "ANTHROPIC_VERTEX_PROJECT_ID",
+    "CLOUD_ML_REGION",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "CLOUDSDK_CONFIG",
 )
 _SCRUBBED_PREFIXES = ("BITBUCKET_", "JIRA_", "CONFLUENCE_")
+# Credential chains that would otherwise ask a cloud's metadata server for a machine identity.
+_NO_METADATA_SERVERS = {
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "NO_GCE_CHECK": "True",
+    "GCE_METADATA_HOST": "127.0.0.1:9",
+    "GCE_METADATA_IP": "127.0.0.1:9",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +73,8 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
             or (name.startswith("DEPUTYDEV_") and name != "DEPUTYDEV_HOME")
         ):
             monkeypatch.delenv(name, raising=False)
+    for name, value in _NO_METADATA_SERVERS.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield home

@@ -331,7 +331,10 @@ _LAZY_RENDERERS = {
     "gemini": "tests.fakes.llm_gemini",
     "openai-completions": "tests.fakes.llm_fim:render_completions",
     "mistral-fim": "tests.fakes.llm_fim:render_mistral_fim",
+    "bedrock": "tests.fakes.llm_bedrock",
 }
+# Routes whose stream is not server-sent events.
+_CONTENT_TYPES = {"bedrock": "application/vnd.amazon.eventstream"}
 
 
 def renderer(key: str) -> Renderer | None:
@@ -350,6 +353,13 @@ def route(method: str, path: str) -> str | None:
     """The route key of a request path (without its query string)."""
     if method == "GET" and path.rstrip("/").endswith("/models"):
         return "models"
+    if path.endswith("/token"):
+        return "oauth-token"  # Google's OAuth token endpoint (Vertex AI credentials)
+    if path.startswith("/model/") and path.endswith("/invoke-with-response-stream"):
+        return "bedrock"  # AWS Bedrock's InvokeModelWithResponseStream
+    if "/publishers/anthropic/models/" in path:
+        # Anthropic on Vertex AI: the Messages stream at :streamRawPredict
+        return "anthropic-count" if "count-tokens:" in path else "anthropic"
     if path.endswith("/chat/completions"):
         return "openai-chat"
     if path.endswith("/fim/completions"):
@@ -382,6 +392,8 @@ class LLMServer:
         self.responder: Callable[[Recorded], Reply] | None = None
         # What GET .../models answers (a catalogue such as OpenRouter's); None: one "fake".
         self.models: dict[str, Any] | None = None
+        # What the OAuth token endpoint (POST .../token) hands out.
+        self.oauth_token = "ya29.fake-access-token"
         self._replies: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -529,6 +541,13 @@ class LLMServer:
             models = self.models or {"object": "list", "data": [{"id": "fake"}]}
             await self._json(writer, 200, models)
             return True
+        if key == "oauth-token":
+            await self._json(
+                writer,
+                200,
+                {"access_token": self.oauth_token, "expires_in": 3600, "token_type": "Bearer"},
+            )
+            return True
         if key in ("anthropic-count", "gemini-count"):
             count = self.token_count if self.token_count is not None else max(1, length // 4)
             payload = (
@@ -556,7 +575,9 @@ class LLMServer:
                 writer, reply.status, reply.error or _error("scripted", reply.status), reply.headers
             )
             return True
-        return await self._stream(reader, writer, reply, render(reply, body))
+        return await self._stream(
+            reader, writer, reply, render(reply, body), _CONTENT_TYPES.get(key or "")
+        )
 
     async def _json(
         self,
@@ -576,9 +597,10 @@ class LLMServer:
         writer: asyncio.StreamWriter,
         reply: Reply,
         chunks: Iterable[bytes],
+        content_type: str | None = None,
     ) -> bool:
         head = {
-            "content-type": "text/event-stream",
+            "content-type": content_type or "text/event-stream",
             "transfer-encoding": "chunked",
             "cache-control": "no-cache",
         }
