@@ -177,6 +177,14 @@ async def _complete(router: ModelRouter, prompt: str, model: str, max_tokens: in
 
 
 def tool_names(agent: Agent, available: Sequence[str]) -> list[str]:
+    """The tools ``agent`` may use; ``SERVER__*`` in its list names every tool of that MCP
+    server."""
     if agent.tools is None:
         return list(available)
-    return [n for n in agent.tools if n in available]
+    out: list[str] = []
+    for name in agent.tools:
+        if name.endswith("__*"):
+            out += [a for a in available if a.startswith(name[:-1]) and a not in out]
+        elif name in available and name not in out:
+            out.append(name)
+    return out

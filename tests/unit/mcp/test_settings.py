@@ -85,3 +85,16 @@ def test_headers_and_env_are_secret_and_expand_variables() -> None:
         expand("Bearer ${TOKEN}", "headers", {})
     assert server.approves("x") is False
     assert McpServerSettings(url="https://x", auto_approve=("*",)).approves("anything")
+
+
+def test_an_agent_names_a_servers_tools_with_a_wildcard() -> None:
+    from daemon.solver.agents import Agent, tool_names
+
+    available = ["read_file", "git", "time__get_current_time", "time__convert_time", "git__log"]
+    agent = Agent("a", "d", "p", tools=("read_file", "time__*", "nope", "read_file"))
+    assert tool_names(agent, available) == [
+        "read_file",
+        "time__get_current_time",
+        "time__convert_time",
+    ]
+    assert tool_names(Agent("b", "d", "p"), available) == available
