@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 
-from daemon.logs import redact
+from daemon.logs import redact, register_secret
 from daemon.mcp.settings import McpServerSettings, MissingVariable, expand
 
 if TYPE_CHECKING:
@@ -239,7 +239,7 @@ class ServerConnection:
                 command=expand(settings.command, f"{where} command"),
                 args=[expand(a, f"{where} args") for a in settings.args],
                 env={
-                    k: expand(v.get_secret_value(), f"{where} env.{k}")
+                    k: _secret(expand(v.get_secret_value(), f"{where} env.{k}"))
                     for k, v in settings.env.items()
                 },
                 cwd=settings.cwd or (str(self.cwd) if self.cwd else None),
@@ -252,7 +252,7 @@ class ServerConnection:
 
             assert settings.url is not None
             headers = {
-                k: expand(v.get_secret_value(), f"{where} headers.{k}")
+                k: _secret(expand(v.get_secret_value(), f"{where} headers.{k}"))
                 for k, v in settings.headers.items()
             }
             http = await stack.enter_async_context(
@@ -464,6 +464,12 @@ async def _pages(fetch: Callable[[str | None], Awaitable[Any]], field: str) -> l
         if not cursor:
             break
     return out
+
+
+def _secret(value: str) -> str:
+    """An env or header value, once ``${VARS}`` are expanded, is hidden from every log."""
+    register_secret(value)
+    return value
 
 
 def _first(exc: BaseException) -> BaseException:
