@@ -32,7 +32,7 @@ class ModelCapabilities(WireModel):
 
 class ModelEntry(WireModel):
     name: str
-    provider: str  # openai | anthropic | gemini | compatible
+    provider: str  # openai | anthropic | gemini | compatible | openrouter | bedrock | vertex
     model_id: str
     server: str | None = None  # compatible: the [providers.servers] entry
     api: str = "chat"  # OpenAI: chat | responses
