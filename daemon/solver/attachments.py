@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from daemon.errors import DaemonError
+from daemon.solver.focus import editor_path
 from daemon.tools.base import ToolContext, ToolError
-from daemon.tools.paths import check_readable, confine, relative
+from daemon.tools.paths import check_readable, confine
 from protocol import errors as codes
 from protocol.query import Attachment
 from providers.base import ImagePart
@@ -73,7 +74,7 @@ async def _load(index: int, item: Attachment, ctx: ToolContext) -> ImagePart:
 def _read(where: str, raw: str, ctx: ToolContext) -> bytes:
     field = f"{where}.path"
     try:
-        path = confine(ctx.roots, _workspace_relative(raw, ctx))
+        path = confine(ctx.roots, editor_path(ctx.roots, raw))
         check_readable(ctx.roots, path, ctx.settings)
     except ToolError as exc:
         raise InvalidAttachment(f"{field}: {exc}", field=field) from None
@@ -83,18 +84,6 @@ def _read(where: str, raw: str, ctx: ToolContext) -> bytes:
     if size > MAX_BYTES:
         raise _too_large(where, size)
     return Path(path).read_bytes()
-
-
-def _workspace_relative(raw: str, ctx: ToolContext) -> str:
-    """An editor sends absolute paths: one inside a root becomes relative to it (the
-    confinement then applies as to any path); any other stays absolute and is refused."""
-    path = Path(raw).expanduser()
-    if not path.is_absolute():
-        return raw
-    resolved = path.resolve()
-    if any(resolved.is_relative_to(root.resolve()) for root in ctx.roots):
-        return relative(ctx.roots, resolved)
-    return raw
 
 
 def _too_large(where: str, size: int) -> InvalidAttachment:
