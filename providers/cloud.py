@@ -82,15 +82,56 @@ def vertex_source(settings: VertexSettings) -> str | None:
     return None
 
 
-class BedrockProvider(AnthropicProvider):
-    name = "bedrock"
+class _CloudProvider(AnthropicProvider):
+    """The Anthropic provider with a cloud's client. The client is made off the event loop
+    (credential files, and botocore's ~0.3 s import); ``refused`` words a 401/403 for the
+    cloud, and ``translate`` turns its credential failures, which happen while a request is
+    signed and so outside the SDK's errors, into ours."""
 
-    def __init__(self, settings: BedrockSettings) -> None:
+    env_var = ""
+
+    def __init__(self, settings: BedrockSettings | VertexSettings) -> None:
         super().__init__(
             ConnectionSettings(
                 timeout_s=settings.timeout_s, connect_timeout_s=settings.connect_timeout_s
             )
         )
+
+    def refused(self, request: ChatRequest, status: object) -> str:
+        raise NotImplementedError
+
+    def translate(self, exc: Exception) -> ProviderError | None:
+        return None
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
+        if self._client is None:
+            self._client = await asyncio.to_thread(self._new_client)
+        try:
+            async for event in super().stream(request):
+                yield event
+        except AuthenticationError as exc:
+            status = exc.data.get("status")
+            raise AuthenticationError(
+                self.refused(request, status),
+                provider=self.name,
+                status=status,
+                envVar=self.env_var,
+            ) from exc
+        except ProviderError:
+            raise
+        except Exception as exc:
+            translated = self.translate(exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+
+class BedrockProvider(_CloudProvider):
+    name = "bedrock"
+    env_var = "AWS_PROFILE"
+
+    def __init__(self, settings: BedrockSettings) -> None:
+        super().__init__(settings)
         self.settings = settings
 
     def _new_client(self) -> AsyncAnthropic:
@@ -154,41 +195,28 @@ class BedrockProvider(AnthropicProvider):
                 configKey="providers.bedrock.profile",
             )
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        if self._client is None:
-            # botocore reads ~/.aws files and imports in ~0.3 s: not on the event loop.
-            self._client = await asyncio.to_thread(self._new_client)
-        try:
-            async for event in super().stream(request):
-                yield event
-        except AuthenticationError as exc:
-            status = exc.data.get("status")
-            raise AuthenticationError(
-                f"AWS Bedrock refused the request ({status}): check the credentials "
-                f"({AWS_HINT}), that they allow bedrock:InvokeModelWithResponseStream, and "
-                f"that {request.model} is enabled in the region",
-                provider=self.name,
-                status=status,
-                envVar="AWS_PROFILE",
-            ) from exc
-        except RuntimeError as exc:  # the SDK's signer found no credentials mid-way
-            raise AuthenticationError(
-                f"AWS Bedrock: {exc}; {AWS_HINT}", provider=self.name
-            ) from exc
+    def refused(self, request: ChatRequest, status: object) -> str:
+        return (
+            f"AWS Bedrock refused the request ({status}): check the credentials ({AWS_HINT}), "
+            "that they allow bedrock:InvokeModelWithResponseStream, and that "
+            f"{request.model} is enabled in the region"
+        )
+
+    def translate(self, exc: Exception) -> ProviderError | None:
+        if isinstance(exc, RuntimeError):  # the SDK's signer found no credentials mid-way
+            return AuthenticationError(f"AWS Bedrock: {exc}; {AWS_HINT}", provider=self.name)
+        return None
 
     async def count_tokens(self, request: ChatRequest) -> int:
         raise BadRequest("AWS Bedrock has no token counting endpoint", provider=self.name)
 
 
-class VertexProvider(AnthropicProvider):
+class VertexProvider(_CloudProvider):
     name = "vertex"
+    env_var = "GOOGLE_APPLICATION_CREDENTIALS"
 
     def __init__(self, settings: VertexSettings) -> None:
-        super().__init__(
-            ConnectionSettings(
-                timeout_s=settings.timeout_s, connect_timeout_s=settings.connect_timeout_s
-            )
-        )
+        super().__init__(settings)
         self.settings = settings
 
     def _new_client(self) -> AsyncAnthropic:
@@ -207,24 +235,15 @@ class VertexProvider(AnthropicProvider):
         )
         return client
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[Event]:
-        try:
-            async for event in super().stream(request):
-                yield event
-        except AuthenticationError as exc:
-            status = exc.data.get("status")
-            raise AuthenticationError(
-                f"Vertex AI refused the request ({status}): check the credentials ({GOOGLE_HINT}), "
-                "that the project has Vertex AI enabled and that the model is enabled in its "
-                "Model Garden",
-                provider=self.name,
-                status=status,
-                envVar="GOOGLE_APPLICATION_CREDENTIALS",
-            ) from exc
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise _google_auth_error(exc, self.name) from exc
+    def refused(self, request: ChatRequest, status: object) -> str:
+        return (
+            f"Vertex AI refused the request ({status}): check the credentials ({GOOGLE_HINT}), "
+            "that the project has Vertex AI enabled and that the model is enabled in its "
+            "Model Garden"
+        )
+
+    def translate(self, exc: Exception) -> ProviderError | None:
+        return _google_auth_error(exc, self.name)
 
     async def count_tokens(self, request: ChatRequest) -> int:
         try:

@@ -101,6 +101,10 @@ class OpenAIProvider:
             configKey=self.config_key,
         )
 
+    def default_headers(self) -> dict[str, str]:
+        """Headers sent with every request (OpenRouter's attribution headers)."""
+        return {}
+
     def client(self) -> AsyncOpenAI:
         if self._client is None:
             import openai  # ~0.6 s: only on the first call
@@ -111,6 +115,7 @@ class OpenAIProvider:
             self._client = openai.AsyncOpenAI(
                 api_key=key,
                 base_url=self.connection.base_url,  # None: OPENAI_BASE_URL, else the API
+                default_headers=self.default_headers(),
                 max_retries=0,
                 timeout=openai.Timeout(
                     self.connection.timeout_s, connect=self.connection.connect_timeout_s

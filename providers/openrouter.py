@@ -21,15 +21,12 @@ import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from providers.base import ChatRequest, Reasoning
 from providers.openai import OpenAIProvider
 from providers.registry import ModelSpec
 from providers.settings import OpenRouterSettings
-
-if TYPE_CHECKING:
-    from openai import AsyncOpenAI
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +46,8 @@ class OpenRouterProvider(OpenAIProvider):
         super().__init__(settings)
         self.settings = settings
 
-    def client(self) -> AsyncOpenAI:
-        if self._client is None:
-            import openai
-
-            key = self.api_key()
-            if key is None:
-                raise self._missing_key()
-            self._client = openai.AsyncOpenAI(
-                api_key=key,
-                base_url=self.settings.base_url,
-                default_headers=headers(self.settings),
-                max_retries=0,
-                timeout=openai.Timeout(
-                    self.settings.timeout_s, connect=self.settings.connect_timeout_s
-                ),
-            )
-        return self._client
+    def default_headers(self) -> dict[str, str]:
+        return headers(self.settings)
 
     def chat_params(self, request: ChatRequest) -> dict[str, Any]:
         params = super().chat_params(request)
