@@ -130,7 +130,8 @@ def _per_million(value: Any) -> float:
         price = float(value)
     except (TypeError, ValueError):
         return 0.0
-    return max(price, 0.0) * _MILLION  # "-1" marks a variable price (routers): unknown
+    # "-1" marks a variable price (routers): unknown. Rounded: 2e-7 * 1e6 is 0.19999...
+    return round(max(price, 0.0) * _MILLION, 6)
 
 
 class Catalogue:
