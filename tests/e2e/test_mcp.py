@@ -72,6 +72,7 @@ command = "no-such-mcp-server"
 """
 
 
+@pytest.mark.slow
 async def test_each_real_server_answers_the_model_through_the_agent(
     daemon: Daemon, notes_url: str, hermetic_env: Path
 ) -> None:

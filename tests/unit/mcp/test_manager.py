@@ -187,6 +187,7 @@ async def test_a_server_that_will_not_start_is_left_out_with_the_reason(
     assert missing.starts == 1
 
 
+@pytest.mark.slow
 async def test_a_crash_mid_call_is_a_tool_error_and_the_server_restarts_on_next_use(
     tmp_path: Path,
 ) -> None:
@@ -232,6 +233,7 @@ async def test_a_crash_mid_call_is_a_tool_error_and_the_server_restarts_on_next_
     assert connection.state == "stopped"
 
 
+@pytest.mark.slow
 async def test_changed_settings_stop_the_server_and_the_next_use_starts_it_anew(
     manager: McpManager,
 ) -> None:
