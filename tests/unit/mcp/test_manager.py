@@ -257,3 +257,22 @@ async def test_changed_settings_stop_the_server_and_the_next_use_starts_it_anew(
     assert manager.connection("off").state == "disabled"
     await manager.update(McpSettings())
     assert manager.connections == {}
+
+
+def test_doctor_starts_each_server_and_says_what_it_found(tmp_path: Path) -> None:
+    from daemon.config import load_settings
+    from daemon.mcp.doctor import check
+
+    user = tmp_path / "config.toml"
+    user.write_text(
+        f"[mcp.servers.time]\ncommand = {json.dumps(sys.executable)}\n"
+        'args = ["-m", "mcp_server_time"]\n\n'
+        '[mcp.servers.broken]\ncommand = "no-such-mcp-server-here"\n\n'
+        '[mcp.servers.off]\ncommand = "x"\nenabled = false\n'
+    )
+    rows = {c.name: c for c in check(load_settings(user_file=user, env={}))}
+    assert rows["mcp time"].status == "ok" and "2 tools" in rows["mcp time"].detail
+    assert rows["mcp broken"].status == "fail"
+    assert "'no-such-mcp-server-here' was not found" in rows["mcp broken"].detail
+    assert "[mcp.servers.broken]" in rows["mcp broken"].fix
+    assert rows["mcp off"].status == "ok" and "disabled" in rows["mcp off"].detail
