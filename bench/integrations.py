@@ -12,6 +12,8 @@
    ``mcp-server-time`` over stdio, and ``tests.fakes.mcp_server``'s ``echo`` over stdio and
    over the SDK's streamable HTTP transport. Medians and p95 of ``--calls`` calls.
 3. **Server start**: spawn (or connect), handshake and listing, as the first query pays it.
+4. **Images**: checking an image within the limits (its header only), and fitting a 12 MP
+   photo and a large PNG screenshot to Anthropic's limit (Pillow: decode, resize, encode).
 
     python -m bench.integrations [--imports 5] [--calls 200]
 """
@@ -179,6 +181,37 @@ def _time_server_own_ms(calls: int) -> float:
     return statistics.median(samples)
 
 
+def images(runs: int = 5) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from providers.base import ImagePart
+    from providers.images import LIMITS, fit
+
+    def encoded(fmt: str, size: tuple[int, int]) -> ImagePart:
+        image = Image.radial_gradient("L").resize(size).convert("RGB")
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        media = "image/jpeg" if fmt == "JPEG" else "image/png"
+        return ImagePart(media, base64.b64encode(buffer.getvalue()).decode())
+
+    cases = {
+        "within the limits (800x600 PNG): header only": encoded("PNG", (800, 600)),
+        "12 MP photo (4000x3000 JPEG) to 1568 px": encoded("JPEG", (4000, 3000)),
+        "screenshot (3840x2160 PNG) to 1568 px": encoded("PNG", (3840, 2160)),
+    }
+    print("\nImages fitted to Anthropic's limit (median of", runs, "runs):")
+    for label, part in cases.items():
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fit(part, LIMITS["anthropic"])
+            samples.append((time.perf_counter() - start) * 1000)
+        print(f"  {label:48s} {statistics.median(samples):8.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--imports", type=int, default=5)
@@ -191,6 +224,7 @@ def main() -> None:
         ms = import_ms(statement, ALREADY.get(label, ""), args.imports)
         print(f"  {label:48s} {ms:7.0f} ms")
     asyncio.run(round_trips(args.calls))
+    images()
 
 
 if __name__ == "__main__":

@@ -135,15 +135,30 @@ def shrink(data: bytes, limits: ImageLimits) -> tuple[MediaType, bytes]:
     try:
         with Image.open(io.BytesIO(data)) as opened:
             opened.seek(0)  # an animated GIF or WebP: its first frame
-            source = opened.copy()
             fmt = opened.format or "PNG"
+            if fmt == "JPEG":
+                # libjpeg decodes straight to 1/2, 1/4 or 1/8 of the size: far less work.
+                edge = limits.max_edge
+                wide = opened.width >= opened.height
+                opened.draft(
+                    "RGB",
+                    (edge, opened.height * edge // opened.width)
+                    if wide
+                    else (opened.width * edge // opened.height, edge),
+                )
+            source = opened.copy()
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageError(f"the image cannot be decoded ({exc})") from None
     scale = min(1.0, limits.max_edge / max(source.size))
     lossless = fmt in ("PNG", "GIF") or (fmt == "WEBP" and source.mode == "RGBA")
     for _ in range(8):
         size = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
-        frame = source if size == source.size else source.resize(size, Image.Resampling.LANCZOS)
+        frame = (
+            source
+            if size == source.size
+            # reducing_gap: a fast box reduction first, Lanczos for the last factor of 3
+            else source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        )
         if lossless:
             out = _encode(frame, "PNG")
             if len(out) <= limits.max_bytes:
@@ -175,5 +190,5 @@ def _encode(frame: object, fmt: str, quality: int = 0) -> bytes:
         if frame.mode not in ("RGB", "RGBA", "L", "LA", "P"):
             frame = frame.convert("RGBA")
         assert isinstance(frame, Image.Image)
-        frame.save(buffer, "PNG", optimize=True)
+        frame.save(buffer, "PNG")  # optimize=True costs seconds on a screenshot
     return buffer.getvalue()
