@@ -18,7 +18,9 @@ Definitions (functions, methods, types, and top-level constants) are found by on
 per language (see ``languages.py``); the chunker resolves their names, containers and
 kinds, and gives each chunk the qualified names of the definitions that start in it,
 then of the one it is a part of (a method chunk of a split class: ``Popen.wait``, then
-``Popen``), so the first name is what a result shows.
+``Popen``), so the first name is what a result shows.  A second query finds what the code
+says about itself in words (comments, and Python's docstrings): ``ChunkedFile.prose``,
+which the index weighs apart from the code (see ``ranking.py``).
 
 Everything here is pure and thread-safe: parsers and queries are cached per thread, and
 tree_sitter is imported on first use, never when the daemon starts.
@@ -48,7 +50,7 @@ from indexer.languages import (
 if TYPE_CHECKING:
     from tree_sitter import Language, Node, Parser, Query
 
-__all__ = ["Chunk", "ChunkedFile", "Symbol", "chunk_file", "language_for_path"]
+__all__ = ["Chunk", "ChunkedFile", "Prose", "Symbol", "chunk_file", "language_for_path"]
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +96,28 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
+class Prose:
+    """A comment or a docstring starting on ``line`` (1-based), without its markers."""
+
+    line: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChunkedFile:
     """A file's chunks and definitions.
 
     ``summary`` is what the file says about itself: a module docstring or the comment
     block that opens it (licence headers skipped).  Indexed as every chunk's context, at
-    low weight, it tells BM25 which file a question is about.
+    low weight, it tells BM25 which file a question is about.  ``prose`` holds every
+    comment and docstring of the file in order, for files with a grammar.
     """
 
     language: str | None
     chunks: tuple[Chunk, ...]
     symbols: tuple[Symbol, ...]
     summary: str = ""
+    prose: tuple[Prose, ...] = ()
 
 
 # Definitions merge with neighbours only while the run stays under this fraction of
@@ -250,14 +262,32 @@ def _grammar_loads(name: str) -> bool:
 
 
 def _parser_and_query(name: str) -> tuple[Parser, Query]:
-    """Parsers hold parse state, so each thread gets its own; queries go with them."""
+    """Parsers hold parse state, so each thread gets its own; queries go with them.
+
+    One query finds both the definitions and the prose (captured as ``@prose``): each
+    query is a walk of the whole tree, and one walk costs about half of two."""
     cached: dict[str, tuple[Parser, Query]] = _local.__dict__.setdefault("tools", {})
     if name not in cached:
         from tree_sitter import Parser, Query
 
         language = _language(name)
-        cached[name] = (Parser(language), Query(language, GRAMMARS[name].definitions))
+        kinds = [kind for kind in _COMMENT_TYPES if language.id_for_node_kind(kind, True)]
+        prose = "".join(f"({kind}) @{_PROSE}\n" for kind in kinds) + _DOCSTRINGS.get(name, "")
+        source = GRAMMARS[name].definitions + "\n" + prose
+        cached[name] = (Parser(language), Query(language, source))
     return cached[name]
+
+
+# The capture name of comments and docstrings in the query (no symbol kind is called so).
+_PROSE = "prose"
+# Node types of comments across the grammars (Rust's doc_comment sits inside a
+# line_comment, so it is not one of them).
+_COMMENT_TYPES = ("comment", "line_comment", "block_comment", "multiline_comment")
+# A docstring: the first statement of a module, class or function body being a string.
+_DOCSTRINGS = {
+    "python": f"(module . (expression_statement (string) @{_PROSE}))\n"
+    f"(block . (expression_statement (string) @{_PROSE}))\n"
+}
 
 
 # --- the chunker ----------------------------------------------------------------------
@@ -286,6 +316,7 @@ class _Chunker:
         self.starts: list[int] = []
         self.definitions: list[Symbol] = []
         self.definition_starts: list[int] = []
+        self.prose_nodes: list[Node] = []
         self.depth = 0
 
     def run(self) -> ChunkedFile:
@@ -293,8 +324,30 @@ class _Chunker:
         root = self.tree.root_node
         chunks = self._split(1, len(self.lines), root, None)
         return ChunkedFile(
-            self.language, tuple(chunks), tuple(self.symbols), _summary(root.named_children)
+            self.language,
+            tuple(chunks),
+            tuple(self.symbols),
+            _summary(root.named_children),
+            self._prose(),
         )
+
+    def _prose(self) -> tuple[Prose, ...]:
+        nodes = sorted(self.prose_nodes, key=lambda n: (n.start_byte, -n.end_byte))
+        out: list[Prose] = []
+        end = -1
+        for node in nodes:
+            if node.start_byte < end:
+                continue  # inside one already taken
+            end = node.end_byte
+            raw = _text(node)
+            if "comment" in node.type:
+                text = _COMMENT_END.sub("", _COMMENT_MARKS.sub("", raw))
+            else:
+                text = _STRING_QUOTES.sub("", raw.strip())
+            text = " ".join(text.split())
+            if text:
+                out.append(Prose(node.start_point[0] + 1, text))
+        return tuple(out)
 
     # symbols
 
@@ -302,7 +355,9 @@ class _Chunker:
         from tree_sitter import QueryCursor
 
         found: list[tuple[Node, str]] = []
-        for kind, nodes in QueryCursor(self.query).captures(self.tree.root_node).items():
+        captures = QueryCursor(self.query).captures(self.tree.root_node)
+        self.prose_nodes = captures.pop(_PROSE, [])
+        for kind, nodes in captures.items():
             found.extend((node, kind) for node in nodes)
         # Parents before children: by start, then the longer first; of two patterns on
         # one node (`const f = () => ...` is a function and a variable), code wins.
@@ -567,6 +622,7 @@ def _inner_nodes(node: Node) -> list[Node]:
 
 _SUMMARY_CHARS = 2000
 _COMMENT_MARKS = re.compile(r"^\s*(?:/\*+!?|\*+/|\*|//+!?|#+|--|;+)\s?", re.M)
+_COMMENT_END = re.compile(r"\s*\*+/\s*$", re.M)
 _STRING_QUOTES = re.compile(r"^[rRbBuUfF]*(?:\"\"\"|'''|\"|')|(?:\"\"\"|'''|\"|')$")
 _LICENCE = re.compile(r"copyright|licen[cs]e|spdx", re.I)
 

@@ -108,7 +108,7 @@ def prepare_file(
     """Read, hash and chunk one file.  The ``info`` back when its content is unchanged
     (only the stat moved), None when it cannot be read any more.  Runs in pool workers."""
     from indexer.chunking import chunk_file
-    from indexer.ranking import fts_row
+    from indexer.ranking import fts_rows
 
     try:
         data = (Path(root) / info.path).read_bytes()
@@ -125,9 +125,7 @@ def prepare_file(
     except Exception:  # chunk_file falls back itself; this is a last resort
         log.exception("chunking %s failed", info.path)
         return None
-    fts = tuple(
-        tuple(fts_row(info.path, chunk, chunked.summary).values()) for chunk in chunked.chunks
-    )
+    fts = tuple(tuple(row.values()) for row in fts_rows(info.path, chunked))
     return PreparedFile(
         info.path,
         chunked.language,

@@ -14,7 +14,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from indexer.ranking import COLUMN_WEIGHTS, FTS_TOKENIZE
+from indexer.ranking import FTS_TOKENIZE
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -72,9 +72,11 @@ def m001_initial(db: sqlite3.Connection) -> None:
         """
     )
     db.execute("CREATE INDEX symbols_file ON symbols (file_id)")
-    # Columns and tokenizer exactly as ranking.py measured them; rowid = chunks.id.
-    columns = ", ".join(COLUMN_WEIGHTS)
-    db.execute(f"CREATE VIRTUAL TABLE chunks_fts USING fts5({columns}, tokenize='{FTS_TOKENIZE}')")
+    # Columns and tokenizer as ranking.py measured them then; rowid = chunks.id.
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(symbols, path, text, terms, context,"
+        f" tokenize='{FTS_TOKENIZE}')"
+    )
     # Vectors by (content hash, embedder key): an unchanged chunk is never embedded twice,
     # across renames, branch switches and rebuilds.
     db.execute(
@@ -87,6 +89,24 @@ def m001_initial(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@migration
+def m002_fts_doc_and_callers(db: sqlite3.Connection) -> None:
+    """The full-text table gains ``doc`` (a chunk's comments and docstrings) and
+    ``callers`` (what its callers in the file say).  Its rows can only be made from the
+    files, so every file is marked changed: the next update re-reads them all (vectors
+    come back from the cache by content hash, unembedded)."""
+    db.execute("DROP TABLE chunks_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(symbols, path, text, terms, context, doc,"
+        f" callers, tokenize='{FTS_TOKENIZE}')"
+    )
+    db.execute("UPDATE files SET size = -1, hash = ''")
+
+
+# The columns of ``chunks_fts`` as the last migration made them, in order.
+FTS_COLUMNS = ("symbols", "path", "text", "terms", "context", "doc", "callers")
 
 
 def migrate(db: sqlite3.Connection) -> list[str]:

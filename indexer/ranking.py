@@ -13,9 +13,18 @@ database:
   definitions at equal text score, since questions are about what code does;
 - every chunk carries its file's own description (module docstring, header comment) in a
   low-weight ``context`` column, so a question about what a file is for finds its
-  chunks (public set 0.775 -> 0.800, MRR 0.445 -> 0.477; 20 questions of our own held
-  out from tuning: recall@10 0.900 either way, MRR 0.695 -> 0.699.  Heavier, it drowns the
-  chunk's own text: at 1.0, 0.775 and a held-out MRR of 0.624);
+  chunks (public set 0.775 -> 0.800, MRR 0.445 -> 0.477);
+- a chunk's comments and docstrings count again in a ``doc`` column: a question in words
+  is asked in the words of the prose, and code that merely names the same identifiers
+  many times should not outrank the function that says what it does;
+- a definition is expanded with what its callers in the same file say about themselves
+  (``callers``, ``fts_rows``): private helpers, which answer many questions, carry no
+  docstring but are called by a documented public function.  With ``doc`` (symbol
+  recall@10 / MRR@10, ``bench/retrieval.py``, public 40 and 88 held-out questions):
+  0.800 / 0.477 and 0.750 / 0.476 before, 0.875 / 0.484 and 0.773 / 0.496 after;
+  descriptive 0.625 -> 0.688 and 0.455 -> 0.485, crosscutting 0.750 -> 1.000 public.
+  Both hold on a plateau (doc 0.5-1.5, callers 0.3-0.6: 0.850-0.875 and 0.750-0.807);
+  callers' names alone, without their prose, did not help (0.775);
 - for a question in words, tests, fixtures and vendored code (``path_role``) count
   ``ROLE_WEIGHTS`` of the code they exercise or copy: they repeat its words, and a new
   user asking what the code does wanted the code (a test file ranked first for 5 of 15
@@ -31,8 +40,17 @@ worse MRR), boosting a symbol named exactly as a word of the query (0.75-0.775: 
 words like "quote" or "walk" name many functions), summing the scores of the pieces of
 one split function (0.50-0.65), query-word coverage as a factor (0.65-0.725), bigram
 phrases or NEAR as a bonus pass (0.775-0.825, held-out MRR down to 0.62), pseudo-relevance
-feedback from the top chunks (0.725-0.75), docstrings and comments as a weighted column
-(0.65-0.70), and class docstrings as context for their methods (0.775-0.800, no gain).
+feedback from the top chunks (0.725-0.75), and class docstrings as context for their
+methods (0.775-0.800, no gain).  Measured on both sets against the doc column alone
+(0.825 public, 0.784 held-out), also left out: expanding each query word with the
+identifier parts that co-occur with it in the corpus's docstrings (normalised PMI, top
+3-10 parts at weights 0.2-0.5: 0.750-0.825 and 0.739-0.784; the associations a 12,000-
+chunk corpus yields are mostly noise: "folder" -> mh, maildir; "shell" -> squeezer),
+splitting lowercase compounds into words of the corpus's vocabulary (``rmtree`` -> rm
+tree, ``getuser`` -> get user: 0.800 and 0.784, as many questions lost as gained),
+re-scoring the top 200 as BM25F with per-field length normalisation (0.800-0.825), and
+boosting the share of the query's weight found in a chunk's own name, its prose, or the
+best other chunk of its file (each within one question of the plain ranking).
 
 ``rank_symbols`` orders definitions for the ``symbol`` search mode: exact, qualified,
 prefix, word-part and fuzzy matches of a name; among equal matches, what a developer
@@ -44,12 +62,14 @@ shortest qualified path (``json.dumps`` before ``xmlrpc.client.dumps``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal, Protocol, TypeVar
 
-from indexer.chunking import Chunk
+from indexer.chunking import Chunk, ChunkedFile
+from indexer.languages import VALUE_KINDS
 from indexer.query import fts_alternates, fts_query, index_terms, split_identifier
 
 __all__ = [
@@ -61,6 +81,7 @@ __all__ = [
     "Named",
     "combine",
     "fts_row",
+    "fts_rows",
     "lexical_search",
     "looks_like_symbol",
     "path_role",
@@ -70,21 +91,26 @@ __all__ = [
 ]
 
 # bm25() weights for the FTS5 columns, by what they hold: the chunk's symbol names (and
-# their split parts), its path (and parts), its text, index_terms(text), and its file's
-# ChunkedFile.summary.
+# their split parts), its path (and parts), its text, index_terms(text), its file's
+# ChunkedFile.summary, the chunk's comments and docstrings again (``doc``), and what the
+# code of its own file that calls it says about itself (``callers``, see ``fts_rows``).
 COLUMN_WEIGHTS: dict[str, float] = {
     "symbols": 8.0,
     "path": 1.0,
     "text": 1.0,
     "terms": 1.0,
     "context": 0.3,
+    "doc": 1.0,
+    "callers": 0.4,
 }
 # The FTS5 tokenizer the weights were measured with.  Porter stemming lets "parsing"
 # find `parse` on both sides; without it the public set fell from 0.725 to 0.700.
 FTS_TOKENIZE = "porter unicode61 remove_diacritics 2"
 
 
-def fts_row(path: str, chunk: Chunk, summary: str) -> dict[str, str]:
+def fts_row(
+    path: str, chunk: Chunk, summary: str, *, doc: str = "", callers: str = ""
+) -> dict[str, str]:
     """What each FTS5 column holds for one chunk, keyed (and ordered) like COLUMN_WEIGHTS.
 
     Identifiers are indexed whole and in parts (``getTypeHints`` also as get, type,
@@ -97,7 +123,105 @@ def fts_row(path: str, chunk: Chunk, summary: str) -> dict[str, str]:
         "text": chunk.text,
         "terms": index_terms(chunk.text),
         "context": summary,
+        "doc": doc,
+        "callers": callers,
     }
+
+
+# At most this many callers describe a definition, each with this much of its prose.
+MAX_CALLERS = 5
+CALLER_PROSE_CHARS = 600
+# `name(` or `x.name(`: a call, or a definition (which the chunk defining it then is).
+_CALL = re.compile(r"\b([^\W\d]\w*)\s*\(")
+_METHOD_CALL = re.compile(r"\.[ \t]*([^\W\d]\w*)\s*\(")
+
+
+def fts_rows(path: str, chunked: ChunkedFile) -> list[dict[str, str]]:
+    """``fts_row`` of every chunk of a file, with its ``doc`` and ``callers`` columns.
+
+    ``doc`` is the chunk's comments and docstrings (``ChunkedFile.prose``), so words that
+    describe the code count apart from (and on top of) the code itself.
+
+    ``callers`` expands a definition with what its callers in the same file say: their
+    names and prose.  A private helper is usually described by the public function that
+    calls it (``_cancel_all_tasks`` by ``Runner.close``, "close the event loop";
+    ``_maybe_compile`` by ``compile_command``, "determine whether it is incomplete"), so
+    a question in the words of the caller finds the helper, as anchor text finds a page.
+    Only the file's own calls are used: they are the ones that surely mean this
+    definition, and a file's rows then depend on that file alone.
+    """
+    chunks = chunked.chunks
+    docs = _prose_by_chunk(chunked)
+    # name -> chunks defining it, methods apart: `x.name(` calls a method, `name(` a
+    # function, unless the file has only the other kind of that name.
+    defined: dict[str, tuple[list[int], list[int]]] = {}
+    for symbol in chunked.symbols:
+        name = symbol.name
+        if symbol.kind in VALUE_KINDS or len(name) < 3 or name.startswith("__"):
+            continue
+        index = _chunk_of(chunks, symbol.start_line)
+        if index is not None:
+            kinds = defined.setdefault(name, ([], []))
+            kinds[symbol.kind == "method"].append(index)
+    callers: list[list[int]] = [[] for _ in chunks]
+    if defined:
+        for index, chunk in enumerate(chunks):
+            called = Counter(_CALL.findall(chunk.text))
+            names = called.keys() & defined.keys()
+            if not names:
+                continue
+            on_objects = Counter(_METHOD_CALL.findall(chunk.text))
+            for name in sorted(names):
+                functions, methods = defined[name]
+                if index in functions or index in methods:
+                    continue  # `name(` in its own definition, or a namesake's
+                targets: list[int] = []
+                if on_objects[name]:
+                    targets += methods or functions
+                if called[name] > on_objects[name]:
+                    targets += functions or methods
+                for target in dict.fromkeys(targets):
+                    calls = callers[target]
+                    if index not in calls and len(calls) < MAX_CALLERS:
+                        calls.append(index)
+    return [
+        fts_row(
+            path,
+            chunk,
+            chunked.summary,
+            doc=docs[index],
+            callers=" ".join(_described(chunks[i], docs[i]) for i in callers[index]),
+        )
+        for index, chunk in enumerate(chunks)
+    ]
+
+
+def _prose_by_chunk(chunked: ChunkedFile) -> list[str]:
+    """Each chunk's comments and docstrings (by the line they start on), joined."""
+    pieces: list[list[str]] = [[] for _ in chunked.chunks]
+    for prose in chunked.prose:
+        index = _chunk_of(chunked.chunks, prose.line)
+        if index is not None:
+            pieces[index].append(prose.text)
+    return [" ".join(p) for p in pieces]
+
+
+def _chunk_of(chunks: Sequence[Chunk], line: int) -> int | None:
+    """Index of the chunk holding ``line`` (chunks are in line order and do not nest)."""
+    lo, hi = 0, len(chunks)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if chunks[mid].end_line < line:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < len(chunks) and chunks[lo].start_line <= line else None
+
+
+def _described(chunk: Chunk, doc: str) -> str:
+    name = chunk.symbols[0] if chunk.symbols else ""
+    parts = " ".join(split_identifier(name)) if name else ""
+    return " ".join(p for p in (name, parts, doc[:CALLER_PROSE_CHARS]) if p)
 
 
 ALTERNATE_WEIGHT = 0.3

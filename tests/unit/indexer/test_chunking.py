@@ -849,3 +849,46 @@ def test_a_long_docstring_is_windows_with_no_lone_quotes() -> None:
     chunks = chunk_file("doc.py", docstring + "import os\n", max_lines=50).chunks
     assert all(c.text.strip() != '"""' for c in chunks)
     assert all(c.end_line - c.start_line + 1 == 50 for c in chunks[:-1])
+
+
+def test_prose_is_the_comments_and_docstrings_without_their_markers() -> None:
+    source = '''\
+"""Module docstring."""
+# a comment
+def f(x):
+    """What f does."""
+    return "not prose"  # trailing note
+
+
+class C:
+    """What C is."""
+
+    def m(self):
+        s = """a string, not a docstring"""
+        return s
+'''
+    prose = chunk_file("a.py", source).prose
+    assert [(p.line, p.text) for p in prose] == [
+        (1, "Module docstring."),
+        (2, "a comment"),
+        (4, "What f does."),
+        (5, "trailing note"),
+        (9, "What C is."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "source", "texts"),
+    [
+        (
+            "a.go",
+            "// Serve answers.\n/* block\n * more */\nfunc Serve() {}\n",
+            ["Serve answers.", "block more"],
+        ),
+        ("a.rs", "/// Docs of f.\nfn f() {} // why\n", ["Docs of f.", "why"]),
+        ("a.js", "/** Parse it. */\nfunction parse() { return '// no'; }\n", ["Parse it."]),
+        ("a.txt", "# not code\n", []),
+    ],
+)
+def test_prose_in_other_languages(path: str, source: str, texts: list[str]) -> None:
+    assert [p.text for p in chunk_file(path, source).prose] == texts

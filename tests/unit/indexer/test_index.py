@@ -423,3 +423,42 @@ async def test_settled_vectors_are_scanned_in_memory_with_the_same_answers(
 def _ranked(found: list[tuple[int, float]]) -> list[tuple[float, int]]:
     """Best first, ties (equal to 4 places) by id: the order two exact scans must agree on."""
     return sorted((-round(score, 4), chunk_id) for chunk_id, score in found)
+
+
+async def test_an_index_from_before_the_doc_and_callers_columns_is_rebuilt(
+    root: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "old.db"
+    index = await Index.open(root, db)
+    await index.update()
+    await index.close()
+    # Back to the schema an older daemon wrote: five columns, and m002 not applied.
+    store = Store.open(db, driver())
+    store.conn.execute("DROP TABLE chunks_fts")
+    store.conn.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(symbols, path, text, terms, context,"
+        " tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    store.conn.execute(
+        "INSERT INTO chunks_fts (rowid, symbols, path, text, terms, context)"
+        " SELECT id, symbols, '', text, '', '' FROM chunks"
+    )
+    store.conn.execute("DELETE FROM _migrations WHERE name = 'm002_fts_doc_and_callers'")
+    store.close()
+
+    index = await Index.open(root, db)
+    try:
+        run = await index.update()
+        assert run.updated == run.files == 3  # every file read again
+        hits = await index.search("parse an INI configuration file", mode="lexical", limit=1)
+        assert [h.symbol for h in hits] == ["parse_config"]
+    finally:
+        await index.close()
+    store = Store.open(db, driver())
+    try:
+        columns = [row[1] for row in store.conn.execute("PRAGMA table_info(chunks_fts)")]
+        docs = store.conn.execute("SELECT doc FROM chunks_fts WHERE doc != ''").fetchall()
+    finally:
+        store.close()
+    assert columns[-2:] == ["doc", "callers"]
+    assert any("Parse an INI configuration file into a dict." in doc for (doc,) in docs)

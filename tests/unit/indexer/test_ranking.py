@@ -8,13 +8,16 @@ from collections.abc import Sequence
 import pytest
 
 from indexer import ranking
-from indexer.chunking import Chunk, Symbol
+from indexer.chunking import Chunk, Symbol, chunk_file
+from indexer.migrations import FTS_COLUMNS
 from indexer.ranking import (
     COLUMN_WEIGHTS,
     FTS_TOKENIZE,
+    MAX_CALLERS,
     Candidate,
     combine,
     fts_row,
+    fts_rows,
     lexical_search,
     rank_symbols,
 )
@@ -62,8 +65,9 @@ class Table:
             lines = text.count("\n") + 1
             chunk = Chunk(1, lines, text, "function", (symbol,), "")
             row = fts_row(path, chunk, "")
+            marks = ", ".join("?" for _ in row)
             self.db.execute(
-                f"INSERT INTO chunks(rowid, {', '.join(row)}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO chunks(rowid, {', '.join(row)}) VALUES (?, {marks})",
                 (rowid, *row.values()),
             )
         self.expressions: list[str] = []
@@ -164,3 +168,59 @@ def test_code_found_only_by_an_alternate_spelling_is_still_found() -> None:
     found = lexical_search("database", table.match, limit=5)
     assert [c.path for c in found] == ["store.py"]
     assert found[0].score > 0
+
+
+def test_the_weights_name_the_columns_the_migrations_made() -> None:
+    assert tuple(COLUMN_WEIGHTS) == FTS_COLUMNS
+
+
+CALLS = '''\
+def _drain(queue):
+    while queue:
+        queue.pop()
+
+
+def shutdown(queue):
+    """Stop the worker once its queue is empty."""
+    _drain(queue)
+
+
+def _drain_twice(queue):
+    # twice, to be sure
+    _drain(queue)
+    _drain(queue)
+
+
+class Pool:
+    def _drain(self):
+        return shutdown(self.queue)
+'''
+
+
+def test_fts_rows_give_each_chunk_its_prose_and_its_callers_words() -> None:
+    chunked = chunk_file("work.py", CALLS, max_lines=4)
+    rows = {
+        chunk.symbols[0]: row
+        for chunk, row in zip(chunked.chunks, fts_rows("work.py", chunked), strict=True)
+    }
+    assert list(rows["shutdown"]) == list(COLUMN_WEIGHTS)
+    assert rows["shutdown"]["doc"] == "Stop the worker once its queue is empty."
+    assert rows["_drain_twice"]["doc"] == "twice, to be sure"
+    # _drain is described by both of its callers (once each), by name and prose
+    callers = rows["_drain"]["callers"]
+    assert "shutdown Stop the worker once its queue is empty." in callers
+    assert callers.count("_drain_twice") == 1 and "twice, to be sure" in callers
+    # Pool._drain is a namesake's definition, not a call; shutdown is called there
+    assert "Pool" not in callers
+    assert rows["shutdown"]["callers"] == "Pool pool"
+    # a bare `_drain(queue)` calls the function, not the method of that name
+    assert rows["Pool"]["callers"] == ""
+
+
+def test_a_definition_keeps_only_its_first_callers() -> None:
+    callers = "".join(f"def caller_{i}():\n    target()\n\n\n" for i in range(MAX_CALLERS + 3))
+    chunked = chunk_file("many.py", "def target():\n    pass\n\n\n" + callers, max_lines=4)
+    rows = fts_rows("many.py", chunked)
+    assert chunked.chunks[0].symbols == ("target",)
+    named = [f"caller_{i}" for i in range(MAX_CALLERS + 3) if f"caller_{i} " in rows[0]["callers"]]
+    assert named == [f"caller_{i}" for i in range(MAX_CALLERS)]

@@ -1,7 +1,8 @@
 """Each ranking rule on a small real corpus, through the real index: tests rank below the
 code they exercise for questions in words, symbol ties go to what a developer means,
-stemming matches word forms on both sides.  Each test also shows that without its rule
-the order it checks would not hold, so it fails if the rule is removed."""
+stemming matches word forms on both sides, comments and docstrings count apart from the
+code, and a helper is found by the words of its callers.  Each test also shows that
+without its rule the order it checks would not hold, so it fails if the rule is removed."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from indexer import ranking
 from indexer.index import Index
 from indexer.ranking import looks_like_symbol, path_role
+from indexer.settings import IndexSettings
 
 RETRY = '''\
 def backoff_delay(attempt):
@@ -44,12 +46,70 @@ DUMPS = {
 }
 
 
-async def open_index(tmp_path: Path, files: dict[str, str]) -> Index:
+# Unrelated files, so that a word's rarity means something to BM25 in a tiny corpus.
+FILLER = {
+    f"filler/{word}.py": f'def {word}_value(x):\n    """Return the {word} value of x."""\n'
+    f"    return x.{word}\n"
+    for word in [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "zeta",
+        "eta",
+        "theta",
+        "iota",
+        "kappa",
+        "lambda",
+        "mu",
+    ]
+}
+DESCRIBED = {
+    "cache.py": '''\
+def purge(entries):
+    """Remove stale cache files older than a week."""
+    for entry in entries:
+        entry.unlink()
+''',
+    "sweep.py": """\
+def sweep(cache, files):
+    stale = [f for f in files if f.stale]
+    for f in stale:
+        cache.remove(f)
+    return stale
+""",
+    **FILLER,
+}
+CALLED = {
+    "loop.py": '''\
+def _cancel_all(tasks):
+    for task in tasks:
+        task.cancel()
+
+
+def close(loop):
+    """Shut down the event loop once the leftover work is stopped."""
+    _cancel_all(loop.tasks)
+    loop.stop()
+''',
+    "timers.py": '''\
+def cancel_pending(work):
+    """Cancel the pending work of a timer loop."""
+    for item in work:
+        item.cancel()
+''',
+    **FILLER,
+}
+
+
+async def open_index(tmp_path: Path, files: dict[str, str], name: str = "index") -> Index:
     root = tmp_path / "ws"
-    for name, text in files.items():
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        (root / name).write_text(text)
-    index = await Index.open(root, tmp_path / "index.db")
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    # Small chunks, so that neighbouring definitions stay apart.
+    index = await Index.open(root, tmp_path / f"{name}.db", IndexSettings(max_chunk_lines=8))
     await index.update()
     return index
 
@@ -102,6 +162,36 @@ async def test_a_symbol_search_ranks_what_a_developer_means_first(tmp_path: Path
         ("pickle.py", "_dumps"),  # not the name typed
     ]
     assert [hit.score for hit in hits][:5] == [1.0] * 5  # equal matches: only the order says
+
+
+async def symbols_found(tmp_path: Path, files: dict[str, str], query: str, name: str) -> list[str]:
+    index = await open_index(tmp_path, files, name)
+    try:
+        return [hit.symbol or "" for hit in await index.search(query, mode="lexical", limit=10)]
+    finally:
+        await index.close()
+
+
+async def test_what_the_code_says_about_itself_outweighs_its_identifiers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "remove stale cache files"
+    found = await symbols_found(tmp_path, DESCRIBED, question, "with")
+    assert found[:2] == ["purge", "sweep"]
+    monkeypatch.setitem(ranking.COLUMN_WEIGHTS, "doc", 0.0)
+    found = await symbols_found(tmp_path, DESCRIBED, question, "without")
+    assert found[:2] == ["sweep", "purge"]
+
+
+async def test_a_helper_is_found_by_the_words_of_its_callers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "cancel leftover work when the event loop shuts down"
+    found = await symbols_found(tmp_path, CALLED, question, "with")
+    assert found[:3] == ["close", "_cancel_all", "cancel_pending"]
+    monkeypatch.setitem(ranking.COLUMN_WEIGHTS, "callers", 0.0)
+    found = await symbols_found(tmp_path, CALLED, question, "without")
+    assert found[:3] == ["close", "cancel_pending", "_cancel_all"]
 
 
 @pytest.mark.parametrize(
