@@ -581,7 +581,7 @@ class Index:
 
         def ranked() -> list[SearchResult]:
             lexical = self._searcher.lexical(query, FUSION_DEPTH, file_ids, prefetched)
-            return self._searcher.fused(lexical, similar, limit)
+            return self._searcher.fused(query, lexical, similar, limit)
 
         found: list[SearchResult] = await self._read(ranked)
         return found

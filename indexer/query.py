@@ -22,6 +22,7 @@ __all__ = [
     "fts_alternates",
     "fts_query",
     "index_terms",
+    "names_code",
     "query_terms",
     "split_identifier",
 ]
@@ -218,6 +219,17 @@ def query_terms(query: str) -> list[str]:
             if len(terms) == MAX_TERMS:
                 return terms
     return terms
+
+
+# A word written as code: snake_case, camelCase, a dotted name (`os.path`, not "e.g."),
+# a call `f()`, a dunder.
+_CODE_WORD = re.compile(r"[^\W_]_[^\W_]|[a-z][A-Z]|[A-Za-z_]\w+\.[A-Za-z_]|\w\(\)|__\w+__")
+
+
+def names_code(query: str) -> bool:
+    """The query names code as it is written (``exist_ok``, ``getTypeHints``, ``asyncio.run``,
+    ``__new__``), not only in words."""
+    return any(_CODE_WORD.search(word) for word in query.split())
 
 
 def alternates(terms: Iterable[str]) -> list[str]:

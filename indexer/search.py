@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from indexer.errors import BadQuery
-from indexer.fusion import fuse
+from indexer.fusion import fuse, lexical_weight
 from indexer.query import split_identifier
 from indexer.ranking import Candidate, lexical_search, rank_symbols
 from indexer.store import ChunkRow, Store
@@ -154,16 +154,18 @@ class Searcher:
             return self.chunk_results(self.lexical(query, limit, file_ids))
         lexical = self.lexical(query, FUSION_DEPTH, file_ids)
         semantic = self.semantic(query_vector, FUSION_DEPTH, file_ids)
-        return self.fused(lexical, semantic, limit)
+        return self.fused(query, lexical, semantic, limit)
 
     def fused(
         self,
+        query: str,
         lexical: Sequence[tuple[int, float]],
         semantic: Sequence[tuple[int, float]],
         limit: int,
     ) -> list[SearchResult]:
-        """Hybrid results from the two rankings (``FUSION_DEPTH`` deep each)."""
-        return self.chunk_results(fuse(lexical, semantic, limit=limit))
+        """Hybrid results from the two rankings of ``query`` (``FUSION_DEPTH`` deep each)."""
+        weight = lexical_weight(query)
+        return self.chunk_results(fuse(lexical, semantic, limit=limit, lexical_weight=weight))
 
     def symbols(self, query: str, limit: int, file_ids: list[int] | None) -> list[SearchResult]:
         if not query.strip():

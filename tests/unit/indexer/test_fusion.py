@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.fusion import fuse
+from indexer.fusion import CODE_LEXICAL_WEIGHT, LEXICAL_WEIGHT, fuse, lexical_weight
+from indexer.query import names_code
 
 
 def ids(ranked: list[tuple[int, float]]) -> list[int]:
@@ -70,3 +71,31 @@ def test_ties_are_broken_by_chunk_id_so_results_are_stable() -> None:
     semantic = [(4, 0.5), (9, 0.25)]
     assert ids(fuse(lexical, semantic, limit=2)) == [4, 9]
     assert ids(fuse(lexical, semantic, limit=2)) == ids(fuse(lexical, semantic, limit=2))
+
+
+def test_a_query_naming_code_leans_on_the_exact_match() -> None:
+    # The exact name is lexical's clear first; embeddings prefer a look-alike.
+    lexical = [(1, 20.0), (2, 16.0), (3, 9.0)]
+    semantic = [(2, 0.80), (1, 0.62), (4, 0.60)]
+    assert ids(fuse(lexical, semantic, limit=2, lexical_weight=lexical_weight("dumps"))) == [2, 1]
+    named = lexical_weight("json.dumps with sort_keys")
+    assert ids(fuse(lexical, semantic, limit=2, lexical_weight=named)) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("os mkdir with exist_ok", True),
+        ("logging basicConfig with force", True),
+        ("where does asyncio.run cancel tasks", True),
+        ("partial flattening in __new__", True),
+        ("call close() twice", True),
+        ("pretty-print an XML tree, e.g. for a diff", False),
+        ("IPv6 zero compression", False),
+        ("a benchmark that takes at least 0.2 seconds", False),
+        ("delete a folder", False),
+    ],
+)
+def test_which_queries_name_code(query: str, code: bool) -> None:
+    assert names_code(query) is code
+    assert lexical_weight(query) == (CODE_LEXICAL_WEIGHT if code else LEXICAL_WEIGHT)
