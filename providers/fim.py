@@ -15,10 +15,10 @@ fim = ...`` overrides it):
   (:func:`chat_request`); a code fence or an echo of the cursor's line is taken off its answer
   as it streams (:class:`ChatCleaner`).
 
-All three wire formats go through the ``openai`` SDK of the model's provider (its client, its
-connection pool, its error mapping): ``completions.create(prompt=, suffix=, stream=True)`` and,
-for Mistral, the client's ``post`` on ``/fim/completions``. Anthropic and Gemini models always
-go through the chat prompt.
+The native formats go through ``httpx`` (:class:`Wire`: one pooled client per server, kept
+alive between keystrokes), with the base URL and key the provider's SDK would use; the chat
+prompt goes through the provider itself. Anthropic and Gemini models always go through the
+chat prompt.
 
 :class:`Completer` makes one attempt per call: no retries and no fallback, because a late
 completion is useless (the next keystroke asks again). Each call ends with a
@@ -34,9 +34,12 @@ else an estimate (4 characters a token) of what was sent and received, marked
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
+import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -52,16 +55,27 @@ from providers.base import (
     UsageEvent,
     UserMessage,
 )
-from providers.errors import ProviderError, ProviderUnavailable, StreamInterrupted
+from providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    StreamInterrupted,
+    TokenLimitExceeded,
+)
 from providers.settings import Fim
 
 if TYPE_CHECKING:
+    import httpx
+
     from providers.openai import OpenAIProvider
     from providers.registry import ModelSpec
     from providers.router import Router
 
 # The OpenAI API accepts at most four stop sequences; the rest are applied by the caller.
 MAX_STOPS = 4
+OPENAI_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +172,6 @@ def completion_params(request: FimRequest, style: Fim) -> dict[str, Any]:
         params["stop"] = stops
     if request.temperature is not None:
         params["temperature"] = request.temperature
-    if request.timeout_s is not None:
-        params["timeout"] = request.timeout_s
     return params
 
 
@@ -213,26 +225,49 @@ def chat_request(request: FimRequest) -> ChatRequest:
 # --------------------------------------------------------------------------- responses
 
 
-class CompletionState:
-    """``text_completion`` chunks in, events out (pure: feed it chunks, it returns events)."""
+def usage_of(raw: Any) -> Usage | None:
+    """A ``usage`` object of the OpenAI shape (Mistral's too) as ours; cached prompt tokens
+    (``prompt_tokens_details.cached_tokens``, DeepSeek's ``prompt_cache_hit_tokens``) apart."""
+    if not isinstance(raw, dict):
+        return None
+    prompt = int(raw.get("prompt_tokens") or 0)
+    details = raw.get("prompt_tokens_details")
+    cached = int(
+        (details.get("cached_tokens") if isinstance(details, dict) else None)
+        or raw.get("prompt_cache_hit_tokens")
+        or 0
+    )
+    return Usage(max(0, prompt - cached), int(raw.get("completion_tokens") or 0), cached)
+
+
+class ChunkState:
+    """Streamed JSON chunks in, events out (pure). ``text_completion`` chunks carry
+    ``choices[0].text``; Mistral's FIM chunks (chat completion chunks) ``delta.content``."""
 
     def __init__(self) -> None:
         self.reason: StopReason | None = None
         self.usage: Usage | None = None
 
     def feed(self, chunk: Any) -> Iterator[Event]:
-        from providers.openai import usage_of_chat
-
-        usage = getattr(chunk, "usage", None)
+        if not isinstance(chunk, dict):
+            return
+        error = chunk.get("error")
+        if error:
+            message = error.get("message") if isinstance(error, dict) else error
+            raise ProviderUnavailable(f"the stream reported an error: {message}")
+        usage = usage_of(chunk.get("usage"))
         if usage is not None:
-            self.usage = usage_of_chat(usage)
-        for choice in getattr(chunk, "choices", None) or ():
-            if choice.index != 0:
+            self.usage = usage
+        for choice in chunk.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
                 continue
-            if choice.text:
-                yield TextDelta(choice.text)
-            if choice.finish_reason:
-                self.reason = "length" if choice.finish_reason == "length" else "stop"
+            delta = choice.get("delta")
+            text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+            if isinstance(text, str) and text:
+                yield TextDelta(text)
+            finish = choice.get("finish_reason")
+            if finish:
+                self.reason = "length" if finish == "length" else "stop"
 
     def end(self) -> Iterator[Event]:
         yield Finished(self.reason or "stop", self.usage)
@@ -314,56 +349,196 @@ class ChatCleaner:
 # --------------------------------------------------------------------------- calls
 
 
-Opener = Callable[[], Awaitable[Any]]
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a provider's FIM requests go, and with which key (never logged)."""
+
+    name: str  # the provider's name, for messages
+    base_url: str
+    key: str | None
+    key_env: str
+    config_key: str
+    timeout_s: float
+    connect_timeout_s: float
 
 
-async def _relay(provider: OpenAIProvider, open_stream: Opener, state: Any) -> AsyncIterator[Event]:
-    """Our events from an SDK stream, its errors mapped; a failure after the first event is
-    an interruption. The ``async with`` closes the response when the caller stops early."""
-    started = False
+def endpoint(provider: OpenAIProvider) -> Endpoint:
+    """The provider's base URL and key, as its SDK client would use them."""
+    from providers.compatible import CompatibleProvider
+
+    base = provider.connection.base_url
+    if base is None and not isinstance(provider, CompatibleProvider):
+        base = os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+    if base is None:
+        raise BadRequest(
+            f"server {provider.name!r} has no base_url: set base_url under "
+            f"[providers.servers.{provider.name}] in config.toml",
+            provider=provider.name,
+            configKey=f"providers.servers.{provider.name}.base_url",
+        )
+    key = provider.api_key()
+    if key is None:
+        raise AuthenticationError(
+            f"no API key for {provider.name}: set {provider.key_env} or "
+            f"{provider.config_key} in config.toml",
+            provider=provider.name,
+            envVar=provider.key_env or None,
+            configKey=provider.config_key,
+        )
+    return Endpoint(
+        provider.name,
+        base.rstrip("/"),
+        key,
+        provider.key_env,
+        provider.config_key,
+        provider.connection.timeout_s,
+        provider.connection.connect_timeout_s,
+    )
+
+
+def _message(response: httpx.Response) -> str:
     try:
-        stream = await open_stream()
-        async with stream:
-            async for item in stream:
-                for event in state.feed(item):
-                    started = True
-                    yield event
-            for event in state.end():
-                yield event
-    except ProviderError as exc:
-        if started and isinstance(exc, ProviderUnavailable):
-            raise StreamInterrupted(str(exc), **exc.data) from exc
-        raise
-    except Exception as exc:
-        raise provider.map_error(exc, started=started) from exc
+        body = response.json()
+    except ValueError:
+        return response.text[:300] or response.reason_phrase
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        for name in ("message", "detail", "error"):
+            if isinstance(body.get(name), str):
+                return str(body[name])
+    return str(body)[:300]
 
 
-def fill(provider: OpenAIProvider, request: FimRequest, style: Fim) -> AsyncIterator[Event]:
-    """A native FIM call in ``style`` (anything but ``chat``) through the provider's SDK."""
-    if style == "mistral":
+def status_error(where: Endpoint, response: httpx.Response) -> ProviderError:
+    """An HTTP error answer as ours, as :meth:`OpenAIProvider.map_error` maps the SDK's."""
+    from providers.openai import retry_after
 
-        async def open_mistral() -> Any:
-            from openai import AsyncStream
-            from openai.types.chat import ChatCompletionChunk
+    status = response.status_code
+    message = _message(response)
+    data: dict[str, Any] = {"provider": where.name, "status": status}
+    if status in (401, 403):
+        return AuthenticationError(
+            f"{where.name} rejected the API key ({status}: {message}); check "
+            f"{where.key_env or where.config_key} in config.toml",
+            envVar=where.key_env or None,
+            configKey=where.config_key,
+            **data,
+        )
+    if status == 429:
+        return RateLimited(
+            f"{where.name} is rate limiting requests (429: {message})",
+            retryAfter=retry_after(response.headers),
+            **data,
+        )
+    if status >= 500:
+        return ProviderUnavailable(f"{where.name} is unavailable ({status}: {message})", **data)
+    if "context" in message.lower() and "length" in message.lower():
+        return TokenLimitExceeded(f"{where.name} refused the prompt as too long: {message}", **data)
+    return BadRequest(f"{where.name} rejected the request ({status}: {message})", **data)
 
-            options: Any = {"timeout": request.timeout_s} if request.timeout_s else {}
-            return await provider.client().post(
-                "/fim/completions",
-                cast_to=ChatCompletionChunk,
-                body=mistral_body(request),
-                options=options,
-                stream=True,
-                stream_cls=AsyncStream[ChatCompletionChunk],
+
+class Wire:
+    """The HTTP side of native FIM: one ``httpx.AsyncClient`` (a connection pool kept
+    alive between keystrokes) per base URL and key.
+
+    FIM goes through httpx rather than the ``openai`` SDK: from the call to the request on
+    the wire, the SDK took 1.2-1.9 ms at the median and 5.5 ms at p95, httpx 0.55 ms and
+    0.7 ms (80 streamed calls to the fake server in another process, bench figures in the
+    commit), and httpx imports in 78 ms against the SDK's 565 ms.
+    """
+
+    def __init__(self) -> None:
+        self._clients: dict[tuple[str, str | None], httpx.AsyncClient] = {}
+
+    def client(self, where: Endpoint) -> httpx.AsyncClient:
+        import httpx
+
+        found = self._clients.get((where.base_url, where.key))
+        if found is None:
+            headers = {"user-agent": "deputydev"}
+            if where.key:
+                headers["authorization"] = f"Bearer {where.key}"
+            found = httpx.AsyncClient(
+                base_url=where.base_url,
+                headers=headers,
+                timeout=httpx.Timeout(where.timeout_s, connect=where.connect_timeout_s),
             )
+            self._clients[(where.base_url, where.key)] = found
+        return found
 
-        from providers.openai import ChatState
+    async def stream(
+        self, where: Endpoint, path: str, body: dict[str, Any], timeout_s: float | None
+    ) -> AsyncGenerator[Event, None]:
+        """POST ``body`` and relay its server-sent events; closing the iterator (or
+        cancelling its consumer) closes the response."""
+        import httpx
 
-        return _relay(provider, open_mistral, ChatState())
+        state = ChunkState()
+        started = False
+        timeout: Any = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
+        try:
+            request = self.client(where).build_request("POST", path, json=body, timeout=timeout)
+            response = await self.client(where).send(request, stream=True)
+            try:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise status_error(where, response)
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        break
+                    try:
+                        chunk = json.loads(data)
+                    except ValueError as exc:
+                        raise ProviderUnavailable(
+                            f"{where.name} sent a malformed event: {data[:100]!r}",
+                            provider=where.name,
+                        ) from exc
+                    for event in state.feed(chunk):
+                        started = True
+                        yield event
+                for event in state.end():
+                    yield event
+            finally:
+                await response.aclose()
+        except ProviderError as exc:
+            if started and isinstance(exc, ProviderUnavailable):
+                raise StreamInterrupted(str(exc), **exc.data) from exc
+            raise
+        except httpx.TimeoutException as exc:
+            error: ProviderError = ProviderUnavailable(
+                f"{where.name} timed out", timeout=True, provider=where.name
+            )
+            raise (StreamInterrupted(str(error), **error.data) if started else error) from exc
+        except httpx.HTTPError as exc:
+            error = ProviderUnavailable(
+                f"{where.name} connection failed ({type(exc).__name__}: {exc})",
+                provider=where.name,
+            )
+            raise (StreamInterrupted(str(error), **error.data) if started else error) from exc
 
-    async def open_completion() -> Any:
-        return await provider.client().completions.create(**completion_params(request, style))
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
 
-    return _relay(provider, open_completion, CompletionState())
+
+async def fill(
+    wire: Wire, provider: OpenAIProvider, request: FimRequest, style: Fim
+) -> AsyncIterator[Event]:
+    """A native FIM call in ``style`` (anything but ``chat``)."""
+    where = endpoint(provider)
+    if style == "mistral":
+        path, body = "/fim/completions", mistral_body(request)
+    else:
+        path, body = "/completions", completion_params(request, style)
+    async with contextlib.aclosing(wire.stream(where, path, body, request.timeout_s)) as events:
+        async for event in events:
+            yield event
 
 
 Status = Literal["ok", "error", "cancelled"]
@@ -377,6 +552,12 @@ class Completer:
     ) -> None:
         self.router = router
         self.on_record = on_record
+        self.wire = Wire()
+
+    async def aclose(self) -> None:
+        """Close the FIM connections and the router's providers."""
+        await self.wire.aclose()
+        await self.router.aclose()
 
     def style(self, model: str) -> Fim:
         return native(self.router.resolve(model))
@@ -405,7 +586,7 @@ class Completer:
                 len(m.text) for m in chat.messages if isinstance(m, UserMessage)
             )
         else:
-            stream = fill(provider, sent, style)
+            stream = fill(self.wire, provider, sent, style)
             prompt_chars = len(sent.context) + len(sent.prefix) + len(sent.suffix)
 
         start = time.perf_counter()

@@ -120,7 +120,7 @@ class CompletionService:
         self._recent: OrderedDict[str, None] = OrderedDict()  # URIs, most recently edited last
         self._completer: Completer | None = None
         self._completer_settings: Any = None
-        self._retired: list[Any] = []
+        self._retired: list[Completer] = []
         self._warned: dict[str, float] = {}
         self._budget_warned: str | None = None
         self._flushing: set[asyncio.Task[None]] = set()
@@ -142,14 +142,17 @@ class CompletionService:
         await self.ledger.flush()
         self.ledger.close()
         if self._completer is not None:
-            self._retired.append(self._completer.router)
+            self._retired.append(self._completer)
             self._completer = None
-        for router in self._retired:
+        await self._close_retired()
+
+    async def _close_retired(self) -> None:
+        retired, self._retired = self._retired, []
+        for completer in retired:
             try:
-                await router.aclose()
+                await completer.aclose()
             except Exception:
-                log.exception("closing the completion router failed")
-        self._retired = []
+                log.exception("closing the completion connections failed")
 
     # -- the model --------------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class CompletionService:
 
         current = self._server.settings.providers
         if self._completer is not None and current != self._completer_settings:
-            self._retired.append(self._completer.router)
+            self._retired.append(self._completer)
             self._completer = None
         if self._completer is None:
             self._completer_settings = current
@@ -360,6 +363,9 @@ class CompletionService:
         finally:
             if self._inflight.get(uri) is request:
                 del self._inflight[uri]
+            if self._retired and not self._inflight:
+                # The provider settings changed: the old connections have no call left.
+                await self._close_retired()
         self.last_error = None
         if not completion:
             return nothing

@@ -58,9 +58,9 @@ def records() -> Calls:
 
 @pytest.fixture
 async def completer(llm_server: LLMServer, records: Calls) -> AsyncIterator[Completer]:
-    router = Router(settings_for(llm_server))
-    yield Completer(router, on_record=records)
-    await router.aclose()
+    completer = Completer(Router(settings_for(llm_server)), on_record=records)
+    yield completer
+    await completer.aclose()
 
 
 def fim(**overrides: Any) -> FimRequest:
