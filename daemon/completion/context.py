@@ -41,6 +41,7 @@ CHARS_PER_TOKEN = 4
 NEAR_BEFORE = 40  # lines before the cursor whose names are looked up
 NEAR_AFTER = 5
 MAX_NAMES = 12
+WAIT_NAMES = 6  # of which a request waits for the closest (context_timeout_ms at most)
 DEFINITIONS_PER_NAME = 2
 DEFINITION_LINES = 12
 CALLERS = 3
@@ -194,6 +195,16 @@ class Lookups:
     def clear(self) -> None:
         self._tasks.clear()
 
+    def invalidate(self, paths: set[str]) -> None:
+        """The index changed these files (relative paths): drop the answers that came from
+        them, and the empty ones (the name may be defined now)."""
+        for key, (_, task) in list(self._tasks.items()):
+            if not task.done():
+                continue
+            found = _result(task)
+            if not found or any(hit.path in paths for hit in found):
+                del self._tasks[key]
+
 
 # --------------------------------------------------------------------------- the prompt
 
@@ -230,11 +241,18 @@ def _head(text: str, limit: int) -> str:
 
 
 def names_near(prefix: str, suffix: str) -> list[str]:
-    """Identifiers used near the cursor, closest first, without keywords and short names."""
+    """Identifiers used near the cursor, closest first, without keywords and short names.
+    The word the cursor is in is left out: it is being typed, and is not a name yet."""
     before = "\n".join(prefix.rsplit("\n", NEAR_BEFORE)[-NEAR_BEFORE:])
     after = "\n".join(suffix.split("\n", NEAR_AFTER)[:NEAR_AFTER])
-    ordered = [m.group() for m in reversed(list(_WORD.finditer(before)))]
-    ordered += [m.group() for m in _WORD.finditer(after)]
+    words = list(_WORD.finditer(before))
+    if words and words[-1].end() == len(before):
+        words.pop()
+    ordered = [m.group() for m in reversed(words)]
+    after_words = list(_WORD.finditer(after))
+    if after_words and after_words[0].start() == 0:
+        after_words.pop(0)
+    ordered += [m.group() for m in after_words]
     out: list[str] = []
     for word in ordered:
         if len(word) < 3 or word in _KEYWORDS or word in out:
@@ -454,7 +472,9 @@ class Builder:
         callers: asyncio.Task[Any] | None = None
         if function:
             callers = self.lookups.get(("mentions", function), _call(lookup.mentions, function))
-        tasks = [*wanted.values(), *([callers] if callers else [])]
+        # Waited for: the closest names (and the callers); the farther ones are used if
+        # ready, else they fill the cache in the background for the next keystroke.
+        tasks = [*list(wanted.values())[:WAIT_NAMES], *([callers] if callers else [])]
         pending = [t for t in tasks if not t.done()]
         if pending and settings.context_timeout_ms > 0:
             await asyncio.wait(pending, timeout=settings.context_timeout_ms / 1000)

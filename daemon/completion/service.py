@@ -21,6 +21,7 @@ minutes); an invoked request gets the error as its answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
     from daemon.completion.settings import CompletionSettings
     from daemon.server import DeputyServer
-    from indexer.index import Index
+    from indexer.index import Index, IndexEvent
     from providers.base import CallRecord
     from providers.fim import Completer
 
@@ -66,7 +67,7 @@ class IndexLookup:
     exact-name definitions through the index's symbol search, mentions through its lexical
     search, one search at a time (they share the index's reader)."""
 
-    def __init__(self, server: DeputyServer, on_change: Callable[[], None]) -> None:
+    def __init__(self, server: DeputyServer, on_change: Callable[[set[str] | None], None]) -> None:
         self._server = server
         self._on_change = on_change
         self._watched: weakref.WeakSet[Index] = weakref.WeakSet()
@@ -78,11 +79,21 @@ class IndexLookup:
         if not self._server.settings.index.enabled:
             return []
         found = [i for i in self._server.service(IndexService).indexes.values() if i.indexed]
+        several = len(found) > 1
         for index in found:
             if index not in self._watched:
                 self._watched.add(index)
-                index.subscribe(lambda event: self._on_change())
+                index.subscribe(functools.partial(self._changed, index, several=several))
         return found
+
+    def _changed(self, index: Index, event: IndexEvent, *, several: bool) -> None:
+        summary = event.summary
+        if event.kind != "updated" or summary is None:
+            return  # vectors stored: no definition moved
+        paths = {self._path(index, path, several) for path in summary.paths}
+        if summary.added + summary.updated + summary.removed > len(summary.paths):
+            paths = set()  # more changed than listed (a branch switch): forget everything
+        self._on_change(paths or None)
 
     def ready(self) -> bool:
         return bool(self._indexes())
@@ -210,8 +221,11 @@ class CompletionService:
             while len(self._recent) > 64:
                 self._recent.popitem(last=False)
 
-    def _index_changed(self) -> None:
-        self.builder.lookups.clear()
+    def _index_changed(self, paths: set[str] | None) -> None:
+        if paths is None:
+            self.builder.lookups.clear()
+        else:
+            self.builder.lookups.invalidate(paths)
 
     def _relative(self, uri: str) -> tuple[str, Path | None]:
         from pygls.uris import to_fs_path

@@ -66,7 +66,7 @@ class CompletionSettings(_Section):
     shares: ContextShares = ContextShares()
     # How long a request waits for the index (definitions, callers) before it goes without;
     # lookups still running finish in the background for the next keystroke.
-    context_timeout_ms: int = Field(default=10, ge=0, le=5_000)
+    context_timeout_ms: int = Field(default=5, ge=0, le=5_000)
     # Wait this long for more typing before an automatic request calls the model.
     debounce_ms: int = Field(default=0, ge=0, le=5_000)
     # The whole model call.

@@ -166,12 +166,32 @@ async def test_a_chat_prompt_has_no_path_header_and_json_gets_no_comments() -> N
     ).context == ""
 
 
-def test_names_near_skip_keywords_and_short_words() -> None:
-    assert names_near("for item in items:\n    x = parse_line(item", ")\nreturn") == [
-        "item",
+def test_names_near_skip_keywords_short_words_and_the_word_being_typed() -> None:
+    assert names_near("for row in rows:\n    x = parse_line(row)", "\nreturn") == [
+        "row",
         "parse_line",
-        "items",
+        "rows",
     ]
+    # The cursor is in "vat_ra": a word being typed is no name to look up.
+    assert names_near("rate = vat_ra", "te(order)\n") == ["rate", "order"]
+
+
+async def test_an_index_change_drops_the_answers_it_touches() -> None:
+    lookup = FakeLookup({"vat_rate": [VAT]})
+    builder = Builder(lookup)
+    await builder.build(document(APP), SETTINGS)
+    asked = len(lookup.asked)
+    await builder.build(document(APP), SETTINGS)
+    assert len(lookup.asked) == asked  # all cached
+
+    builder.lookups.invalidate({"elsewhere.py"})
+    await builder.build(document(APP), SETTINGS)
+    # The names with no definition are asked again (one may be defined now); vat_rate is not.
+    assert "vat_rate" not in lookup.asked[asked:] and "amount" in lookup.asked[asked:]
+    asked = len(lookup.asked)
+    builder.lookups.invalidate({"billing/tax.py"})
+    await builder.build(document(APP), SETTINGS)
+    assert "vat_rate" in lookup.asked[asked:]
 
 
 @pytest.mark.parametrize(
