@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.llm_server import LLMServer, Reply, Text
-from tests.nvim.harness import ROOT, Nvim
+from tests.nvim.harness import PLUGIN_DIR, ROOT, Nvim, start_nvim
 
 MAIN = 'def greet(name):\n    return f"hello {name}"\n\n\ndef shout(name):\n    \n'
 SHOWN = """
@@ -97,3 +97,26 @@ def test_a_suggestion_is_shown_typed_through_and_accepted(
         what="the suggestion accepted into the buffer",
     )
     assert nvim.lines() == [*MAIN.split("\n")[:5], '    return f"{greet(name).upper()}!"']
+
+
+def test_the_plugin_turns_inline_completions_on_and_its_command_off(
+    tmp_path: Path, workspace: Path, llm: LLMServer, nvim_env: dict[str, str]
+) -> None:
+    (workspace / "main.py").write_text(MAIN)
+    llm.script(Reply([Text('return f"{greet(name).upper()}!"')]))
+    with start_nvim(tmp_path, cwd=workspace, env=nvim_env, rtp=[PLUGIN_DIR]) as nvim:
+        nvim.lua('require("deputydev").setup({})')
+        nvim.command("edit main.py")
+        nvim.wait(
+            "return vim.lsp.inline_completion.is_enabled({ bufnr = 0 })",
+            what="inline completions to be on for the daemon's buffer",
+        )
+        nvim.request("nvim_win_set_cursor", 0, [6, 4])
+        nvim.request("nvim_input", "A")
+        assert nvim.wait(SHOWN, what="the ghost text") == 'return f"{greet(name).upper()}!"'
+
+        nvim.request("nvim_input", "<Esc>")
+        nvim.command("DeputyCompletions off")
+        assert nvim.lua("return vim.lsp.inline_completion.is_enabled({ bufnr = 0 })") is False
+        nvim.command("DeputyCompletions")  # toggles back on
+        assert nvim.lua("return vim.lsp.inline_completion.is_enabled({ bufnr = 0 })") is True

@@ -22,6 +22,9 @@ M.defaults = {
     limit = 50,
     open_quickfix = true,
   },
+  -- Neovim 0.12+: show the daemon's inline completions (when [completion] model is set);
+  -- :DeputyCompletions on|off|toggle changes it later.
+  inline_completion = true,
 }
 
 M.options = nil
@@ -46,6 +49,7 @@ local function check(options)
   end, "one of right, left, below, above, current")
   validate("chat.size", options.chat.size, "number")
   validate("search.limit", options.search.limit, "number")
+  validate("inline_completion", options.inline_completion, "boolean")
 end
 
 --- Merge the user's options over the defaults and validate them; raises on a bad one.

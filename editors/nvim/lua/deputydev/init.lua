@@ -9,6 +9,7 @@
 ---   :DeputyNew              start a new session in the chat buffer
 ---   :DeputySearch {query}   the index's answers in the quickfix list
 ---   :DeputySessions         pick a saved session and continue it
+---   :DeputyCompletions [on|off|toggle]  inline completions as you type (Neovim 0.12+)
 ---
 --- The daemon decides everything else (which files, which model, what a tool did); the
 --- plugin renders what it says and asks the user what it asks.
@@ -63,6 +64,34 @@ local function define_commands()
   vim.api.nvim_create_user_command("DeputySessions", function()
     require("deputydev.sessions").pick({ bufnr = vim.api.nvim_get_current_buf() })
   end, { desc = "Open a saved DeputyDev session" })
+  vim.api.nvim_create_user_command("DeputyCompletions", function(opts)
+    M.completions(opts.args ~= "" and opts.args or "toggle")
+  end, {
+    nargs = "?",
+    complete = function()
+      return { "on", "off", "toggle" }
+    end,
+    desc = "Turn DeputyDev's inline completions on, off, or toggle them",
+  })
+end
+
+--- Inline completions (Neovim 0.12's vim.lsp.inline_completion) for the daemon's clients:
+--- "on", "off" or "toggle"; returns whether they are on.
+function M.completions(what)
+  local config = require("deputydev.config")
+  if not vim.lsp.inline_completion then
+    vim.notify("DeputyDev: inline completions need Neovim 0.12", vim.log.levels.WARN)
+    return false
+  end
+  local on = what == "on" or (what == "toggle" and not config.get().inline_completion)
+  config.get().inline_completion = on
+  -- Neovim turns the feature on per buffer (or globally): the daemon's buffers.
+  for _, client in ipairs(vim.lsp.get_clients({ name = require("deputydev.client").NAME })) do
+    for _, buf in ipairs(vim.lsp.get_buffers_by_client_id(client.id)) do
+      vim.lsp.inline_completion.enable(on, { bufnr = buf })
+    end
+  end
+  return on
 end
 
 --- Start the daemon for buffers in a workspace root, now and as they open.
@@ -75,6 +104,20 @@ function M.setup(opts)
     group = group,
     callback = function(args)
       client.attach(args.buf)
+    end,
+  })
+  vim.api.nvim_create_autocmd("LspAttach", {
+    group = group,
+    callback = function(args)
+      local attached = vim.lsp.get_client_by_id(args.data.client_id)
+      if
+        attached
+        and attached.name == client.NAME
+        and vim.lsp.inline_completion
+        and require("deputydev.config").get().inline_completion
+      then
+        vim.lsp.inline_completion.enable(true, { bufnr = args.buf })
+      end
     end,
   })
   for _, buf in ipairs(vim.api.nvim_list_bufs()) do
