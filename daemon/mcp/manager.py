@@ -77,6 +77,11 @@ class McpTool(Tool):
         self.info = info
         self.auto_approved = auto
 
+    def budget(self, ctx: ToolContext) -> float | None:
+        # The server's own timeout_s stops a call (on the server too); a restart may come first.
+        settings = self.connection.settings
+        return settings.timeout_s + settings.startup_timeout_s
+
     def parameters(self) -> dict[str, Any]:  # type: ignore[override]
         schema = dict(self.info.input_schema)
         schema.pop("$schema", None)

@@ -9,7 +9,6 @@ A focus item that cannot be read becomes a one-line note for the model, never a 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from html.parser import HTMLParser
@@ -17,7 +16,9 @@ from pathlib import Path
 
 from daemon.tools.base import ToolContext, ToolError, cap
 from daemon.tools.files import ListFiles, current_text
+from daemon.tools.git import run_git
 from daemon.tools.paths import check_readable, confine, relative
+from daemon.tools.runtime import Budget, in_thread
 from hosting.markdown import fence
 from protocol.query import FocusItem, FocusKind
 
@@ -54,8 +55,15 @@ async def render_focus(items: Sequence[FocusItem], ctx: ToolContext) -> str:
     used = 0
     for item in items:
         kind = kind_of(item, ctx.roots)
+        budget = Budget(ctx.settings.timeout_s)
         try:
-            label, body = await _RENDER[kind](item, ctx)
+            async with budget:
+                label, body = await _RENDER[kind](item, ctx)
+        except TimeoutError:
+            if not budget.expired:
+                raise
+            parts.append(f"(focus {_name(item)}: not read within {budget.seconds:g} s)")
+            continue
         except ToolError as exc:
             parts.append(f"(focus {_name(item)}: {exc})")
             continue
@@ -117,7 +125,7 @@ def _lines(text: str, start: int | None, end: int | None) -> tuple[int, int, str
 
 async def _file(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     path, rel = _readable(item, ctx)
-    text = await asyncio.to_thread(current_text, ctx, path)
+    text = await in_thread(current_text, ctx, path)
     return rel, text
 
 
@@ -128,7 +136,7 @@ async def _snippet(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
             where += f":{item.start_line}-{item.end_line or item.start_line}"
         return where, item.text
     path, rel = _readable(item, ctx)
-    text = await asyncio.to_thread(current_text, ctx, path)
+    text = await in_thread(current_text, ctx, path)
     first, last, body = _lines(text, item.start_line, item.end_line)
     return f"{rel}:{first}-{last}", body
 
@@ -139,7 +147,7 @@ async def _directory(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     path = confine(ctx.roots, editor_path(ctx.roots, item.path))
     if not path.is_dir():
         raise ToolError("is not a directory")
-    listing = await asyncio.to_thread(ListFiles._list, ctx, path, True)
+    listing = await in_thread(ListFiles._list, ctx, path, True)
     return relative(ctx.roots, path) + "/", listing
 
 
@@ -147,8 +155,8 @@ async def _symbol(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     assert item.symbol is not None
     if item.path is not None:
         path, rel = _readable(item, ctx)
-        text = await asyncio.to_thread(current_text, ctx, path)
-        found = await asyncio.to_thread(_find_symbol, rel, text, item.symbol)
+        text = await in_thread(current_text, ctx, path)
+        found = await in_thread(_find_symbol, rel, text, item.symbol)
         if found is not None:
             first, last = found
             return f"{rel}:{first}-{last} ({item.symbol})", _lines(text, first, last)[2]
@@ -175,24 +183,30 @@ async def _git_diff(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     where = (
         [confine(ctx.roots, editor_path(ctx.roots, item.path))] if item.path else list(ctx.roots)
     )
-    return "git diff (working tree against HEAD)", await asyncio.to_thread(_diffs, ctx, where)
+    return "git diff (working tree against HEAD)", await _diffs(ctx, where)
 
 
-def _diffs(ctx: ToolContext, paths: Sequence[Path]) -> str:
-    import git
-
+async def _diffs(ctx: ToolContext, paths: Sequence[Path]) -> str:
     out: list[str] = []
     for path in paths:
+        folder = path if path.is_dir() else path.parent
         try:
-            repo = git.Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+            top = Path(await run_git(folder, "rev-parse", "--show-toplevel"))
+        except ToolError:
             out.append(f"{relative(ctx.roots, path)}: not a git repository")
             continue
         try:
-            diff = repo.git.diff("HEAD", "--", str(path)) if repo.head.is_valid() else ""
-        except git.GitCommandError as exc:
-            diff = f"git diff failed: {str(exc.stderr).strip()[:300]}"
-        untracked = repo.git.ls_files("--others", "--exclude-standard", "--", str(path))
+            await run_git(top, "rev-parse", "--verify", "--quiet", "HEAD")
+        except ToolError:
+            diff = ""  # no commit yet: everything is untracked
+        else:
+            try:
+                diff = await run_git(top, "diff", "HEAD", "--", str(path))
+            except ToolError as exc:
+                diff = str(exc)[:300]
+        untracked = await run_git(
+            top, "ls-files", "--others", "--exclude-standard", "--", str(path)
+        )
         if untracked:
             diff += "\n\nUntracked files:\n" + untracked
         out.append(diff.strip() or "no changes")
@@ -271,7 +285,7 @@ async def _url(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
         raise ToolError(f"not text ({kind})")
     body = bytes(data).decode(charset, errors="replace")
     if kind in ("text/html", "application/xhtml+xml"):
-        body = await asyncio.to_thread(html_text, body)
+        body = await in_thread(html_text, body)
     return item.url, body
 
 

@@ -37,7 +37,7 @@ from daemon.solver.focus import render_focus
 from daemon.solver.ports import ModelRouter
 from daemon.solver.settings import SolverSettings
 from daemon.solver.steps import call_target
-from daemon.tools.base import Tool, ToolContext, ToolError
+from daemon.tools.base import Tool, ToolContext, ToolError, invoke
 from protocol import query as wire
 from providers.base import (
     AssistantMessage,
@@ -579,7 +579,7 @@ class Solver:
         if tool is None:
             return f"there is no tool named {call.name!r}; use one of {sorted(self.tools)}", True
         try:
-            return await tool(call.arguments, self.ctx), False
+            return await invoke(tool, call.arguments, self.ctx), False
         except ToolError as exc:
             return str(exc), True
         except asyncio.CancelledError:

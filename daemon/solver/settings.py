@@ -38,6 +38,11 @@ class ToolSettings(_Section):
     allow_secret_files: bool = False
     secret_patterns: tuple[str, ...] = DEFAULT_SECRET_PATTERNS
     command_timeout_s: float = Field(default=60.0, gt=0)
+    # How long any other tool call may work (waiting on the user aside) before it is stopped.
+    timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    # grep_search's engine: ripgrep (linear time, in its own process) when installed, else a
+    # Python process that is killed at the time limit; "python" forces the latter.
+    grep_engine: Literal["auto", "ripgrep", "python"] = "auto"
     # Commands (first word) that run without asking; everything else asks the editor.
     command_allow: tuple[str, ...] = ()
     # Write files directly when the editor cannot apply edits itself (no applyEdit).

@@ -7,10 +7,19 @@ handler fills and unit tests fill with plain functions.
 
 A :class:`ToolError` is the model's problem, not the daemon's: its message goes back to the
 model as an error result (which field, which path, why) so it can correct itself.
+
+The agent loop calls every tool through :func:`invoke`, within a time budget
+(``solver.tools.timeoutS``, or the tool's own :meth:`Tool.budget`) that the time spent
+waiting on the user does not count against; so a tool added later, even one with its own
+``__call__``, gets it for free. How tools stay off the event loop and stop when cancelled
+is in :mod:`daemon.tools.runtime`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +28,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from daemon.solver.settings import ToolSettings
+from daemon.tools import runtime
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from hosting.service import Hosting
@@ -110,9 +122,56 @@ class Tool:
     async def run(self, args: Any, ctx: ToolContext) -> str:
         raise NotImplementedError
 
+    def budget(self, ctx: ToolContext) -> float | None:
+        """Seconds one call may work (waiting on the user aside); None for no limit."""
+        return ctx.settings.timeout_s
+
+    def over_budget(self, arguments: Mapping[str, Any], seconds: float) -> str:
+        """What the model is told when a call used up its budget."""
+        return (
+            f"{self.name} did not finish within {seconds:g} s and was stopped"
+            " (solver.tools.timeoutS); narrow it down (a smaller path, a more specific query)"
+        )
+
     async def __call__(self, arguments: Mapping[str, Any], ctx: ToolContext) -> str:
         output = await self.run(self.parse(arguments), ctx)
         return cap(output, ctx.settings.max_output_chars)
+
+
+async def invoke(tool: Tool, arguments: Mapping[str, Any], ctx: ToolContext) -> str:
+    """One call of ``tool`` as the agent loop makes it: within the tool's time budget, the
+    user's time aside; out of time, the call is stopped and a ToolError says so."""
+    seconds = tool.budget(ctx)
+    started = time.monotonic()
+    budget = runtime.Budget(seconds)
+    try:
+        async with budget:
+            return await tool(arguments, _pausing(ctx))
+    except TimeoutError:
+        if not budget.expired or seconds is None:
+            raise
+        log.warning("tool %s stopped at its budget of %g s", tool.name, seconds)
+        raise ToolError(tool.over_budget(arguments, seconds)) from None
+    finally:
+        log.debug("tool %s took %.3f s", tool.name, time.monotonic() - started)
+
+
+def _pausing(ctx: ToolContext) -> ToolContext:
+    """The context with each wait on the user outside the tool's time budget."""
+    changes: dict[str, Any] = {}
+    for name in ("confirm", "ask_user", "apply_edit"):
+        callback = getattr(ctx, name)
+        if callback is not None:
+            changes[name] = _paused(callback)
+    return dataclasses.replace(ctx, **changes) if changes else ctx
+
+
+def _paused(callback: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def waiting(*args: Any) -> Any:
+        async with runtime.waiting_on_user():
+            return await callback(*args)
+
+    return waiting
 
 
 def cap(text: str, limit: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import ClassVar
@@ -10,7 +9,9 @@ from typing import ClassVar
 from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
+from daemon.tools.fileio import read_regular, write_regular
 from daemon.tools.paths import check_readable, confine, relative
+from daemon.tools.runtime import checkpoint, in_thread
 
 # Files longer than this come back as an outline of their definitions unless a range is given.
 OUTLINE_LINES = 1_000
@@ -19,9 +20,7 @@ SKIPPED_DIRS = frozenset({".git", "node_modules", "__pycache__", ".venv", "venv"
 
 
 def _read_text(path: Path) -> str:
-    if path.stat().st_size > MAX_READ_BYTES:
-        raise ToolError(f"{path.name} is larger than {MAX_READ_BYTES} bytes; read a range of it")
-    data = path.read_bytes()
+    data = read_regular(path, MAX_READ_BYTES)
     if b"\0" in data[:8192]:
         raise ToolError(f"{path.name} is a binary file")
     return data.decode("utf-8", errors="replace")
@@ -66,10 +65,14 @@ class ReadFile(Tool):
         if path.is_dir():
             raise ToolError(f"{args.path} is a directory; use list_directory")
         rel = check_readable(ctx.roots, path, ctx.settings)
-        text = await asyncio.to_thread(current_text, ctx, path)
+        return await in_thread(self._read, ctx, path, rel, args)
+
+    @staticmethod
+    def _read(ctx: ToolContext, path: Path, rel: str, args: ReadFileArgs) -> str:
+        text = current_text(ctx, path)
         lines = text.splitlines()
         if args.start_line is None and args.end_line is None and len(lines) > OUTLINE_LINES:
-            return await asyncio.to_thread(_outline, rel, text)
+            return _outline(rel, text)
         start = args.start_line or 1
         end = min(args.end_line or len(lines), len(lines))
         if start > max(len(lines), 1):
@@ -95,13 +98,14 @@ class ListFiles(Tool):
         path = confine(ctx.roots, args.path)
         if not path.is_dir():
             raise ToolError(f"{args.path} is not a directory")
-        return await asyncio.to_thread(self._list, ctx, path, args.recursive)
+        return await in_thread(self._list, ctx, path, args.recursive)
 
     @staticmethod
     def _list(ctx: ToolContext, path: Path, recursive: bool) -> str:
         entries: list[str] = []
         if recursive:
             for folder, dirs, files in os.walk(path):
+                checkpoint()
                 dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
                 base = Path(folder)
                 entries += [relative(ctx.roots, base / d) + "/" for d in dirs]
@@ -110,6 +114,7 @@ class ListFiles(Tool):
                     break
         else:
             for child in sorted(path.iterdir()):
+                checkpoint()
                 suffix = "/" if child.is_dir() else ""
                 entries.append(relative(ctx.roots, child.resolve()) + suffix)
         return "\n".join(sorted(entries)) or "(empty directory)"
@@ -118,9 +123,9 @@ class ListFiles(Tool):
 async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
     """Send the edit to the editor; write the file only when config allows and it can't."""
     rel = relative(ctx.roots, path)
-    exists = await asyncio.to_thread(path.exists)
-    old_text = await asyncio.to_thread(current_text, ctx, path) if exists else ""
-    added, removed = await asyncio.to_thread(line_changes, old_text, new_text)
+    exists = await in_thread(path.exists)
+    old_text = await in_thread(current_text, ctx, path) if exists else ""
+    added, removed = await in_thread(line_changes, old_text, new_text)
 
     async def tell(status: str) -> None:
         if ctx.on_edit is not None:
@@ -137,8 +142,8 @@ async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
         raise ToolError(
             "the editor cannot apply edits and solver.tools.directWrite is off; no change made"
         )
-    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread(path.write_text, new_text, encoding="utf-8")
+    await in_thread(path.parent.mkdir, parents=True, exist_ok=True)
+    await in_thread(write_regular, path, new_text, rel)
     await tell("written")
     return f"wrote {rel} (+{added} -{removed} lines)"
 
@@ -174,7 +179,7 @@ class ReplaceInFile(Tool):
             raise ToolError("editing files needs write mode, which this query is not in")
         path = confine(ctx.roots, args.path)
         check_readable(ctx.roots, path, ctx.settings)
-        text = await asyncio.to_thread(current_text, ctx, path)
+        text = await in_thread(current_text, ctx, path)
         count = text.count(args.old_text)
         if count == 0:
             raise ToolError(f"oldText was not found in {args.path}; read the file again")

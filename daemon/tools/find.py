@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,25 +10,26 @@ from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
 from daemon.tools.files import SKIPPED_DIRS
+from daemon.tools.git import run_git
+from daemon.tools.runtime import checkpoint, in_thread
 
 MAX_FILES = 200_000
 
 
-def _git_files(root: Path) -> list[str] | None:
+async def _git_files(root: Path) -> list[str] | None:
     """Tracked plus untracked-not-ignored files, or None outside a git repository."""
-    if not (root / ".git").exists():
+    if not await in_thread((root / ".git").exists):
         return None
-    import git
-
     try:
-        out: str = git.Repo(root).git.ls_files("--cached", "--others", "--exclude-standard", "-z")
-    except (git.GitCommandError, git.InvalidGitRepositoryError):
+        out = await run_git(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z")
+    except ToolError:
         return None
     return [p for p in out.split("\0") if p]
 
 
 def _walk(root: Path) -> Iterator[str]:
     for folder, dirs, files in os.walk(root):
+        checkpoint()
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS and not d.startswith(".")]
         base = Path(folder).relative_to(root)
         for name in files:
@@ -70,14 +70,22 @@ def fuzzy_score(query: str, path: str) -> float:
     return 40 * score / (4 * len(q)) + shortness
 
 
-def search_paths(roots: Sequence[Path], query: str, limit: int) -> list[str]:
+async def search_paths(roots: Sequence[Path], query: str, limit: int) -> list[str]:
+    listed = [(root, await _git_files(root)) for root in roots]
+    return await in_thread(_best, roots, listed, query, limit)
+
+
+def _best(
+    roots: Sequence[Path], listed: list[tuple[Path, list[str] | None]], query: str, limit: int
+) -> list[str]:
     scored: list[tuple[float, str]] = []
-    for root in roots:
+    for root, files in listed:
         prefix = "" if len(roots) == 1 else root.name + "/"
-        files = _git_files(root)
         for count, rel in enumerate(files if files is not None else _walk(root)):
             if count >= MAX_FILES:
                 break
+            if count % 1000 == 0:
+                checkpoint()
             if (score := fuzzy_score(query, rel)) > 0:
                 scored.append((score, prefix + rel))
     scored.sort(key=lambda pair: (-pair[0], pair[1]))
@@ -98,7 +106,7 @@ class FilePathSearch(Tool):
     Arguments = FilePathSearchArgs
 
     async def run(self, args: FilePathSearchArgs, ctx: ToolContext) -> str:
-        found = await asyncio.to_thread(search_paths, ctx.roots, args.query, args.limit)
+        found = await search_paths(ctx.roots, args.query, args.limit)
         if not found:
             raise ToolError(f"no file path matches {args.query!r}")
         return "\n".join(found)

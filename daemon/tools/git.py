@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
-import asyncio
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
 from daemon.tools.paths import confine
+from daemon.tools.runtime import in_thread, run_process
 
 
-def _repo(path: Path) -> Any:
-    import git  # gitpython costs ~90 ms to import: only when a git tool runs
+def git_env() -> dict[str, str]:
+    """The environment git runs in: never prompting, never taking a lock."""
+    return {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0"}
 
+
+async def run_git(cwd: Path, *args: str, max_stdout: int = 4_000_000) -> str:
+    """``git ARGS`` in ``cwd``: its output, or a ToolError saying why not.
+
+    Every git the tools run goes through here, in a process the daemon kills when the call
+    is cancelled or out of time.
+    """
     try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise ToolError("this path is not inside a git repository") from None
+        done = await run_process(["git", *args], cwd=cwd, env=git_env(), max_stdout=max_stdout)
+    except FileNotFoundError:
+        raise ToolError("git is not installed, so the git tool cannot run") from None
+    err = done.stderr.decode("utf-8", errors="replace").strip()
+    if done.returncode != 0:
+        if "not a git repository" in err:
+            raise ToolError("this path is not inside a git repository")
+        raise ToolError(f"git {args[0]} failed: {err[:500]}")
+    return done.stdout.decode("utf-8", errors="replace").removesuffix("\n")
+
+
+async def _toplevel(path: Path) -> Path:
+    folder = path if await in_thread(path.is_dir) else path.parent
+    return Path(await run_git(folder, "rev-parse", "--show-toplevel"))
 
 
 class GitArgs(Args):
@@ -44,45 +64,39 @@ class Git(Tool):
         path = confine(ctx.roots, args.path)
         if args.ref is not None and args.ref.startswith("-"):
             raise ToolError("ref must be a commit or branch name, not an option")
-        return await asyncio.to_thread(_RUN[args.command], path, args)
+        return await _RUN[args.command](path, args)
 
 
-def _call(path: Path, name: str, *flags: str) -> str:
-    import git
-
-    try:
-        out: str = getattr(_repo(path).git, name)(*flags)
-    except git.GitCommandError as exc:
-        raise ToolError(f"git {name} failed: {str(exc.stderr).strip()[:500]}") from None
-    return out
+async def _call(path: Path, name: str, *flags: str) -> str:
+    return await run_git(await _toplevel(path), name, *flags)
 
 
-def _status(path: Path, args: GitArgs) -> str:
-    return _call(path, "status", "--short", "--branch")
+async def _status(path: Path, args: GitArgs) -> str:
+    return await _call(path, "status", "--short", "--branch")
 
 
-def _diff(path: Path, args: GitArgs) -> str:
+async def _diff(path: Path, args: GitArgs) -> str:
     flags = ["--cached"] if args.staged else []
     flags += [args.ref] if args.ref else []
-    return _call(path, "diff", *flags, "--", str(path)) or "no differences"
+    return await _call(path, "diff", *flags, "--", str(path)) or "no differences"
 
 
-def _log(path: Path, args: GitArgs) -> str:
+async def _log(path: Path, args: GitArgs) -> str:
     fmt = "--format=%h %ad %an: %s"
-    return _call(path, "log", f"-{args.limit}", fmt, "--date=short", "--", str(path)) or (
+    return await _call(path, "log", f"-{args.limit}", fmt, "--date=short", "--", str(path)) or (
         "no commits"
     )
 
 
-def _blame(path: Path, args: GitArgs) -> str:
-    if not path.is_file():
+async def _blame(path: Path, args: GitArgs) -> str:
+    if not await in_thread(path.is_file):
         raise ToolError("blame needs a file path")
     start = args.start_line or 1
     end = args.end_line or start + 49
     if end < start:
         raise ToolError(f"endLine {end} is before startLine {start}")
     end = min(end, start + 199)
-    return _call(path, "blame", "--date=short", "-L", f"{start},{end}", "--", str(path))
+    return await _call(path, "blame", "--date=short", "-L", f"{start},{end}", "--", str(path))
 
 
 _RUN = {"status": _status, "diff": _diff, "log": _log, "blame": _blame}

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 import shlex
-import signal
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError, cap
 from daemon.tools.paths import confine
+from daemon.tools.runtime import run_process
+
+# Output kept from a command (the model sees at most solver.tools.maxOutputChars of it).
+MAX_OUTPUT_BYTES = 4_000_000
 
 
 class ExecuteCommandArgs(Args):
@@ -40,29 +43,22 @@ class ExecuteCommand(Tool):
             )
             if not approved:
                 raise ToolError(f"the user declined to run `{args.command}`")
-        process = await asyncio.create_subprocess_shell(
-            args.command,
-            cwd=cwd,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a kill reaches its children
+        shell = ["cmd.exe", "/c"] if os.name == "nt" else ["/bin/sh", "-c"]
+        argv = [*shell, args.command]
+        done = await run_process(argv, cwd=cwd, merge_stderr=True, max_stdout=MAX_OUTPUT_BYTES)
+        text = done.stdout.decode("utf-8", errors="replace")
+        if done.truncated:
+            text += "\n[... the command printed more than 4 MB and was stopped there ...]"
+        return f"exit code {done.returncode}\n" + cap(text, ctx.settings.max_output_chars)
+
+    def budget(self, ctx: ToolContext) -> float | None:
+        return ctx.settings.command_timeout_s
+
+    def over_budget(self, arguments: Mapping[str, Any], seconds: float) -> str:
+        return (
+            f"`{arguments.get('command')}` did not finish within {seconds:g} s and was killed"
+            " (solver.tools.commandTimeoutS)"
         )
-        try:
-            out, _ = await asyncio.wait_for(
-                process.communicate(), timeout=ctx.settings.command_timeout_s
-            )
-        except TimeoutError:
-            await _kill(process)
-            raise ToolError(
-                f"`{args.command}` did not finish within {ctx.settings.command_timeout_s:g} s"
-                " and was killed"
-            ) from None
-        except asyncio.CancelledError:
-            await _kill(process)
-            raise
-        text = out.decode("utf-8", errors="replace")
-        return f"exit code {process.returncode}\n" + cap(text, ctx.settings.max_output_chars)
 
 
 def _allowed(command: str, allow: tuple[str, ...]) -> bool:
@@ -74,9 +70,3 @@ def _allowed(command: str, allow: tuple[str, ...]) -> bool:
     except ValueError:
         return False
     return bool(words) and words[0] in allow
-
-
-async def _kill(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()

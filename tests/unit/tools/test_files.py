@@ -169,3 +169,31 @@ async def test_file_path_search_ranks_names_and_honours_gitignore(tmp_path: Path
     assert fuzzy[0].startswith("src/server/handler")
     with pytest.raises(ToolError, match="no file path matches"):
         await FilePathSearch()({"query": "zzzz"}, ctx)
+
+
+async def test_a_fifo_or_socket_is_refused_at_once(root: Path) -> None:
+    import socket
+
+    os.mkfifo(root / "pipe")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(root / "sock"))
+    ctx = ToolContext(roots=[root], write_mode=True, settings=ToolSettings(direct_write=True))
+    try:
+        with pytest.raises(ToolError, match=r"pipe is a FIFO \(named pipe\); only regular"):
+            await ReadFile()({"path": "pipe"}, ctx)
+        with pytest.raises(ToolError, match="sock is a socket"):
+            await ReadFile()({"path": "sock"}, ctx)
+        with pytest.raises(ToolError, match="FIFO"):
+            await WriteFile()({"path": "pipe", "content": "x"}, ctx)
+        with pytest.raises(ToolError, match="FIFO"):
+            await ReplaceInFile()({"path": "pipe", "oldText": "a", "newText": "b"}, ctx)
+        assert {"pipe", "sock"} <= set((await ListFiles()({}, ctx)).splitlines())
+    finally:
+        server.close()
+    assert stat_is_fifo(root / "pipe")  # nothing replaced it
+
+
+def stat_is_fifo(path: Path) -> bool:
+    import stat
+
+    return stat.S_ISFIFO(path.stat().st_mode)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from daemon.solver.settings import ToolSettings
-from daemon.tools.base import SearchHit, ToolContext, ToolError
+from daemon.tools.base import SearchHit, ToolContext, ToolError, invoke
 from daemon.tools.git import Git
 from daemon.tools.registry import make_tools
 from daemon.tools.search import CodeSearch, Grep, SymbolSearch
@@ -103,7 +103,7 @@ async def test_a_slow_command_is_killed_at_the_timeout(root: Path) -> None:
     )
     started = time.monotonic()
     with pytest.raises(ToolError, match="killed"):
-        await ExecuteCommand()({"command": "sleep 30"}, ctx)
+        await invoke(ExecuteCommand(), {"command": "sleep 30"}, ctx)
     assert time.monotonic() - started < 5
 
 
