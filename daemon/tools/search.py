@@ -1,21 +1,33 @@
-"""Finding code: grep (ripgrep when installed), and the index's code and symbol search."""
+"""Finding code: grep (ripgrep, or a killable Python process), and the index's searches.
+
+grep_search runs ripgrep (the ``ripgrep`` wheel is a dependency; an ``rg`` on PATH does
+too): Rust's regex engine runs in linear time, so no pattern can backtrack, and the search
+runs in a process the daemon kills when the call is cancelled or out of time. Without
+ripgrep, Python's ``re`` runs in a process of its own (``grep_worker.py``), so a pattern
+that backtracks costs at most the tool's time budget and never freezes the daemon.
+"""
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import os
-import re
 import shutil
-from collections.abc import Sequence
+import sys
+import sysconfig
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 
+from daemon.tools import grep_worker
 from daemon.tools.base import Args, SearchHit, Tool, ToolContext, ToolError
-from daemon.tools.files import SKIPPED_DIRS
+from daemon.tools.fileio import kind
 from daemon.tools.paths import confine, is_secret, relative
+from daemon.tools.runtime import run_process
 
 MAX_MATCHES = 200
+MAX_COLUMNS = 500
 
 
 class GrepArgs(Args):
@@ -24,22 +36,43 @@ class GrepArgs(Args):
     case_sensitive: bool = Field(default=True, alias="caseSensitive")
 
 
+@functools.cache
+def ripgrep() -> str | None:
+    """The ``rg`` of this environment (the ripgrep wheel's), else one on PATH."""
+    name = "rg.exe" if sys.platform == "win32" else "rg"
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = os.path.join(folder, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("rg")
+
+
 class Grep(Tool):
     name = "grep_search"
-    description = "Search file contents with a regular expression; returns path:line: text."
+    description = (
+        "Search file contents with a regular expression (Rust regex syntax: no look-around "
+        "or backreferences); returns path:line: text."
+    )
     Arguments = GrepArgs
+    # The engine of the last call: what to blame when it runs out of time.
+    _backtracking = False
 
     async def run(self, args: GrepArgs, ctx: ToolContext) -> str:
-        try:
-            compiled = re.compile(args.pattern, 0 if args.case_sensitive else re.IGNORECASE)
-        except re.error as exc:
-            raise ToolError(f"pattern is not a valid regular expression: {exc}") from None
+        if "\0" in args.pattern:
+            raise ToolError(r"pattern contains a NUL character; write it as \x00")
         target = confine(ctx.roots, args.path)
-        rg = shutil.which("rg")
-        if rg is not None:
-            lines = await _ripgrep(rg, args, target)
-        else:
-            lines = await asyncio.to_thread(_python_grep, compiled, target)
+        if not target.is_dir() and not target.is_file():  # a FIFO would block the search
+            mode = target.stat().st_mode
+            raise ToolError(f"{args.path} is {kind(mode)}; only regular files are searched")
+        argv = _command(args, target, ctx.settings.grep_engine)
+        self._backtracking = argv[0] == sys.executable
+        done = await run_process(argv, max_stdout=2_000_000)
+        lines = _parse(done.stdout)
+        if done.returncode not in (0, 1) and not lines:
+            message = done.stderr.decode(errors="replace").strip()
+            if "regex parse error" in message or "error parsing regex" in message:
+                raise ToolError(f"pattern is not a valid regular expression: {message[:800]}")
+            raise ToolError(f"grep failed: {message[:500]}")
         found: list[str] = []
         for path_text, number, text in lines:
             path = Path(path_text)  # under the resolved target; links are not followed
@@ -50,57 +83,60 @@ class Grep(Tool):
             if len(found) >= MAX_MATCHES:
                 found.append(f"[stopped at {MAX_MATCHES} matches; narrow the pattern or path]")
                 break
+        if done.truncated and len(found) < MAX_MATCHES:
+            found.append("[output cut short; narrow the pattern or path]")
         return "\n".join(found) or "no matches"
 
+    def over_budget(self, arguments: Mapping[str, Any], seconds: float) -> str:
+        if self._backtracking:
+            return (
+                f"grep_search did not finish within {seconds:g} s and was stopped: without "
+                "ripgrep the pattern runs on Python's backtracking engine; simplify it (no "
+                "nested repetition such as (a+)+) or narrow the path"
+            )
+        return super().over_budget(arguments, seconds)
 
-async def _ripgrep(rg: str, args: GrepArgs, target: Path) -> list[tuple[str, int, str]]:
-    argv = [rg, "--no-heading", "--line-number", "--with-filename", "--color=never"]
-    argv += [] if args.case_sensitive else ["--ignore-case"]
-    argv += ["--max-count", str(MAX_MATCHES), "-e", args.pattern, str(target)]
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    try:
-        out, err = await process.communicate()
-    except asyncio.CancelledError:
-        process.kill()
-        await process.wait()
-        raise
-    if process.returncode not in (0, 1):
-        raise ToolError(f"grep failed: {err.decode(errors='replace').strip()[:500]}")
+
+def _command(args: GrepArgs, target: Path, engine: str) -> list[str]:
+    rg = ripgrep() if engine != "python" else None
+    if rg is None and engine == "ripgrep":
+        raise ToolError(
+            "ripgrep (rg) is not installed: pip install ripgrep, or set "
+            'solver.tools.grepEngine = "auto"'
+        )
+    case = [] if args.case_sensitive else ["--ignore-case"]
+    if rg is None:
+        worker = [sys.executable, "-I", "-S", grep_worker.__file__]
+        return [*worker, *case, "--max-count", str(MAX_MATCHES), "-e", args.pattern, str(target)]
+    return [
+        rg,
+        "--no-config",  # RIPGREP_CONFIG_PATH could change the output format
+        "--no-heading",
+        "--with-filename",
+        "--line-number",
+        "--null",
+        "--color=never",
+        "--max-columns",
+        str(MAX_COLUMNS),
+        "--max-columns-preview",
+        *case,
+        "--max-count",
+        str(MAX_MATCHES),
+        "-e",
+        args.pattern,
+        "--",
+        str(target),
+    ]
+
+
+def _parse(out: bytes) -> list[tuple[str, int, str]]:
+    """``path NUL number : text`` lines (ripgrep's ``--null`` output, and the worker's)."""
     results: list[tuple[str, int, str]] = []
-    for line in out.decode(errors="replace").splitlines():
-        path, _, rest = line.partition(":")
-        number, _, text = rest.partition(":")
-        if number.isdigit():
-            results.append((path, int(number), text))
-    return results
-
-
-def _python_grep(pattern: re.Pattern[str], target: Path) -> list[tuple[str, int, str]]:
-    """The fallback when ripgrep is missing: same output, skipping binaries and vendor dirs."""
-    files: list[Path] = []
-    if target.is_file():
-        files = [target]
-    else:
-        for folder, dirs, names in os.walk(target):
-            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
-            files += [Path(folder) / n for n in sorted(names)]
-    results: list[tuple[str, int, str]] = []
-    for file in files:
-        if file.is_symlink():  # as ripgrep: a link may lead outside the workspace
-            continue
-        try:
-            data = file.read_bytes()
-        except OSError:
-            continue
-        if b"\0" in data[:8192]:
-            continue
-        for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-            if pattern.search(line):
-                results.append((str(file), number, line))
-                if len(results) > MAX_MATCHES:
-                    return results
+    for line in out.split(b"\n"):
+        path, nul, rest = line.partition(b"\0")
+        number, _, text = rest.partition(b":")
+        if nul and number.isdigit():
+            results.append((os.fsdecode(path), int(number), text.decode("utf-8", errors="replace")))
     return results
 
 

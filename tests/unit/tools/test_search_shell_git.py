@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -17,7 +16,7 @@ from daemon.solver.settings import ToolSettings
 from daemon.tools.base import SearchHit, ToolContext, ToolError, invoke
 from daemon.tools.git import Git
 from daemon.tools.registry import make_tools
-from daemon.tools.search import CodeSearch, Grep, SymbolSearch
+from daemon.tools.search import CodeSearch, Grep, SymbolSearch, ripgrep
 from daemon.tools.shell import ExecuteCommand
 from daemon.tools.user import AskUser
 
@@ -33,20 +32,68 @@ def root(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("engine", ["ripgrep", "python"])
-async def test_grep_finds_lines_and_skips_secrets(
-    root: Path, engine: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if engine == "ripgrep" and shutil.which("rg") is None:
+async def test_grep_finds_lines_and_skips_secrets(root: Path, engine: str) -> None:
+    if engine == "ripgrep" and ripgrep() is None:
         pytest.skip("ripgrep is not installed")
-    if engine == "python":
-        monkeypatch.setattr(shutil, "which", lambda name: None)
-    ctx = ToolContext(roots=[root])
+    ctx = ToolContext(roots=[root], settings=ToolSettings(grep_engine=engine))  # type: ignore[arg-type]
     out = await Grep()({"pattern": "TOKEN_LIMIT"}, ctx)
     assert out == "a.py:2: TOKEN_LIMIT = 5"
     out = await Grep()({"pattern": "token.limit", "caseSensitive": False}, ctx)
     assert sorted(out.splitlines()) == ["a.py:2: TOKEN_LIMIT = 5", "b.txt:1: token limit here"]
+    (root / "odd: name.txt").write_text("x\nTOKEN_LIMIT: 7\n")
+    out = await Grep()({"pattern": "LIMIT: 7"}, ctx)
+    assert out == "odd: name.txt:2: TOKEN_LIMIT: 7"
     with pytest.raises(ToolError, match="regular expression"):
         await Grep()({"pattern": "("}, ctx)
+
+
+def test_ripgrep_ships_with_deputydev() -> None:
+    """The ripgrep wheel is a base dependency: a plain install has a linear-time grep."""
+    found = ripgrep()
+    assert found is not None
+    assert subprocess.run([found, "--version"], capture_output=True).stdout.startswith(b"ripgrep")
+
+
+async def test_a_backtracking_pattern_is_linear_with_ripgrep(root: Path) -> None:
+    (root / "bomb.txt").write_text("a" * 28 + "!\n" + "a" * 5 + "\n")
+    ctx = ToolContext(roots=[root], settings=ToolSettings(timeout_s=20))
+    started = time.monotonic()
+    assert await Grep()({"pattern": "(a+)+$", "path": "bomb.txt"}, ctx) == "bomb.txt:2: aaaaa"
+    assert time.monotonic() - started < 10
+    with pytest.raises(ToolError, match="look-around"):
+        await Grep()({"pattern": "a(?=b)"}, ctx)
+
+
+async def test_without_ripgrep_a_backtracking_pattern_is_stopped_at_the_budget(
+    root: Path,
+) -> None:
+    (root / "bomb.txt").write_text("a" * 40 + "!\n")
+    settings = ToolSettings(grep_engine="python", timeout_s=0.5)
+    with pytest.raises(ToolError, match=r"within 0\.5 s.*backtracking"):
+        await invoke(Grep(), {"pattern": "(a+)+$"}, ToolContext(roots=[root], settings=settings))
+    assert not processes_with(str(root).encode())  # the worker was killed and reaped
+
+
+def processes_with(text: bytes) -> list[int]:
+    """Live processes whose command line holds ``text``."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+async def test_grep_refuses_a_fifo_target(root: Path) -> None:
+    os.mkfifo(root / "pipe")
+    with pytest.raises(ToolError, match="FIFO"):
+        await Grep()({"pattern": "x", "path": "pipe"}, ToolContext(roots=[root]))
+    # searching the folder that holds it skips it and does not block
+    assert await Grep()({"pattern": "TOKEN_LIMIT ="}, ToolContext(roots=[root])) == (
+        "a.py:2: TOKEN_LIMIT = 5"
+    )
 
 
 class FakeIndex:
