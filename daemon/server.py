@@ -15,6 +15,7 @@ Lifetime: the server stops when its input closes, on ``exit`` (code 0 after ``sh
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import re
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 from lsprotocol import types
 from pydantic import BaseModel
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, default_converter, lsp_method
 from pygls.uris import to_fs_path
@@ -132,11 +134,27 @@ class DeputyProtocol(LanguageServerProtocol):
 
     def get_result_type(self, method: str) -> type[Any] | None:  # type: ignore[override]
         if method in CLIENT_METHODS:
-            result = CLIENT_METHODS[method][1]
-            if result is None:
-                return None
-            return _cached("response", method, lambda: _response_class(method, result))
+            # The reply arrives as plain JSON: the caller validates it against
+            # CLIENT_METHODS, so that a malformed one is its to report, never a lost message.
+            return _cached("response", method, lambda: _response_class(method, Any))
         return super().get_result_type(method)
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except Exception as exc:
+            # A reply to our request that does not fit its type fails that request now;
+            # dropped, it would leave the request (and the turn waiting on it) hanging.
+            future = None
+            if "jsonrpc" in data and "method" not in data:
+                future = self._request_futures.get(data.get("id"))  # type: ignore[arg-type]
+            if isinstance(future, concurrent.futures.Future) and not future.done():
+                self._request_futures.pop(data["id"], None)
+                log.warning("malformed reply to request %s: %.300r", data.get("id"), data)
+                future.set_exception(
+                    JsonRpcInvalidParams(f"malformed reply: {data.get('result')!r:.200}")
+                )
+            raise exc
 
     def _serialize_message(self, data: Any) -> Any:
         if isinstance(data, BaseModel):

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -29,16 +29,11 @@ if TYPE_CHECKING:
     from hosting.service import Hosting
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 def _disk_text(path: Path) -> str | None:
     return path.read_text(encoding="utf-8", errors="replace") if path.exists() else None
-
-
-def _field(result: Any, name: str) -> Any:
-    if isinstance(result, Mapping):
-        return result.get(name)
-    return getattr(result, name, None)
 
 
 class QueryService:
@@ -127,17 +122,45 @@ class QueryService:
         value = event.model_dump(by_alias=True, mode="json", exclude_none=True)
         self._server.protocol.notify(types.PROGRESS, types.ProgressParams(token, value))
 
+    async def _reply(self, method: str, params: BaseModel, expected: type[M]) -> M:
+        """The editor's reply to ``method``, checked strictly against ``expected``.
+
+        An error response or a reply that does not validate (``null``, ``{}``, ``"yes"``,
+        ``{"approved": "true"}``) is logged with the reply and becomes a ToolError: the
+        model is told, nothing is approved, and the turn goes on.
+        """
+        from pydantic import ValidationError
+        from pygls.exceptions import JsonRpcException
+
+        from daemon.tools.base import ToolError
+
+        try:
+            raw = await self._server.protocol.send_request_async(method, params)
+        except JsonRpcException as exc:
+            log.warning("the editor answered %s with an error: %s", method, exc)
+            raise ToolError(
+                f"the editor could not ask the user ({method} failed: {exc}); nothing was done"
+            ) from None
+        try:
+            return expected.model_validate(raw, strict=True)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'result'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            log.warning("malformed reply to %s: %.300r (%s)", method, raw, problems)
+            raise ToolError(
+                f"the editor's reply to {method} was not valid ({problems}); it counts as no "
+                "answer, so nothing was done"
+            ) from None
+
     async def _confirm(self, message: str, details: Mapping[str, Any]) -> bool:
-        result = await self._server.protocol.send_request_async(
-            wire.CONFIRM, wire.ConfirmParams(message=message, details=dict(details))
-        )
-        return bool(_field(result, "approved"))
+        params = wire.ConfirmParams(message=message, details=dict(details))
+        return (await self._reply(wire.CONFIRM, params, wire.ConfirmResult)).approved
 
     async def _ask(self, question: str, options: Sequence[str]) -> str:
-        result = await self._server.protocol.send_request_async(
-            wire.ASK_USER, wire.AskUserParams(question=question, options=list(options))
-        )
-        return str(_field(result, "answer") or "")
+        params = wire.AskUserParams(question=question, options=list(options))
+        return (await self._reply(wire.ASK_USER, params, wire.AskUserResult)).answer
 
     def _can_apply_edits(self) -> bool:
         try:
@@ -175,10 +198,16 @@ class QueryService:
             end = types.Position(line=len(current.splitlines()) + 1, character=0)
             whole = types.Range(start=types.Position(0, 0), end=end)
             edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=whole, new_text=text)]})
-        result = await self._server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label="DeputyDev")
-        )
-        return bool(result and result.applied)
+        from pygls.exceptions import JsonRpcException
+
+        try:
+            result = await self._server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label="DeputyDev")
+            )
+        except JsonRpcException as exc:  # an error response, or a reply that is not one
+            log.warning("workspace/applyEdit failed: %s", exc)
+            return False
+        return result is not None and result.applied is True
 
     # -- a query ----------------------------------------------------------------------------
 

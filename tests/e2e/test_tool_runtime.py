@@ -2,13 +2,14 @@
 
 The daemon is a real subprocess over stdio; the model is the on-wire fake, scripted to call
 the tools. Each test asserts what the editor sees: ``deputydev/status`` answered while a
-pathological grep runs, a cancel that frees the session, and a FIFO refused by name.
+pathological grep runs, a cancel that frees the session, a FIFO refused by name, and the
+editor's malformed ``deputydev/confirm`` / ``deputydev/askUser`` replies taken as no answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,75 @@ async def test_a_fifo_is_refused_by_every_tool_that_opens_it(daemon: Daemon) -> 
     assert whole["result"].startswith("hello.py:1: def greet")  # the folder search skips it
     status = await client.request("deputydev/status", {}, timeout=10)
     assert status["pid"] == client.process.pid  # type: ignore[union-attr]
+
+
+def _replies(answers: list[Any]) -> Callable[[Any], Any]:
+    """Answer the server's requests in order; an exception becomes an error response."""
+    queue = iter(answers)
+
+    def answer(params: Any) -> Any:
+        reply = next(queue)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    return answer
+
+
+BAD_CONFIRMS: list[Any] = [
+    None,
+    {},
+    "yes",
+    {"approved": "true"},
+    {"approved": 1},
+    RuntimeError("the editor broke"),
+]
+
+
+async def test_a_malformed_confirm_counts_as_not_approved(daemon: Daemon) -> None:
+    script = []
+    for n in range(len(BAD_CONFIRMS)):
+        script += [
+            calls(Call(f"c{n}", "execute_command", {"command": f"touch marker{n}"})),
+            text(f"went on {n}"),
+        ]
+    client = await daemon.start(*script)
+    client.on_request("deputydev/confirm", _replies(BAD_CONFIRMS))
+    loop = asyncio.get_running_loop()
+    for n, reply in enumerate(BAD_CONFIRMS):
+        started = loop.time()
+        result = await client.request("deputydev/query", {"query": f"run {n}"}, timeout=20)
+        assert loop.time() - started < 10
+        assert result["text"] == f"went on {n}", reply
+        [call] = result["toolCalls"]
+        assert call["isError"] and "nothing was done" in call["result"], reply
+        assert not (daemon.workspace / f"marker{n}").exists(), reply
+    told = [tool_results(body)[0] for body in daemon.requests()[1::2]]
+    assert all("deputydev/confirm" in t for t in told)
+    assert "approved: Input should be a valid boolean" in told[3]
+    log = daemon.stderr.read_text()
+    for shown in ("None", "{}", "'yes'", "{'approved': 'true'}", "{'approved': 1}"):
+        assert f"malformed reply to deputydev/confirm: {shown}" in log
+    assert "the editor answered deputydev/confirm with an error" in log
+
+
+BAD_ANSWERS: list[Any] = [None, {}, "yes", {"answer": 5}, RuntimeError("no dialog")]
+
+
+async def test_a_malformed_ask_user_reply_counts_as_no_answer(daemon: Daemon) -> None:
+    script = []
+    for n in range(len(BAD_ANSWERS)):
+        script += [
+            calls(Call(f"a{n}", "ask_user", {"question": f"which {n}?", "options": ["x"]})),
+            text(f"decided {n}"),
+        ]
+    client = await daemon.start(*script)
+    client.on_request("deputydev/askUser", _replies(BAD_ANSWERS))
+    for n, reply in enumerate(BAD_ANSWERS):
+        result = await client.request("deputydev/query", {"query": f"ask {n}"}, timeout=20)
+        assert result["text"] == f"decided {n}", reply
+        [call] = result["toolCalls"]
+        assert call["isError"] and "deputydev/askUser" in call["result"], reply
+    log = daemon.stderr.read_text()
+    assert "malformed reply to deputydev/askUser: {'answer': 5}" in log
+    assert "the editor answered deputydev/askUser with an error" in log
