@@ -34,7 +34,7 @@ import logging
 import re
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
@@ -48,7 +48,7 @@ from indexer.languages import (
 )
 
 if TYPE_CHECKING:
-    from tree_sitter import Language, Node, Parser, Query
+    from tree_sitter import Language, Node, Parser, Point, Query
 
 __all__ = ["Chunk", "ChunkedFile", "Prose", "Symbol", "chunk_file", "language_for_path"]
 
@@ -292,6 +292,21 @@ _DOCSTRINGS = {
 
 # --- the chunker ----------------------------------------------------------------------
 
+# tree-sitter holds the GIL while it parses or queries (250 ms for a 2 MB file), which
+# would stall every other thread of the process, the daemon's event loop included. Fed
+# through a Python callback a slice at a time, and queried a byte range at a time, it runs
+# a little Python between slices, where the interpreter hands the GIL to a waiting thread
+# (files under _QUERY_SLICE, parsed in a few ms, are handed over whole).
+_SLICE = 16 * 1024
+_QUERY_SLICE = 256 * 1024
+
+
+def _reader(data: bytes) -> Callable[[int, Point], bytes]:
+    def read(offset: int, _point: Point) -> bytes:
+        return data[offset : offset + _SLICE]
+
+    return read
+
 
 @dataclass(slots=True)
 class _Unit:
@@ -310,7 +325,8 @@ class _Chunker:
         self.max_lines = max_lines
         self.definition_run = max(1, max_lines // _DEFINITION_RUN)
         parser, query = _parser_and_query(language)
-        self.tree = parser.parse(text.encode("utf-8", "surrogatepass"))
+        data = text.encode("utf-8", "surrogatepass")
+        self.tree = parser.parse(_reader(data) if len(data) > _QUERY_SLICE else data)
         self.query = query
         self.symbols: list[Symbol] = []
         self.starts: list[int] = []
@@ -355,10 +371,22 @@ class _Chunker:
         from tree_sitter import QueryCursor
 
         found: list[tuple[Node, str]] = []
-        captures = QueryCursor(self.query).captures(self.tree.root_node)
-        self.prose_nodes = captures.pop(_PROSE, [])
-        for kind, nodes in captures.items():
-            found.extend((node, kind) for node in nodes)
+        # A slice of the file at a time (see _SLICE); a match across slices comes once.
+        root = self.tree.root_node
+        seen: set[tuple[int, str]] = set()
+        self.prose_nodes = []
+        for start in range(0, max(root.end_byte, 1), _QUERY_SLICE):
+            cursor = QueryCursor(self.query)
+            cursor.set_byte_range(start, start + _QUERY_SLICE)
+            for kind, nodes in cursor.captures(root).items():
+                for node in nodes:
+                    if (node.id, kind) in seen:
+                        continue
+                    seen.add((node.id, kind))
+                    if kind == _PROSE:
+                        self.prose_nodes.append(node)
+                    else:
+                        found.append((node, kind))
         # Parents before children: by start, then the longer first; of two patterns on
         # one node (`const f = () => ...` is a function and a variable), code wins.
         found.sort(key=lambda pair: (pair[0].start_byte, -pair[0].end_byte, pair[1] in VALUE_KINDS))
