@@ -269,7 +269,13 @@ class ChunkState:
             if finish:
                 self.reason = "length" if finish == "length" else "stop"
 
-    def end(self) -> Iterator[Event]:
+    def end(self, where: str, done: bool) -> Iterator[Event]:
+        """The closing event; a body that ended with neither a finish reason nor ``[DONE]``
+        is a stream cut short (a backend that died behind a proxy), not a completion."""
+        if self.reason is None and not done:
+            raise ProviderUnavailable(
+                f"{where}: the stream ended before a finish_reason", provider=where
+            )
         yield Finished(self.reason or "stop", self.usage)
 
 
@@ -476,7 +482,7 @@ class Wire:
         import httpx
 
         state = ChunkState()
-        started = False
+        started = done = False
         timeout: Any = httpx.USE_CLIENT_DEFAULT if timeout_s is None else timeout_s
         try:
             request = self.client(where).build_request("POST", path, json=body, timeout=timeout)
@@ -490,6 +496,7 @@ class Wire:
                         continue
                     data = line[5:].strip()
                     if data == "[DONE]":
+                        done = True
                         break
                     try:
                         chunk = json.loads(data)
@@ -501,7 +508,7 @@ class Wire:
                     for event in state.feed(chunk):
                         started = True
                         yield event
-                for event in state.end():
+                for event in state.end(where.name, done):
                     yield event
             finally:
                 await response.aclose()
