@@ -86,3 +86,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "/e2e/" in str(item.path).replace(os.sep, "/"):
             item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture(scope="session")
+def pgvector_server() -> Iterator[str]:
+    """The admin URL of a PostgreSQL with pgvector (tests/pgvector.py), started once per
+    session on first use. Unavailable, the test is skipped, or fails under CI."""
+    from tests.pgvector import PgvectorServer, PgvectorUnavailable
+
+    server = PgvectorServer()
+    try:
+        server.start()
+    except PgvectorUnavailable as exc:
+        server.stop()
+        message = f"no PostgreSQL with pgvector: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    try:
+        yield server.admin_url
+    finally:
+        server.stop()

@@ -2,7 +2,9 @@
 
 Tests use the server on 127.0.0.1:5432 (trust authentication; override with
 ``DEPUTYDEV_TEST_PG_ADMIN``). Each test gets its own database and roles under unique names,
-dropped afterwards. When no server answers, :func:`require_server` skips with a message.
+dropped afterwards. When no server answers, :func:`require_server` skips with a message,
+and fails under CI (``CI`` set), where a skipped PostgreSQL test would hide a broken setup.
+A cluster on another server (the pgvector one of tests/pgvector.py) takes its admin URL.
 
     async with TempCluster() as pg:                 # a database dd_<hex>, migrated or not
         alice = await pg.role("alice", teams=[team])
@@ -18,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -30,11 +33,11 @@ _available: bool | None = None
 _reason = ""
 
 
-async def _probe() -> tuple[bool, str]:
+async def _probe(admin_url: str = ADMIN_URL) -> tuple[bool, str]:
     import asyncpg
 
     try:
-        conn = await asyncpg.connect(ADMIN_URL, timeout=3)
+        conn = await asyncpg.connect(admin_url, timeout=3)
     except Exception as exc:
         return False, f"{type(exc).__name__}: {exc}"
     await conn.close()
@@ -47,25 +50,34 @@ async def require_server() -> None:
     if _available is None:
         _available, _reason = await _probe()
     if not _available:
-        pytest.skip(f"sync tests need PostgreSQL at {ADMIN_URL}, unreachable: {_reason}")
+        message = f"sync tests need PostgreSQL at {ADMIN_URL}, unreachable: {_reason}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 class TempCluster:
     """A fresh database plus roles, all dropped on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, admin_url: str = ADMIN_URL) -> None:
         self.tag = "dd_" + uuid.uuid4().hex[:10]
         self.database = self.tag
         self.roles: list[str] = []
+        self.admin_url = admin_url
+        parts = urlsplit(admin_url)
+        self.host = parts.hostname or HOST
+        self.port = parts.port or PORT
 
     async def admin(self, database: str | None = None) -> asyncpg.Connection:
         import asyncpg
 
-        url = ADMIN_URL if database is None else ADMIN_URL.rsplit("/", 1)[0] + "/" + database
+        base = self.admin_url
+        url = base if database is None else base.rsplit("/", 1)[0] + "/" + database
         return await asyncpg.connect(url)
 
     async def __aenter__(self) -> TempCluster:
-        await require_server()
+        if self.admin_url == ADMIN_URL:
+            await require_server()
         conn = await self.admin()
         try:
             await conn.execute(f'CREATE DATABASE "{self.database}"')
@@ -107,9 +119,9 @@ class TempCluster:
             await conn.close()
         return full
 
-    def url(self, role: str | None = None, *, port: int = PORT) -> str:
+    def url(self, role: str | None = None, *, port: int | None = None) -> str:
         user = role or "postgres"
-        return f"postgresql://{user}@{HOST}:{port}/{self.database}"
+        return f"postgresql://{user}@{self.host}:{port or self.port}/{self.database}"
 
     async def migrate(self) -> None:
         """Apply the sync schema as the admin would (docs/SYNC.md)."""

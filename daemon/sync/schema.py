@@ -115,3 +115,28 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
     if applied:
         log.info("migrated the sync schema to version %d", applied[-1])
     return applied
+
+
+async def vector_column(conn: asyncpg.Connection) -> str | None:
+    """What the team index's vector columns are on this server: ``"vector"`` (pgvector),
+    ``"bytea"`` (no pgvector when the schema was made: full-text team search only), or
+    None before schema version 2."""
+    value = await conn.fetchval(
+        "SELECT t.typname::text FROM pg_catalog.pg_attribute a"
+        " JOIN pg_catalog.pg_type t ON t.oid = a.atttypid"
+        " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = $1 AND c.relname = 'code_chunks' AND a.attname = 'embedding'"
+        " AND NOT a.attisdropped",
+        SCHEMA,
+    )
+    return None if value is None else str(value)
+
+
+async def pgvector_available(conn: asyncpg.Connection) -> bool:
+    """Whether this server could have pgvector (its package is installed)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector')"
+        )
+    )

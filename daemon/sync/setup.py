@@ -34,6 +34,13 @@ def setup_sql(*, database: str, team: str, members: Sequence[str]) -> str:
         ]
     lines += [
         "",
+        "-- pgvector, for the team index (shared embedding cache, team search). Install the",
+        "-- extension's package for this server first (e.g. postgresql-16-pgvector); without it",
+        "-- vectors are stored as bytea and team search is full-text only (a warning below).",
+        "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS vector;",
+        "EXCEPTION WHEN OTHERS THEN RAISE WARNING 'pgvector is not installed (%): install it,"
+        " run CREATE EXTENSION vector, then deputydev sync migrate', SQLERRM; END $$;",
+        "",
         "-- Only the team may connect; rows are then guarded by the schema's policies.",
         f"REVOKE CONNECT ON DATABASE {_ident(database)} FROM PUBLIC;",
         f"GRANT CONNECT ON DATABASE {_ident(database)} TO {_ident(team)};",
