@@ -169,9 +169,13 @@ class IndexService:
     ) -> None:
         if previous is not None and not previous.done():
             try:
-                await previous
-            except (asyncio.CancelledError, Exception):
-                pass
+                await previous  # cancelling this run cancels the one it waits for too
+            except asyncio.CancelledError:
+                # The previous run's cancellation is its own; this run's is not to be
+                # swallowed: a root removed meanwhile must not be reopened and indexed.
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise
         try:
             await self.update(root, paths_)
         except asyncio.CancelledError:

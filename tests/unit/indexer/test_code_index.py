@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -51,3 +52,27 @@ async def test_an_index_failure_is_a_tool_error_the_model_can_read(tmp_path: Pat
     adapter = CodeIndexAdapter(service)
     with pytest.raises(ToolError, match="no workspace folder is open"):
         await adapter.search("anything", limit=3)
+
+
+async def test_a_run_cancelled_while_it_waits_for_the_previous_one_indexes_nothing(
+    tmp_path: Path,
+) -> None:
+    """A root removed while its run waits for the one before: the run stops with it,
+    instead of reopening the root's index and indexing it again."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "a.py").write_text("def a():\n    return 1\n")
+    service = IndexService(Host([root]))  # type: ignore[arg-type]
+    never = asyncio.Event()
+    previous = asyncio.ensure_future(never.wait())
+    try:
+        run = asyncio.ensure_future(service._run(root, None, previous))  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # one turn of the loop: the run now waits for the previous
+        run.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await run
+        assert previous.cancelled()
+        assert service.indexes == {}
+    finally:
+        previous.cancel()
+        await service.aclose()
