@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from indexer.discovery import FileInfo, Ignorer, admits, discover, is_binary
 from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
-from indexer.search import MODES, Searcher, SearchResult
+from indexer.search import MODES, RanMode, Searcher, SearchResult, SearchResults
 from indexer.settings import IndexSettings
 from indexer.sqlite import Driver, driver
 from indexer.store import FileState, PreparedFile, Store, pack_vector
@@ -497,29 +497,36 @@ class Index:
         limit: int = 10,
         paths: Sequence[str] = (),
         languages: Sequence[str] = (),
-    ) -> list[SearchResult]:
+    ) -> SearchResults:
+        """The best ``limit`` hits, and the mode that found them (``auto`` and ``hybrid``
+        run lexical alone when no vectors are stored or the query cannot be embedded)."""
         if mode not in MODES:
             raise BadQuery(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
         vector: bytes | None = None
         if mode in ("semantic", "hybrid", "auto"):
             vector = await self._query_vector(query, required=mode == "semantic")
-        if mode == "auto":
-            mode = "hybrid"
-        if mode == "hybrid" and vector is not None and limit >= 1:
-            return await self._hybrid(query, vector, limit, paths, languages)
-        if mode in ("hybrid", "lexical") and limit >= 1:
-            return await self._lexical(query, limit, paths, languages)
+        ran: RanMode
+        if mode == "symbol":
+            ran = "symbol"
+        elif mode == "semantic":
+            ran = "semantic"
+        else:
+            ran = "hybrid" if vector is not None else "lexical"
+        if ran == "hybrid" and vector is not None and limit >= 1:
+            return SearchResults(ran, await self._hybrid(query, vector, limit, paths, languages))
+        if ran == "lexical" and limit >= 1:
+            return SearchResults(ran, await self._lexical(query, limit, paths, languages))
         result: list[SearchResult] = await self._read(
             lambda: self._searcher.search(
                 query,
-                mode=mode,
+                mode=ran,
                 limit=limit,
                 paths=paths,
                 languages=languages,
                 query_vector=vector,
             )
         )
-        return result
+        return SearchResults(ran, result)
 
     async def _lexical(
         self, query: str, limit: int, paths: Sequence[str], languages: Sequence[str]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from indexer.errors import BadQuery
 from indexer.fusion import fuse, lexical_weight
@@ -30,12 +30,17 @@ from indexer.store import ChunkRow, Store
 if TYPE_CHECKING:
     from pathspec import PathSpec
 
-__all__ = ["MODES", "SearchResult", "Searcher"]
+__all__ = ["MODES", "RanMode", "SearchResult", "SearchResults", "Searcher"]
 
 MODES = ("auto", "hybrid", "lexical", "semantic", "symbol")
 SNIPPET_LINES = 12
 # How many candidates each side brings to a hybrid fusion.
 FUSION_DEPTH = 50
+
+
+# The mode a search actually ran: "auto" resolves to hybrid, and hybrid is lexical when no
+# vectors are stored or the query could not be embedded.
+RanMode = Literal["hybrid", "lexical", "semantic", "symbol"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,14 @@ class SearchResult:
         more = len(lines) - SNIPPET_LINES
         head = "\n".join(lines[:SNIPPET_LINES])
         return head + (f"\n… {more} more lines" if more > 0 else "")
+
+
+class SearchResults(list[SearchResult]):
+    """The hits of one search, best first, and the mode that found them."""
+
+    def __init__(self, mode: RanMode, hits: Sequence[SearchResult] = ()) -> None:
+        super().__init__(hits)
+        self.mode: RanMode = mode
 
 
 class Searcher:

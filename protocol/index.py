@@ -54,8 +54,13 @@ class SearchHit(WireModel):
     snippet: str
 
 
+# The mode a search ran: auto resolves to hybrid or lexical, and hybrid is lexical when no
+# vectors are stored or the query could not be embedded.
+RanMode = Literal["hybrid", "lexical", "semantic", "symbol"]
+
+
 class SearchResult(WireModel):
-    mode: str  # the mode that ran (auto resolves to hybrid or lexical)
+    mode: RanMode
     results: list[SearchHit]
 
 

@@ -83,19 +83,15 @@ def register(server: DeputyServer) -> None:
     @jsonrpc_errors
     async def search(params: SearchParams) -> SearchResult:
         svc = await service()
-        mode = params.mode
         found = await svc.search(
             params.query,
-            mode=mode,
+            mode=params.mode,
             limit=params.limit,
             paths_=params.paths,
             languages=params.languages,
             root=params.root,
         )
-        if mode == "auto":
-            vectors = any(i.driver.vectors and i.embedder for i in svc.indexes.values())
-            mode = "hybrid" if vectors else "lexical"
-        return SearchResult(mode=mode, results=[hit(f) for f in found])
+        return SearchResult(mode=found.mode, results=[hit(f) for f in found])
 
     @server.feature(INDEX_STATUS)
     @jsonrpc_errors

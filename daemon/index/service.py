@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from daemon.server import DeputyServer
     from indexer.embedder import Embedder
     from indexer.index import Index, IndexEvent
-    from indexer.search import SearchResult
+    from indexer.search import RanMode, SearchResult, SearchResults
     from indexer.settings import IndexSettings
     from protocol.index import IndexUpdated
 
@@ -323,9 +323,12 @@ class IndexService:
         paths_: Sequence[str] = (),
         languages: Sequence[str] = (),
         root: str | None = None,
-    ) -> list[SearchResult]:
+    ) -> SearchResults:
+        from indexer.search import SearchResults
+
         roots = self._roots(root)
         out: list[SearchResult] = []
+        modes: set[RanMode] = set()
         for r in roots:
             index = await self.index_for(r)
             if not index.indexed:
@@ -333,12 +336,16 @@ class IndexService:
                 if r not in self._runs:
                     self._schedule(r)
                 await self.wait_idle([r])
-            out.extend(
-                await index.search(query, mode=mode, limit=limit, paths=paths_, languages=languages)
+            found = await index.search(
+                query, mode=mode, limit=limit, paths=paths_, languages=languages
             )
+            modes.add(found.mode)
+            out.extend(found)
         if len(roots) > 1:
             out.sort(key=lambda hit: -hit.score)
-        return out[:limit]
+        # Roots that ran differently (one with vectors, one without): hybrid, for it ran.
+        ran: RanMode = modes.pop() if len(modes) == 1 else "hybrid"
+        return SearchResults(ran, out[:limit])
 
     async def status(self, root: str | None = None) -> list[dict[str, Any]]:
         try:
@@ -385,7 +392,7 @@ class Searcher(Protocol):
     @property
     def indexes(self) -> Mapping[Path, Any]: ...
 
-    async def search(self, query: str, *, mode: str, limit: int) -> list[SearchResult]: ...
+    async def search(self, query: str, *, mode: str, limit: int) -> SearchResults: ...
 
 
 class OneRoot:
@@ -395,7 +402,7 @@ class OneRoot:
         self.indexes = {index.root: index}
         self._index = index
 
-    async def search(self, query: str, *, mode: str, limit: int) -> list[SearchResult]:
+    async def search(self, query: str, *, mode: str, limit: int) -> SearchResults:
         return await self._index.search(query, mode=mode, limit=limit)
 
 

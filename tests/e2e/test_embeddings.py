@@ -84,6 +84,11 @@ async def test_semantic_search_uses_the_servers_vectors_and_a_rename_embeds_noth
     hybrid = await client.request("deputydev/search", {"query": "greet name", "limit": 2})
     assert hybrid["mode"] == "hybrid"
     assert hybrid["results"][0]["path"] == "hello.py"
+    # The query cannot be embedded: the search runs lexical, and says so.
+    server.fail(400, message="input rejected")
+    lexical = await client.request("deputydev/search", {"query": "greet name", "limit": 2})
+    assert lexical["mode"] == "lexical"
+    assert lexical["results"][0]["path"] == "hello.py"
 
     requests_before = server.request_count
     (workspace / "billing.py").rename(workspace / "invoices.py")

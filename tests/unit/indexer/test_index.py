@@ -82,6 +82,7 @@ async def test_auto_without_vectors_gives_the_lexical_ranking(index: Index) -> N
     lexical = await index.search("open socket", mode="lexical", limit=5)
     assert [(h.path, h.start_line) for h in auto] == [(h.path, h.start_line) for h in lexical]
     assert auto[0].path == "web/net.js"
+    assert (auto.mode, lexical.mode) == ("lexical", "lexical")
 
 
 async def test_symbol_mode_finds_exact_and_qualified_names(index: Index) -> None:
@@ -229,8 +230,37 @@ async def test_a_renamed_file_is_not_embedded_again(root: Path, tmp_path: Path) 
         assert len(embedder.texts) == first
         hits = await index.search("parse_config", mode="semantic", limit=3)
         assert any(h.path == "app/settings_reader.py" for h in hits)
+        assert hits.mode == "semantic"
         hybrid = await index.search("parse configuration file", mode="hybrid", limit=3)
         assert hybrid[0].path == "app/settings_reader.py"
+        assert hybrid.mode == "hybrid"
+        assert (await index.search("parse configuration file", limit=3)).mode == "hybrid"
+    finally:
+        await index.close()
+
+
+class NoQueriesEmbedder(CountingEmbedder):
+    """Embeds documents, but every query fails (the service went down after indexing)."""
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        if purpose == "query":
+            raise EmbeddingFailed("the service is down", retryable=False)
+        return await super().embed(texts, purpose=purpose)
+
+
+@needs_vec
+async def test_a_query_that_cannot_be_embedded_runs_and_says_lexical(
+    root: Path, tmp_path: Path
+) -> None:
+    index = await Index.open(root, tmp_path / "noq.db", embedder=NoQueriesEmbedder())
+    try:
+        await index.update()
+        await index.embedded()
+        assert (await index.status())["vectors"] > 0
+        for mode in ("auto", "hybrid"):
+            hits = await index.search("parse configuration file", mode=mode, limit=3)
+            assert hits.mode == "lexical"
+            assert hits[0].symbol == "parse_config"
     finally:
         await index.close()
 
@@ -385,6 +415,7 @@ async def test_a_permanent_embedding_failure_is_reported_and_search_stays_lexica
         assert status["vectors"] == 0
         hits = await index.search("parse configuration file", limit=3)
         assert hits[0].symbol == "parse_config"
+        assert hits.mode == "lexical"
     finally:
         await index.close()
 
