@@ -193,6 +193,9 @@ class ToolCallFinished(WireModel):
     is_error: bool = False
 
 
+EditStatus = Literal["proposed", "applied", "rejected", "written"]
+
+
 class FileEdit(WireModel):
     """An edit the model made in write mode: proposed to the editor, then its fate.
 
@@ -203,7 +206,7 @@ class FileEdit(WireModel):
 
     kind: Literal["fileEdit"] = "fileEdit"
     path: str
-    status: Literal["proposed", "applied", "rejected", "written"]
+    status: EditStatus
     added: int
     removed: int
 

@@ -32,10 +32,10 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    FinishReason,
     MalformedToolCall,
     Message,
     RedactedThinking,
-    StopReason,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -89,7 +89,7 @@ _USAGE_FIELDS = (
     "cache_creation_input_tokens",
 )
 
-STOP_REASONS: Mapping[str, StopReason] = {
+STOP_REASONS: Mapping[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "pause_turn": "stop",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 Reasoning = Literal["none", "low", "medium", "high"]
-StopReason = Literal["stop", "length", "tool_use", "content_filter"]
+FinishReason = Literal["stop", "length", "tool_use", "content_filter"]
 
 
 # --------------------------------------------------------------------------- the request
@@ -198,7 +198,7 @@ class UsageEvent:
 
 @dataclass(frozen=True, slots=True)
 class Finished:
-    reason: StopReason
+    reason: FinishReason
     usage: Usage | None = None
 
 

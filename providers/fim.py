@@ -49,7 +49,7 @@ from providers.base import (
     Event,
     FimRequest,
     Finished,
-    StopReason,
+    FinishReason,
     TextDelta,
     Usage,
     UsageEvent,
@@ -245,7 +245,7 @@ class ChunkState:
     ``choices[0].text``; Mistral's FIM chunks (chat completion chunks) ``delta.content``."""
 
     def __init__(self) -> None:
-        self.reason: StopReason | None = None
+        self.reason: FinishReason | None = None
         self.usage: Usage | None = None
 
     def feed(self, chunk: Any) -> Iterator[Event]:
@@ -619,7 +619,7 @@ class Completer:
             )
 
         try:
-            reason: StopReason = "stop"
+            reason: FinishReason = "stop"
             async for event in stream:
                 if isinstance(event, UsageEvent | Finished) and event.usage is not None:
                     usage = event.usage

@@ -40,8 +40,8 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    FinishReason,
     Message,
-    StopReason,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -503,7 +503,7 @@ class StreamTranslator:
             yield ToolCallStarted(call_id, call.name)
             yield ToolCallEvent(ToolCall(call_id, call.name, dict(call.args or {})))
 
-    def _reason(self, finish: str) -> StopReason:
+    def _reason(self, finish: str) -> FinishReason:
         if finish == "MAX_TOKENS":
             return "length"
         if finish in _CONTENT_FILTER:

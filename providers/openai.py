@@ -27,9 +27,9 @@ from providers.base import (
     ChatRequest,
     Event,
     Finished,
+    FinishReason,
     ImagePart,
     MalformedToolCall,
-    StopReason,
     TextDelta,
     ThinkingDelta,
     ToolCall,
@@ -53,7 +53,7 @@ from providers.settings import ConnectionSettings
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
 
-_FINISH: dict[str, StopReason] = {
+_FINISH: dict[str, FinishReason] = {
     "stop": "stop",
     "length": "length",
     "tool_calls": "tool_use",
@@ -397,7 +397,7 @@ class ChatState:
 
     def __init__(self) -> None:
         self.calls: dict[int, _PendingCall] = {}
-        self.reason: StopReason | None = None
+        self.reason: FinishReason | None = None
         self.usage: Usage | None = None
 
     def feed(self, chunk: Any) -> Iterator[Event]:
@@ -521,7 +521,7 @@ class ResponsesState:
     terminal = "response.completed"
 
     def __init__(self) -> None:
-        self.reason: StopReason | None = None
+        self.reason: FinishReason | None = None
         self.usage: Usage | None = None
         self.called = False
 

@@ -45,7 +45,7 @@ def query_result(outcome: TurnOutcome) -> QueryResult:
             reasoning_tokens=usage.reasoning_tokens,
         ),
         cost_usd=round(outcome.cost_usd, 6),
-        stop_reason=outcome.stop_reason,  # type: ignore[arg-type]
+        stop_reason=outcome.stop_reason,
         steps=outcome.steps,
     )
 

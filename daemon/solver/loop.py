@@ -15,12 +15,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
 from pydantic import BaseModel
 
 from daemon.errors import DaemonError
-from daemon.sessions.store import Session, SessionStore, Turn
+from daemon.sessions.store import Session, SessionStore, Turn, TurnStatus
 from daemon.solver import agents as agent_mod
 from daemon.solver.agents import Agent
 from daemon.solver.context import (
@@ -34,7 +34,7 @@ from daemon.solver.context import (
     turn_messages,
 )
 from daemon.solver.focus import render_focus
-from daemon.solver.ports import ModelRouter
+from daemon.solver.ports import ModelInfo, ModelRouter
 from daemon.solver.settings import SolverSettings
 from daemon.solver.steps import call_target
 from daemon.tools.base import Tool, ToolContext, ToolError, invoke
@@ -43,7 +43,9 @@ from providers.base import (
     AssistantMessage,
     CallRecord,
     ChatRequest,
+    Event,
     Finished,
+    FinishReason,
     ImagePart,
     MalformedToolCall,
     Message,
@@ -108,7 +110,7 @@ class TurnOutcome:
     session_id: str
     query_id: str
     text: str
-    stop_reason: str
+    stop_reason: wire.StopReason
     model: str | None = None
     agent: str | None = None
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
@@ -129,7 +131,7 @@ class _Step:
     calls: list[ToolCall] = field(default_factory=list)
     # call id -> why its arguments could not be used (the call stays in stream order)
     malformed: dict[str, str] = field(default_factory=dict)
-    reason: str = "stop"
+    reason: FinishReason = "stop"
     usage: Usage | None = None
     record: CallRecord | None = None
 
@@ -231,10 +233,8 @@ class Solver:
         self.agents = agent_mod.all_agents(user_agents or {})
         self.choice_timeout_s = choice_timeout_s
 
-    async def _on_edit(self, path: str, status: str, added: int, removed: int) -> None:
-        await self.emit(
-            wire.FileEdit(path=path, status=status, added=added, removed=removed)  # type: ignore[arg-type]
-        )
+    async def _on_edit(self, path: str, status: wire.EditStatus, added: int, removed: int) -> None:
+        await self.emit(wire.FileEdit(path=path, status=status, added=added, removed=removed))
 
     async def emit(self, event: BaseModel) -> None:
         if self._emit is not None:
@@ -350,7 +350,7 @@ class Solver:
         self,
         turn: Turn,
         outcome: TurnOutcome,
-        status: Any,
+        status: TurnStatus,
         started: float,
         error: str | None = None,
     ) -> None:
@@ -374,7 +374,7 @@ class Solver:
         query: str,
         focus_items: Sequence[wire.FocusItem],
         agent: Agent,
-        info: Any,
+        info: ModelInfo,
         outcome: TurnOutcome,
         reasoning: Reasoning | None = None,
         images: tuple[ImagePart, ...] = (),
@@ -481,7 +481,7 @@ class Solver:
             )
         outcome.stop_reason = "step_limit"
 
-    async def _on_event(self, event: Any, step: _Step, outcome: TurnOutcome) -> None:
+    async def _on_event(self, event: Event, step: _Step, outcome: TurnOutcome) -> None:
         match event:
             case TextDelta(text=text):
                 step.close_thinking()
@@ -519,6 +519,8 @@ class Solver:
             case CallRecord():
                 step.record = event
                 outcome.model = event.model
+            case _:
+                assert_never(event)
 
     def _account(self, step: _Step, outcome: TurnOutcome) -> None:
         usage = step.record.usage if step.record is not None else step.usage

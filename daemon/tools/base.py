@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from hosting.service import Hosting
+    from protocol.query import EditStatus
 
 TRUNCATION_MARKER = "\n[... output truncated: {omitted} more characters not shown ...]"
 
@@ -69,7 +70,7 @@ AskUser = Callable[[str, Sequence[str]], Awaitable[str]]
 # (path, full new text) -> whether the editor applied it
 ApplyEdit = Callable[[Path, str], Awaitable[bool]]
 # (workspace-relative path, proposed|applied|rejected|written, lines added, lines removed)
-OnEdit = Callable[[str, str, int, int], Awaitable[None]]
+OnEdit = Callable[[str, "EditStatus", int, int], Awaitable[None]]
 # (MCP server, resource URI) -> its text (a focus item of kind "mcp")
 ReadResource = Callable[[str, str], Awaitable[str]]
 

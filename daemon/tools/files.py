@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
@@ -12,6 +12,9 @@ from daemon.tools.base import Args, Tool, ToolContext, ToolError
 from daemon.tools.fileio import read_regular, write_regular
 from daemon.tools.paths import check_readable, confine, relative
 from daemon.tools.runtime import checkpoint, in_thread
+
+if TYPE_CHECKING:
+    from protocol.query import EditStatus
 
 # Files longer than this come back as an outline of their definitions unless a range is given.
 OUTLINE_LINES = 1_000
@@ -127,7 +130,7 @@ async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
     old_text = await in_thread(current_text, ctx, path) if exists else ""
     added, removed = await in_thread(line_changes, old_text, new_text)
 
-    async def tell(status: str) -> None:
+    async def tell(status: EditStatus) -> None:
         if ctx.on_edit is not None:
             await ctx.on_edit(rel, status, added, removed)
 
