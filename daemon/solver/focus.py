@@ -16,7 +16,7 @@ from pathlib import Path
 
 from daemon.tools.base import ToolContext, ToolError, cap
 from daemon.tools.files import ListFiles, current_text
-from daemon.tools.git import run_git
+from daemon.tools.git import run_git, secret_excludes
 from daemon.tools.paths import check_readable, confine, relative
 from daemon.tools.runtime import Budget, in_thread
 from hosting.markdown import fence
@@ -201,11 +201,26 @@ async def _diffs(ctx: ToolContext, paths: Sequence[Path]) -> str:
             diff = ""  # no commit yet: everything is untracked
         else:
             try:
-                diff = await run_git(top, "diff", "HEAD", "--", str(path))
+                diff = await run_git(
+                    top,
+                    "diff",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                    "HEAD",
+                    "--",
+                    str(path),
+                    *secret_excludes(ctx.settings),
+                )
             except ToolError as exc:
                 diff = str(exc)[:300]
         untracked = await run_git(
-            top, "ls-files", "--others", "--exclude-standard", "--", str(path)
+            top,
+            "ls-files",
+            "--others",
+            "--exclude-standard",
+            "--",
+            str(path),
+            *secret_excludes(ctx.settings),
         )
         if untracked:
             diff += "\n\nUntracked files:\n" + untracked

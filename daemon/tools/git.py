@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from daemon.solver.settings import ToolSettings
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
-from daemon.tools.paths import confine
+from daemon.tools.paths import check_readable, confine
 from daemon.tools.runtime import in_thread, run_process
 
 
@@ -34,6 +35,19 @@ async def run_git(cwd: Path, *args: str, max_stdout: int = 4_000_000) -> str:
             raise ToolError("this path is not inside a git repository")
         raise ToolError(f"git {args[0]} failed: {err[:500]}")
     return done.stdout.decode("utf-8", errors="replace").removesuffix("\n")
+
+
+def secret_excludes(settings: ToolSettings) -> list[str]:
+    """Pathspecs that leave secret files out of a diff (the same patterns that keep the
+    model from reading them), to follow ``--``; none when secret files are allowed."""
+    if settings.allow_secret_files:
+        return []
+    out = []
+    for pattern in settings.secret_patterns:
+        out.append(f":(exclude,glob)**/{pattern}")
+        if "/" not in pattern:  # a name pattern matches a directory of that name too
+            out.append(f":(exclude,glob)**/{pattern}/**")
+    return out
 
 
 async def _toplevel(path: Path) -> Path:
@@ -64,31 +78,36 @@ class Git(Tool):
         path = confine(ctx.roots, args.path)
         if args.ref is not None and args.ref.startswith("-"):
             raise ToolError("ref must be a commit or branch name, not an option")
-        return await _RUN[args.command](path, args)
+        if args.command == "blame" or await in_thread(path.is_file):
+            check_readable(ctx.roots, path, ctx.settings)
+        return await _RUN[args.command](path, args, ctx.settings)
 
 
 async def _call(path: Path, name: str, *flags: str) -> str:
     return await run_git(await _toplevel(path), name, *flags)
 
 
-async def _status(path: Path, args: GitArgs) -> str:
+async def _status(path: Path, args: GitArgs, settings: ToolSettings) -> str:
     return await _call(path, "status", "--short", "--branch")
 
 
-async def _diff(path: Path, args: GitArgs) -> str:
-    flags = ["--cached"] if args.staged else []
+async def _diff(path: Path, args: GitArgs, settings: ToolSettings) -> str:
+    # Repository config is untrusted: no external diff program, no textconv filter.
+    flags = ["--no-ext-diff", "--no-textconv"]
+    flags += ["--cached"] if args.staged else []
     flags += [args.ref] if args.ref else []
-    return await _call(path, "diff", *flags, "--", str(path)) or "no differences"
+    spec = [str(path), *secret_excludes(settings)]
+    return await _call(path, "diff", *flags, "--", *spec) or "no differences"
 
 
-async def _log(path: Path, args: GitArgs) -> str:
+async def _log(path: Path, args: GitArgs, settings: ToolSettings) -> str:
     fmt = "--format=%h %ad %an: %s"
     return await _call(path, "log", f"-{args.limit}", fmt, "--date=short", "--", str(path)) or (
         "no commits"
     )
 
 
-async def _blame(path: Path, args: GitArgs) -> str:
+async def _blame(path: Path, args: GitArgs, settings: ToolSettings) -> str:
     if not await in_thread(path.is_file):
         raise ToolError("blame needs a file path")
     start = args.start_line or 1

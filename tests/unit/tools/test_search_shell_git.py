@@ -218,3 +218,24 @@ def test_writing_tools_are_offered_only_in_write_mode() -> None:
     schema = next(t for t in make_tools() if t.name == "read_file").parameters()
     assert set(schema["properties"]) == {"path", "startLine", "endLine"}
     assert schema["required"] == ["path"]
+
+
+async def test_git_diff_and_blame_never_show_secret_files(root: Path) -> None:
+    _git(root, "init", "-q", "-b", "main")
+    (root / ".env").write_text("API_KEY=old\n")
+    (root / "conf").mkdir()
+    (root / "conf" / "server.pem").write_text("-----BEGIN KEY-----\nold\n")
+    _git(root, "add", ".")
+    _git(root, "-c", "user.name=T", "-c", "user.email=t@e", "commit", "-qm", "first")
+    (root / ".env").write_text("API_KEY=sk-live-123\n")
+    (root / "conf" / "server.pem").write_text("-----BEGIN KEY-----\nnew-secret\n")
+    (root / "a.py").write_text("import os\nTOKEN_LIMIT = 6\n")
+    ctx = ToolContext(roots=[root])
+    diff = await Git()({"command": "diff"}, ctx)
+    assert "TOKEN_LIMIT = 6" in diff
+    assert "sk-live" not in diff and "new-secret" not in diff and ".env" not in diff
+    assert "no differences" in await Git()({"command": "diff", "path": "conf"}, ctx)
+    with pytest.raises(ToolError, match="secrets file"):
+        await Git()({"command": "blame", "path": ".env"}, ctx)
+    with pytest.raises(ToolError, match="secrets file"):
+        await Git()({"command": "diff", "path": ".env"}, ctx)
