@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "daemon.commands.index",
     "daemon.commands.search",
     "daemon.commands.ask",
+    "daemon.commands.review",
     "daemon.commands.sessions",
     "daemon.commands.sync",
     "daemon.commands.doctor",

@@ -45,6 +45,7 @@ from daemon import paths
 from daemon.completion.settings import CompletionSettings
 from daemon.logs import register_secret
 from daemon.mcp.settings import McpSettings
+from daemon.review.settings import ReviewSettings
 from daemon.solver.settings import SolverSettings
 from daemon.sync.settings import SyncSettings
 from hosting.settings import HostingSettings
@@ -82,6 +83,21 @@ WORKSPACE_ALLOWED: tuple[str, ...] = (
     "solver.agents.<name>.prompt",
     "solver.agents.<name>.tools",
     "solver.agents.<name>.model",
+    # the team's reviewers and how strict a review is
+    "review.builtin",
+    "review.agents.<name>.prompt",
+    "review.agents.<name>.description",
+    "review.agents.<name>.model",
+    "review.agents.<name>.globs",
+    "review.agents.<name>.default",
+    "review.model",
+    "review.validation_model",
+    "review.min_confidence",
+    "review.keep_outside",
+    "review.context_lines",
+    "review.max_steps",
+    "review.max_batches",
+    "review.base",
 )
 # A key with one of these words in its name (split at "_") holds a program, a URL, a
 # credential or a header, or widens what runs: it is user-only even when listed above (a
@@ -111,6 +127,7 @@ class Settings(BaseModel):
     hosting: HostingSettings = HostingSettings()
     completion: CompletionSettings = CompletionSettings()
     mcp: McpSettings = McpSettings()
+    review: ReviewSettings = ReviewSettings()
 
 
 # Sections no workspace file sets, even in a trusted folder, and the editor never sets: an

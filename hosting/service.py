@@ -28,7 +28,10 @@ from hosting.gitlab import GitLab
 from hosting.hosts import Host, Hosts, resolve_hosts
 from hosting.http import HostClient
 from hosting.jira import Jira
+from hosting.models import WorkItem
 from hosting.remote import Remote, find_remote
+from hosting.review import InlineComment, Posted
+from hosting.review import post as post_review
 from hosting.settings import HostingSettings
 from hosting.urls import ItemRef, recognise, split_repo
 
@@ -58,6 +61,7 @@ def _readable(host: Host, what: str) -> Iterator[None]:
         ) from None
 
 
+_REVIEWABLE = ("github", "gitlab", "bitbucket")
 _SCOPED = re.compile(r"(^|\s)-?(repo|org|user|owner):\S", re.IGNORECASE)
 
 
@@ -149,6 +153,42 @@ class Hosting:
             return markdown.jira_issue(issue, budget)
         page = await Confluence(http).page(ref.page_id, ref.space, ref.title)
         return markdown.page(page, budget)
+
+    # -- code review ----------------------------------------------------------------------
+
+    def pull_ref(self, url: str) -> ItemRef:
+        """The pull/merge request a URL names, or NotRecognised saying what it is instead."""
+        ref = self.recognise(url)
+        if ref is None or ref.kind != "pull" or ref.host.kind not in _REVIEWABLE:
+            raise NotRecognised(
+                f"{url} is not a link to a pull request or merge request on a known host "
+                f"({self.known().removesuffix(', *.atlassian.net')})"
+            )
+        return ref
+
+    async def pull_request(self, url: str) -> tuple[ItemRef, WorkItem]:
+        """A pull/merge request with its files' diffs (up to ``max_diff_files``)."""
+        ref = self.pull_ref(url)
+        assert ref.repo is not None and ref.number is not None
+        http = self.client(ref.host)
+        limits = {"max_files": self.settings.max_diff_files, "max_comments": 1}
+        with _readable(ref.host, f"{ref.noun} {ref.label}"):
+            if ref.host.kind == "github":
+                return ref, await GitHub(http, **limits).pull(ref.repo, ref.number)
+            if ref.host.kind == "gitlab":
+                return ref, await GitLab(http, **limits).merge_request(ref.repo, ref.number)
+            return ref, await Bitbucket(http, **limits).pull(ref.repo, ref.number)
+
+    async def post_review(
+        self, url: str, comments: Sequence[InlineComment], summary: str
+    ) -> Posted:
+        """Post (or, on a rerun, update) a review's comments and summary on the request."""
+        ref = self.pull_ref(url)
+        assert ref.repo is not None and ref.number is not None
+        with _readable(ref.host, f"{ref.noun} {ref.label}"):
+            return await post_review(
+                self.client(ref.host), ref.host.kind, ref.repo, ref.number, comments, summary
+            )
 
     def known(self) -> str:
         return ", ".join(dict.fromkeys(h.label for h in self.hosts.hosts)) + ", *.atlassian.net"

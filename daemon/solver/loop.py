@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 
 Emit = Callable[[BaseModel], Awaitable[None]]
 SUMMARY_TIMEOUT_S = 60.0
+REVIEWER_PREFIX = "review/"
 
 # Work that outlives the turn (summaries): referenced here until done, so it is not collected.
 _BACKGROUND: set[asyncio.Task[None]] = set()
@@ -288,7 +289,13 @@ class Solver:
                 field="attachments",
                 model=info.name,
             )
-        past = await self.store.get_turns(session.id)
+        # A review's reviewer turns are its record, not conversation: their prompt (the diff)
+        # was a system prompt that is not stored; the review's own last turn stands for them.
+        past = [
+            t
+            for t in await self.store.get_turns(session.id)
+            if not (t.agent or "").startswith(REVIEWER_PREFIX)
+        ]
         turn = await self.store.start_turn(
             session.id,
             query=query,

@@ -201,7 +201,7 @@ def test_unknown_workspace_keys_are_reported_as_unknown_not_refused(tmp_path: Pa
 def test_new_sections_are_user_only_unless_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not workspace_may_set(("completion", "base_url"))
     assert not workspace_may_set(("mcp", "servers", "<name>", "command"))
-    assert not workspace_may_set(("review", "model"))
+    assert not workspace_may_set(("audit", "model"))
     # A listed key whose name says it holds a URL, program or credential stays user-only.
     monkeypatch.setattr(
         config,

@@ -1,0 +1,226 @@
+"""``deputydev review`` in a real git repository, the reviewers played by the on-wire fake.
+
+Each test runs the command as a subprocess (as a hook or CI would) with its providers
+pointed at :class:`tests.fakes.llm_server.LLMServer`, whose responder is a scripted
+:class:`tests.fakes.review_model.ReviewModel`; the fake records every request, so the tests
+check both what the terminal got and what the models were sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.fakes.llm_server import LLMServer
+from tests.fakes.review_model import ReviewModel, finding
+from tests.review_repo import SECRET, git, make_repo
+
+SCHEMA = Path(__file__).parent.parent / "data" / "sarif-schema-2.1.0.json"
+FIX = '    return db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()'
+
+
+@pytest.fixture
+def llm() -> Iterator[LLMServer]:
+    with LLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "repo")
+
+
+def review(
+    repo: Path, llm: LLMServer, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "OPENAI_BASE_URL": llm.url + "/v1",
+        "OPENAI_API_KEY": "sk-test",
+        "DEPUTYDEV_PROVIDERS__DEFAULT_MODEL": "gpt-4.1",
+        "DEPUTYDEV_INDEX__ENABLED": "false",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "daemon", "review", *args],
+        cwd=cwd or repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def sent(llm: LLMServer) -> list[dict[str, Any]]:
+    return [b for b in llm.bodies("openai-chat") if isinstance(b, dict)]
+
+
+def system_of(body: dict[str, Any]) -> str:
+    return "".join(
+        str(m.get("content")) for m in body["messages"] if m.get("role") in ("system", "developer")
+    )
+
+
+def test_uncommitted_changes_reviewed_by_five_reviewers_with_findings_grouped_by_file(
+    repo: Path, llm: LLMServer
+) -> None:
+    model = ReviewModel(
+        {
+            "correctness": [
+                finding("util.py", 6, category="wrong-operands", message="sub returns b - a")
+            ],
+            # the same problem from another reviewer: merged into one finding
+            "maintainability": [
+                finding("util.py", 6, category="wrong-operands", message="operands swapped")
+            ],
+            # below the confidence threshold: dropped
+            "performance": [finding("staged.py", 2, category="slow", confidence=0.2)],
+            # lines outside the file: refused by report_finding, dropped
+            "tests": [finding("util.py", 40, category="untested")],
+        }
+    )
+    llm.responder = model
+    done = review(repo, llm)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "util.py\n" in out and "util.py:6 [wrong-operands]" in out
+    assert "correctness, maintainability" in out  # merged across reviewers
+    assert "     6 |     return b - a" in out  # the code lines of the finding
+    assert "slow" not in out and "untested" not in out
+    assert ".env (secret file" in out and "image.bin (binary file)" in out
+    assert model.reviewers_seen == {
+        "security",
+        "correctness",
+        "performance",
+        "maintainability",
+        "tests",
+    }
+    bodies = sent(llm)
+    assert SECRET not in json.dumps(bodies)  # the secret never reached a model
+    reviewer_systems = {system_of(b) for b in bodies if "as the" in json.dumps(b["messages"])}
+    assert len(reviewer_systems) == 1  # one shared prefix for the five reviewers
+    (system,) = reviewer_systems
+    assert "util.py" in system and "staged.py" in system and "notes.py" in system
+    assert "app.py" not in system  # committed on the branch: not uncommitted
+    refused = [
+        m["content"]
+        for b in bodies
+        for m in b["messages"]
+        if m.get("role") == "tool" and "outside util.py" in str(m.get("content"))
+    ]
+    assert refused  # the model was told why its finding was dropped
+
+
+def test_staged_scope_reads_only_the_index(repo: Path, llm: LLMServer) -> None:
+    llm.responder = ReviewModel()
+    done = review(repo, llm, "--staged", "--agents", "correctness")
+    assert done.returncode == 0, done.stderr
+    systems = [system_of(b) for b in sent(llm) if "as the" in json.dumps(b["messages"])]
+    assert systems and all("staged.py" in s and "util.py" not in s for s in systems)
+    assert "No findings" not in done.stdout and "0 findings" in done.stdout
+
+
+def test_branch_scope_against_base_with_sarif_and_fail_on(repo: Path, llm: LLMServer) -> None:
+    llm.responder = ReviewModel(
+        {
+            "security": [
+                finding(
+                    "app.py",
+                    9,
+                    severity="error",
+                    category="sql-injection",
+                    message="name is formatted into the SQL",
+                    suggestion=FIX,
+                )
+            ],
+            "tests": [finding("app.py", 12, 13, severity="info", category="untested")],
+        }
+    )
+    done = review(repo, llm, "--base", "main", "--format", "sarif", "--fail-on", "error")
+    assert done.returncode == 1, done.stderr  # an error-level finding fails the hook
+    log = json.loads(done.stdout)
+    jsonschema.validate(log, json.loads(SCHEMA.read_text()))
+    results = log["runs"][0]["results"]
+    assert {r["ruleId"] for r in results} == {"sql-injection", "untested"}
+    injection = next(r for r in results if r["ruleId"] == "sql-injection")
+    assert injection["level"] == "error"
+    assert injection["locations"][0]["physicalLocation"]["region"]["startLine"] == 9
+    replacement = injection["fixes"][0]["artifactChanges"][0]["replacements"][0]
+    assert replacement["insertedContent"]["text"] == FIX + "\n"
+    systems = [system_of(b) for b in sent(llm) if "as the" in json.dumps(b["messages"])]
+    assert all("app.py" in s and "staged.py" not in s for s in systems)
+
+
+def test_fail_on_sets_the_exit_code_by_severity(repo: Path, llm: LLMServer) -> None:
+    script = {"correctness": [finding("util.py", 6, severity="warning", category="bug")]}
+    llm.responder = ReviewModel(script)
+    assert review(repo, llm, "--agents", "correctness", "--fail-on", "error").returncode == 0
+    llm.responder = ReviewModel(script)
+    assert review(repo, llm, "--agents", "correctness", "--fail-on", "warning").returncode == 1
+
+
+def test_json_report_and_the_review_kept_as_a_session(repo: Path, llm: LLMServer) -> None:
+    llm.responder = ReviewModel(
+        {"correctness": [finding("util.py", 6, category="wrong-operands")]}, fail=["security"]
+    )
+    done = review(repo, llm, "--agents", "security,correctness", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [f["path"] for f in result["findings"]] == ["util.py"]
+    assert result["failed"][0]["reviewer"] == "security"
+    assert "security" in result["summary"] and "Failed reviewers" in result["summary"]
+    listing = subprocess.run(
+        [sys.executable, "-m", "daemon", "sessions", "list"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result["sessionId"] in listing.stdout and "Review: uncommitted changes" in listing.stdout
+    exported = subprocess.run(
+        [sys.executable, "-m", "daemon", "sessions", "export", result["sessionId"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "wrong-operands" in exported.stdout
+
+
+def test_bad_input_is_reported_and_no_model_is_called(
+    repo: Path, llm: LLMServer, tmp_path: Path
+) -> None:
+    llm.responder = ReviewModel()
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    done = review(repo, llm, cwd=plain)
+    assert done.returncode == 2 and "not inside a git repository" in done.stderr
+    done = review(repo, llm, "--base", "no-such-branch")
+    assert done.returncode == 2 and "base 'no-such-branch'" in done.stderr
+    done = review(repo, llm, "--range", "main")
+    assert done.returncode == 2 and "A..B" in done.stderr
+    done = review(repo, llm, "--agents", "nitpicker")
+    assert done.returncode == 2 and "unknown reviewer 'nitpicker'" in done.stderr
+    git(repo, "stash", "-u")
+    done = review(repo, llm)
+    assert done.returncode == 0 and "Nothing to review" in done.stdout
+    assert not llm.requests
+
+
+def test_a_reviewer_whose_model_fails_leaves_the_others_reporting(
+    repo: Path, llm: LLMServer
+) -> None:
+    llm.responder = ReviewModel(
+        {"correctness": [finding("util.py", 6, category="bug")]},
+        fail=["security", "performance"],
+    )
+    done = review(repo, llm)
+    assert done.returncode == 0, done.stderr
+    assert "util.py:6 [bug]" in done.stdout
+    assert "Failed reviewers" in done.stdout
+    assert "security:" in done.stdout and "performance:" in done.stdout
