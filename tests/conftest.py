@@ -93,16 +93,14 @@ def pgvector_server() -> Iterator[str]:
     """The admin URL of a PostgreSQL with pgvector (tests/pgvector.py), started once per
     session on first use. Unavailable, the test is skipped, or fails under CI."""
     from tests.pgvector import PgvectorServer, PgvectorUnavailable
+    from tests.postgres import skip_or_fail
 
     server = PgvectorServer()
     try:
         server.start()
     except PgvectorUnavailable as exc:
         server.stop()
-        message = f"no PostgreSQL with pgvector: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"no PostgreSQL with pgvector: {exc}")
     try:
         yield server.admin_url
     finally:

@@ -3,7 +3,8 @@
 Tests use the server on 127.0.0.1:5432 (trust authentication; override with
 ``DEPUTYDEV_TEST_PG_ADMIN``). Each test gets its own database and roles under unique names,
 dropped afterwards. When no server answers, :func:`require_server` skips with a message,
-and fails under CI (``CI`` set), where a skipped PostgreSQL test would hide a broken setup.
+and fails under CI (``CI`` set, as ``.ci/run`` does), where a skipped PostgreSQL test would
+hide a broken setup. Tests that need the server carry the ``postgres`` marker.
 A cluster on another server (the pgvector one of tests/pgvector.py) takes its admin URL.
 
     async with TempCluster() as pg:                 # a database dd_<hex>, migrated or not
@@ -27,6 +28,8 @@ import pytest
 if TYPE_CHECKING:
     import asyncpg
 
+# Read once, at import: CI has PostgreSQL, so there a test that cannot reach it fails.
+REQUIRED = bool(os.environ.get("CI"))
 ADMIN_URL = os.environ.get("DEPUTYDEV_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/test")
 HOST, PORT = "127.0.0.1", 5432
 _available: bool | None = None
@@ -50,10 +53,14 @@ async def require_server() -> None:
     if _available is None:
         _available, _reason = await _probe()
     if not _available:
-        message = f"sync tests need PostgreSQL at {ADMIN_URL}, unreachable: {_reason}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"sync tests need PostgreSQL at {ADMIN_URL}, unreachable: {_reason}")
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip a test whose server is missing; fail it under CI, where it must be there."""
+    if REQUIRED:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 class TempCluster:

@@ -22,6 +22,8 @@ from protocol import errors as codes
 from tests.e2e.harness import DaemonClient, start_daemon
 from tests.postgres import TcpProxy, TempCluster
 
+pytestmark = pytest.mark.postgres
+
 SECRET = "ghp_" + "k" * 36
 
 

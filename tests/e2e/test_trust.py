@@ -200,6 +200,7 @@ async def test_a_workspace_cannot_open_secret_files(scene: Scene) -> None:
     assert SECRET not in scene.sent_to_model()
 
 
+@pytest.mark.postgres
 async def test_a_workspace_sync_url_gets_no_connection_and_redaction_stays_on(
     scene: Scene,
 ) -> None:

@@ -33,6 +33,7 @@ async def _push(url: str, team: str, title: str) -> None:
         await conn.close()
 
 
+@pytest.mark.postgres
 def test_the_admin_setup_then_migrate_lets_members_share(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -71,6 +72,7 @@ def test_status_without_configuration_says_how_to_turn_it_on(
     assert "not configured" in capsys.readouterr().out
 
 
+@pytest.mark.postgres
 def test_status_with_an_unknown_role_fails_naming_it(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

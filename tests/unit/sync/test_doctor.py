@@ -5,9 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from daemon.config import load_settings
 from daemon.sync.doctor import check
 from tests.postgres import TempCluster
+
+pytestmark = pytest.mark.postgres
 
 
 def test_doctor_reports_off_connected_and_a_refused_role(tmp_path: Path) -> None:

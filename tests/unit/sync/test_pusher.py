@@ -21,6 +21,8 @@ from daemon.sync.state import SyncState
 from tests.postgres import TcpProxy, TempCluster
 from tests.unit.sync.rows import message_row, session_row
 
+pytestmark = pytest.mark.postgres
+
 SECRET = "sk-ant-api03-" + "Q" * 40
 
 

@@ -12,6 +12,8 @@ from daemon.sync.redact import Redactor
 from tests.postgres import TempCluster
 from tests.unit.sync.rows import message_row, session_row, turn_row
 
+pytestmark = pytest.mark.postgres
+
 
 async def _push_session(url: str, team: str, visibility: str, title: str) -> str:
     """Push a session with one turn and one message as the URL's role; its id."""

@@ -11,6 +11,8 @@ from daemon.sync import schema
 from daemon.sync.errors import MigrationRefused, SchemaTooNew
 from tests.postgres import TempCluster
 
+pytestmark = pytest.mark.postgres
+
 
 async def test_ten_concurrent_migrators_migrate_once() -> None:
     async with TempCluster() as pg:

@@ -15,6 +15,8 @@ from daemon.sync.team import TeamReader
 from tests.postgres import TcpProxy, TempCluster
 from tests.unit.sync.rows import message_row, session_row, turn_row
 
+pytestmark = pytest.mark.postgres
+
 
 async def _push(url: str, team: str, title: str, visibility: str) -> str:
     sid, tid = str(uuid.uuid4()), str(uuid.uuid4())

@@ -10,6 +10,8 @@ from daemon.sync import schema
 from daemon.sync.setup import setup_sql
 from tests.postgres import TempCluster
 
+pytestmark = pytest.mark.postgres
+
 
 async def test_with_pgvector_vectors_are_pgvector_columns_with_hnsw_indexes(
     pgvector_server: str,
