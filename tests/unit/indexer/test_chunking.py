@@ -614,10 +614,15 @@ def test_equal_text_gives_equal_hash_anywhere() -> None:
     assert one.content_hash != chunk_file("a.py", function.replace("2", "3")).chunks[0].content_hash
 
 
-def test_odd_text_does_not_raise() -> None:
+def test_odd_text_is_chunked_whole() -> None:
+    """A lone surrogate, CRLF line ends and a 10,000-character line: every line is kept."""
     source = "def f():\n    return '\udcff'\n" + "x = 1\r\n" * 3 + "é" * 10_000
-    chunk_file("odd.py", source)
-    chunk_file("odd.txt", source)
+    for path in ("odd.py", "odd.txt"):
+        chunks = chunk_file(path, source).chunks
+        assert (chunks[0].start_line, chunks[-1].end_line) == (1, 6)
+        text = "\n".join(c.text for c in chunks)
+        assert "'\udcff'" in text and "é" * 10_000 in text
+        assert "\r" not in text
 
 
 def test_max_lines_must_be_positive() -> None:
