@@ -36,9 +36,9 @@ async def transcript(server: DeputyServer, session_id: str) -> tuple[Path, str, 
 
     store = (await server.started(SessionsService)).store
     session = await store.get_session(session_id)
-    turns = await store.get_turns(session_id)
+    turns = await store.get_turns(session.id)
     text = export.to_markdown(session, turns)
-    path = transcript_path(session_id)
+    path = transcript_path(session.id)
     await asyncio.to_thread(_write, path, text)
     return path, session.title, text
 

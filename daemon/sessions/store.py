@@ -332,6 +332,31 @@ class SessionStore:
             raise SessionNotFound(f"no session {session_id!r}", sessionId=session_id)
         return _session(row)
 
+    async def resolve_id(self, session_id: str) -> str:
+        """The full id of the one session whose id is, or starts with, ``session_id`` (the
+        short ids the CLI and the editor show). None, or several, is SessionNotFound naming
+        the candidates."""
+        if await self._one("SELECT id FROM sessions WHERE id = ?", (session_id,)) is not None:
+            return session_id
+        prefix = session_id.strip().lower()
+        if not prefix:
+            raise SessionNotFound("no session ''", sessionId=session_id)
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        rows = await self._all(
+            "SELECT id FROM sessions WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6", (pattern,)
+        )
+        if len(rows) == 1:
+            return str(rows[0]["id"])
+        if not rows:
+            raise SessionNotFound(f"no session {session_id!r}", sessionId=session_id)
+        shown = ", ".join(str(r["id"])[: len(prefix) + 4] for r in rows[:5])
+        raise SessionNotFound(
+            f"session id {session_id!r} is ambiguous ({shown}{', ...' if len(rows) > 5 else ''}):"
+            " give more of it",
+            sessionId=session_id,
+            candidates=[str(r["id"]) for r in rows],
+        )
+
     async def _turn_row(self, turn_id: str) -> Turn:
         row = await self._one("SELECT * FROM turns WHERE id = ?", (turn_id,))
         if row is None:
@@ -396,7 +421,7 @@ class SessionStore:
         return session
 
     async def get_session(self, session_id: str) -> Session:
-        return await self._session_row(session_id)
+        return await self._session_row(await self.resolve_id(session_id))
 
     async def list_sessions(
         self,
@@ -434,32 +459,37 @@ class SessionStore:
     @_atomic
     async def rename(self, session_id: str, title: str) -> Session:
         async with self._tx():
-            return await self._update_session(session_id, title=title)
+            return await self._update_session(await self.resolve_id(session_id), title=title)
 
     @_atomic
     async def set_pinned(self, session_id: str, pinned: bool) -> Session:
         async with self._tx():
-            return await self._update_session(session_id, pinned=int(pinned))
+            return await self._update_session(await self.resolve_id(session_id), pinned=int(pinned))
 
     @_atomic
     async def set_visibility(self, session_id: str, visibility: Visibility | None) -> Session:
         """Who may read the session on the team's server (None: sync's default sharing)."""
         async with self._tx():
-            return await self._update_session(session_id, visibility=visibility)
+            return await self._update_session(
+                await self.resolve_id(session_id), visibility=visibility
+            )
 
     @_atomic
     async def set_archived(self, session_id: str, archived: bool) -> Session:
         async with self._tx():
-            return await self._update_session(session_id, archived=int(archived))
+            return await self._update_session(
+                await self.resolve_id(session_id), archived=int(archived)
+            )
 
     @_atomic
     async def set_model(self, session_id: str, model: str | None) -> Session:
         async with self._tx():
-            return await self._update_session(session_id, model=model)
+            return await self._update_session(await self.resolve_id(session_id), model=model)
 
     @_atomic
     async def delete_session(self, session_id: str) -> None:
         """Remove the session with its turns and messages; sync deletes them server-side too."""
+        session_id = await self.resolve_id(session_id)
         async with self._tx() as db:
             await db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
             await db.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
@@ -673,7 +703,7 @@ class SessionStore:
         return marked
 
     async def get_turns(self, session_id: str) -> list[Turn]:
-        await self._session_row(session_id)
+        session_id = await self.resolve_id(session_id)
         turns = await self._all(
             "SELECT * FROM turns WHERE session_id = ? ORDER BY seq", (session_id,)
         )
@@ -686,6 +716,18 @@ class SessionStore:
         for row in messages:
             by_turn.setdefault(row["turn_id"], []).append(_message(row))
         return [replace(_turn(row), messages=tuple(by_turn.get(row["id"], ()))) for row in turns]
+
+    async def last_statuses(self, session_ids: Sequence[str]) -> dict[str, str]:
+        """Each session's latest turn's status (a session with no turn is left out)."""
+        if not session_ids:
+            return {}
+        marks = ",".join("?" * len(session_ids))
+        rows = await self._all(
+            "SELECT session_id, status FROM turns AS t WHERE session_id IN "
+            f"({marks}) AND seq = (SELECT MAX(seq) FROM turns WHERE session_id = t.session_id)",
+            tuple(session_ids),
+        )
+        return {str(r["session_id"]): str(r["status"]) for r in rows}
 
     async def running_turn(self, session_id: str) -> Turn | None:
         row = await self._one(

@@ -220,11 +220,17 @@ class QueryService:
         return CodeIndexAdapter(self._server.service(IndexService))
 
     def cancel(self, session_id: str | None = None) -> int:
-        """Cancel the running turn of a session, or every running turn; how many."""
+        """Cancel the running turn of a session (its id or a prefix of it), or every running
+        turn; how many."""
         tasks = [
             task
             for sid, task in self.running.items()
-            if (session_id is None or sid == session_id) and not task.done()
+            if (
+                session_id is None
+                or sid == session_id
+                or (session_id and sid.startswith(session_id))
+            )
+            and not task.done()
         ]
         for task in tasks:
             task.cancel()

@@ -65,11 +65,13 @@ def test_list_show_and_export(
     assert capsys.readouterr().out.strip() == "no sessions yet"
 
     session_id = asyncio.run(_seed(hermetic_env))
-    assert main(["sessions", "list", "--query", "parse"]) == 0
-    [line] = capsys.readouterr().out.strip().splitlines()
-    assert session_id in line and line.endswith("Parser crash")
+    assert main(["sessions", "list", "--query", "parse", "--all"]) == 0
+    header, line = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["ID", "UPDATED", "STATUS", "WORKSPACE", "TITLE"]
+    assert line.split()[0] == session_id[:8] and line.endswith("Parser crash")
+    assert line.split()[3:5] == ["complete", "/src/app"]
 
-    assert main(["sessions", "show", session_id]) == 0
+    assert main(["sessions", "show", session_id[:8]]) == 0  # the short id shown is enough
     md = capsys.readouterr().out
     assert md.startswith("# Parser crash")
     assert "**You:**\n\nwhy does parse fail?" in md
@@ -90,3 +92,45 @@ def test_list_show_and_export(
 
     assert main(["sessions", "show", "nope"]) == 1
     assert "no session 'nope'" in capsys.readouterr().err
+
+
+def test_list_shows_this_folders_sessions_unless_all_and_ids_resolve_by_prefix(
+    hermetic_env: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    here = tmp_path / "app"
+    (here / "src").mkdir(parents=True)
+
+    async def seed() -> list[str]:
+        store = await SessionStore.open(hermetic_env / "data" / "sessions.db")
+        try:
+            ids = ["abc12345-0000-4000-8000-000000000001", "abc12399-0000-4000-8000-000000000002"]
+            await store.create_session(workspace=str(here), title="Here", session_id=ids[0])
+            await store.create_session(
+                workspace=str(here / "src"), title="Below", session_id=ids[1]
+            )
+            await store.create_session(workspace="/elsewhere", title="Elsewhere")
+            return ids
+        finally:
+            await store.close()
+
+    ids = asyncio.run(seed())
+    monkeypatch.chdir(here)
+    assert main(["sessions", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Here" in out and "Below" in out and "Elsewhere" not in out
+    assert "empty" in out  # no turn yet
+    assert main(["sessions", "list", "--all"]) == 0
+    assert "Elsewhere" in capsys.readouterr().out
+    (tmp_path / "other").mkdir()
+    monkeypatch.chdir(tmp_path / "other")
+    assert main(["sessions", "list"]) == 0
+    assert "--all" in capsys.readouterr().out
+
+    assert main(["sessions", "show", "abc123"]) == 1
+    err = capsys.readouterr().err
+    assert "ambiguous" in err and "abc12345" in err and "abc12399" in err
+    assert main(["sessions", "export", "ABC1239", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == ids[1]
