@@ -20,14 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from providers.base import ChatRequest
 from providers.errors import AuthenticationError, BadRequest
-from providers.openai import OpenAIProvider
+from providers.openai import NO_KEY, OpenAIProvider
 from providers.settings import ServerSettings
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
-
-# Sent when no key is configured: the SDK requires one, local servers ignore it.
-NO_KEY = "no-key"
 
 
 class CompatibleProvider(OpenAIProvider):

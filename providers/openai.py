@@ -62,6 +62,28 @@ _FINISH: dict[str, FinishReason] = {
 }
 
 
+# OpenAI's own API; any other base URL is a server of the user's (Ollama, llama.cpp, vLLM,
+# LM Studio, a proxy), which decides for itself whether it wants a key.
+OPENAI_HOST = "api.openai.com"
+# Sent when no key is set for such a server: the SDK requires one, local servers ignore it.
+NO_KEY = "no-key"
+
+
+def own_server(connection: ConnectionSettings) -> str | None:
+    """The base URL of OpenAI models when it is not OpenAI's API (the setting, else
+    ``OPENAI_BASE_URL``), or None."""
+    from urllib.parse import urlsplit
+
+    base = connection.base_url or os.environ.get("OPENAI_BASE_URL") or None
+    if base is None:
+        return None
+    try:
+        host = urlsplit(base).hostname
+    except ValueError:
+        return None
+    return None if host is None or host == OPENAI_HOST else base
+
+
 class OpenAIProvider:
     """``OpenAIProvider(connection).stream(ChatRequest(model="gpt-4.1", ...))``.
 
@@ -91,7 +113,10 @@ class OpenAIProvider:
     def api_key(self) -> str | None:
         if self.connection.api_key is not None:
             return self.connection.api_key.get_secret_value()
-        return os.environ.get(self.key_env) or None
+        key = os.environ.get(self.key_env) or None
+        if key is None and self.name == "openai" and own_server(self.connection) is not None:
+            return NO_KEY  # a server of the user's own (OPENAI_BASE_URL) needs no key
+        return key
 
     def _missing_key(self) -> AuthenticationError:
         return AuthenticationError(

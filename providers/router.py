@@ -85,7 +85,8 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def key_source(settings: ProvidersSettings, kind: str) -> str | None:
-    """Where provider ``kind``'s key comes from: "config", "env:NAME", "vertex", or None."""
+    """Where provider ``kind``'s key comes from: "config", "env:NAME", "vertex", "none
+    needed: URL" (OpenAI models sent to a server of the user's own), or None."""
     if kind in ("bedrock", "vertex"):
         from providers.cloud import bedrock_source, vertex_source
 
@@ -97,7 +98,14 @@ def key_source(settings: ProvidersSettings, kind: str) -> str | None:
         return "config"
     if kind == "gemini" and connection.vertex:
         return "vertex"
-    return next((f"env:{v}" for v in KEY_ENV[kind] if os.environ.get(v)), None)
+    found = next((f"env:{v}" for v in KEY_ENV[kind] if os.environ.get(v)), None)
+    if found is None and kind == "openai":
+        from providers.openai import own_server
+
+        base = own_server(connection)
+        if base is not None:
+            return f"none needed: {base} is not OpenAI's API"
+    return found
 
 
 @dataclass(frozen=True, slots=True)

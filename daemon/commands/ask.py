@@ -55,13 +55,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# What to do when no model can be called: shown after the reason.
+HOW_TO_GET_A_MODEL = """\
+To use a model, do one of these:
+  - set a provider key: ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY or OPENROUTER_API_KEY
+  - point OPENAI_BASE_URL at an OpenAI-compatible server (llama.cpp, vLLM, LM Studio, a proxy;
+    no key needed), e.g. export OPENAI_BASE_URL=http://127.0.0.1:8080/v1
+  - run Ollama on 127.0.0.1:11434 with the model of [providers.models.local]
+    (ollama pull qwen2.5-coder:7b), or set another server in config.toml
+Then `deputydev doctor` shows which models can be called here."""
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from daemon.cli import settings_or_exit
 
+    if not args.query.strip():
+        print(
+            "deputydev: the question is empty; ask something, e.g. deputydev ask "
+            '"what does this project do?"',
+            file=sys.stderr,
+        )
+        return 2
     root = (args.root or Path.cwd()).resolve()
     loaded = settings_or_exit([root])
+    from daemon import logs
+
+    # The log file has the details (a fallback's failure, a retry); the terminal gets one
+    # line per fact from this command.
+    logs.setup(loaded.settings.log_level, stderr=False)
     try:
         from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
@@ -69,10 +92,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     from daemon import paths
 
-    router: ModelRouter = Router(
-        loaded.settings.providers, catalogue_path=paths.openrouter_catalogue()
-    )
-    console = Console(highlight=False)
+    router = Router(loaded.settings.providers, catalogue_path=paths.openrouter_catalogue())
+    problem = asyncio.run(_no_model(router, args.model))
+    if problem is not None:
+        print(f"deputydev: {problem}\n\n{HOW_TO_GET_A_MODEL}", file=sys.stderr)
+        return 2
+    # stdout carries the answer alone (so `ask ... > answer.txt` holds just that); tool
+    # steps, notes, errors and the closing line go to stderr.
+    console = Console(highlight=False, soft_wrap=True)
+    notes = Console(stderr=True, highlight=False, soft_wrap=True)
     prompt: Prompt = input if sys.stdin.isatty() else (lambda message: "n")
     try:
         return asyncio.run(
@@ -87,13 +115,42 @@ def run(args: argparse.Namespace) -> int:
                 write=args.write,
                 reasoning=args.reasoning,
                 console=console,
+                notes=notes,
                 prompt=prompt,
                 images=[str(p.resolve()) for p in args.image],
             )
         )
     except KeyboardInterrupt:
-        console.print("\n[yellow]cancelled; the partial answer is saved[/yellow]")
+        notes.print("\n[yellow]cancelled; the partial answer is saved[/yellow]")
         return 130
+
+
+async def _no_model(router: Any, model: str | None) -> str | None:
+    """Why no model can answer (None: the chosen one or a fallback can, as far as can be
+    told without calling it: its key is there, or its server answers)."""
+    from providers.errors import ProviderError
+
+    settings = router.settings
+    chosen = model or settings.default_model
+    names = [chosen, *(settings.fallbacks if model is None else ())]
+    problems: list[str] = []
+    for name in names:
+        try:
+            spec = router.resolve(name)
+        except ProviderError:
+            return None  # the solver names the unknown model precisely
+        problem = router.key_problem(spec)
+        if problem is None and spec.provider == "compatible":
+            problem = await router.reachable(spec.server or "ollama")
+        if problem is None:
+            return None
+        problems.append(f"{spec.name}: {problem}")
+    if chosen is None:
+        return (
+            "no model is usable here: no provider key is set, and the local model's server "
+            f"does not answer ({problems[0]})"
+        )
+    return "no model can be called: " + "; ".join(problems)
 
 
 async def ask(
@@ -110,7 +167,10 @@ async def ask(
     prompt: Prompt,
     reasoning: Reasoning | None = None,
     images: Sequence[str] = (),
+    notes: Console | None = None,
 ) -> int:
+    """One turn; the answer's text goes to ``console``, everything else to ``notes``
+    (stderr on the command line; ``console`` too when not given)."""
     from rich.markup import escape
 
     from daemon.errors import DomainError
@@ -140,36 +200,38 @@ async def ask(
         await asyncio.to_thread(path.write_text, text, encoding="utf-8")
         return True
 
+    err = notes or console
+
     async def show(event: BaseModel) -> None:
         match event:
             case wire.TextChunk(text=text):
                 console.print(text, end="", markup=False)
             case wire.ToolCallStarted(name=name, arguments=arguments):
-                console.print(f"\n[dim]→ {name} {escape(str(arguments))}[/dim]")
+                err.print(f"\n[dim]→ {name} {escape(str(arguments))}[/dim]")
             case wire.ToolCallFinished(name=name, is_error=True, content=content):
-                console.print(f"[red]✗ {name}: {escape(content[:200])}[/red]")
+                err.print(f"[red]✗ {name}: {escape(content[:200])}[/red]")
             case wire.FileEdit(path=path, status=status, added=added, removed=removed):
                 if status != "proposed":
-                    console.print(f"[green]{status} {path} (+{added} -{removed})[/green]")
+                    err.print(f"[green]{status} {path} (+{added} -{removed})[/green]")
             case wire.ModelSwitched(from_model=old, to_model=new, reason=why):
-                console.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
+                err.print(f"[yellow]{old} failed ({escape(why)}); {new} answers[/yellow]")
 
     from daemon.mcp.manager import McpManager
     from daemon.paths import log_dir
     from daemon.tools.hosting import open_hosting
 
     store = await SessionStore.open(data_dir() / "sessions.db")
-    index = await _open_index(root, settings, console) if settings.index.enabled else None
+    index = await _open_index(root, settings, err) if settings.index.enabled else None
     hosting = open_hosting(settings.hosting)
     mcp = McpManager(settings.mcp, cwd=root, log_dir=log_dir())
     try:
         tools = make_tools(write_mode=write)
         if mcp.configured:
-            with console.status("starting MCP servers…"):
+            with err.status("starting MCP servers…"):
                 tools += await mcp.tools()
             for connection in mcp.connections.values():
                 if connection.state == "failed":
-                    console.print(
+                    err.print(
                         f"[yellow]MCP server {connection.name} is left out: "
                         f"{escape(connection.last_error or '')}[/yellow]"
                     )
@@ -199,6 +261,7 @@ async def ask(
             },
             choice_timeout_s=settings.solver.choice_timeout_s,
         )
+        session = None
         try:
             attached = await _load_images(images, solver.ctx)
             session = await solver.open_session(session_id, query, str(root))
@@ -212,12 +275,20 @@ async def ask(
                 images=attached,
             )
         except DomainError as exc:
-            console.print(f"\n[red]deputydev: {escape(str(exc))}[/red]")
+            if console is not err:
+                console.print()  # end a partial answer's line
+            err.print(f"\n[red]deputydev: {escape(str(exc))}[/red]")
+            if session is not None and session_id is None and not await store.get_turns(session.id):
+                await store.delete_session(session.id)  # refused before any turn began
+            elif session is not None:
+                err.print(f"[dim]session {session.id[:8]} (the failed turn is saved)[/dim]")
             return 1
-        console.print(
+        if console is not err:
+            console.print()
+        err.print(
             f"\n[dim]{outcome.model} · {outcome.usage.input_tokens} in /"
             f" {outcome.usage.output_tokens} out · ${outcome.cost_usd:.4f} ·"
-            f" session {outcome.session_id}[/dim]"
+            f" session {outcome.session_id[:8]}[/dim]"
         )
         return 0
     finally:

@@ -220,11 +220,20 @@ async def test_rejected_key_names_the_environment_variable(
     assert "sk-test-key" not in str(caught.value)
 
 
-async def test_missing_key_is_refused_before_sending(llm_server: LLMServer) -> None:
-    provider = OpenAIProvider(ConnectionSettings(base_url=llm_server.url + "/v1"))
+async def test_missing_key_is_refused_before_sending_to_openai() -> None:
+    provider = OpenAIProvider(ConnectionSettings(base_url="https://api.openai.com/v1"))
     with pytest.raises(AuthenticationError, match="set OPENAI_API_KEY"):
         await collect(provider.stream(request()))
-    assert llm_server.requests == []
+
+
+async def test_a_server_of_ones_own_needs_no_key(llm_server: LLMServer) -> None:
+    llm_server.script(Reply([Text("hi")]))
+    provider = OpenAIProvider(ConnectionSettings(base_url=llm_server.url + "/v1"))
+    try:
+        assert [e for e in await collect(provider.stream(request())) if isinstance(e, TextDelta)]
+    finally:
+        await provider.aclose()
+    assert llm_server.requests[0].headers["authorization"] == "Bearer no-key"
 
 
 async def test_cut_mid_stream_is_an_interruption_not_a_retryable_failure(
