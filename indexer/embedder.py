@@ -57,3 +57,27 @@ class Embedder(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+class SharedVectors(Protocol):
+    """Vectors beyond this machine (a team's cache), asked before embedding.
+
+    The index asks :meth:`fetch` for the content hashes it lacks locally and embeds only
+    the misses; it records each vector it computed for a chunk that :meth:`shares` in its
+    outbox (``Index.outbox``), in the transaction that stores the vector, for an uploader
+    to send and acknowledge. ``indexer`` knows nothing of where the vectors live.
+    """
+
+    def shares(self, path: str, text: str) -> bool:
+        """Whether this chunk's hash and vector may leave the machine (not a secret file,
+        nothing redaction would hide)."""
+        ...
+
+    async def fetch(self, embedder: str, hashes: Sequence[str]) -> dict[str, bytes]:
+        """The vectors known for these hashes (packed float32); {} when unreachable.
+        Never raises: the index then embeds as if the cache were empty."""
+        ...
+
+    def offered(self) -> None:
+        """New rows wait in an index's outbox."""
+        ...

@@ -19,6 +19,11 @@ for the same content hash and embedder (so a renamed file or a branch switch cos
 embedding), embeds the rest in batches with bounded concurrency, retries with back-off
 (honouring ``EmbeddingFailed.retryable`` and ``retry_after``), and yields to indexing.
 Search never waits for it: reads use their own connection (WAL).
+
+With :class:`SharedVectors` (a team's cache), the hashes still missing locally are asked
+of it before embedding, and only its misses are embedded; each vector computed here for a
+chunk it ``shares`` is queued in the ``vector_outbox`` table in the same transaction, for
+the uploader to drain (:meth:`Index.outbox`, :meth:`Index.outbox_ack`).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from indexer.sqlite import Driver, driver
 from indexer.store import FileState, PreparedFile, Store, pack_vector
 
 if TYPE_CHECKING:
-    from indexer.embedder import Embedder
+    from indexer.embedder import Embedder, SharedVectors
     from indexer.ranking import Candidate
 
 __all__ = ["Index", "IndexEvent", "Progress", "RunSummary", "prepare_file"]
@@ -166,8 +171,10 @@ class Index:
         settings: IndexSettings,
         drv: Driver,
         embedder: Embedder | None,
+        shared: SharedVectors | None = None,
     ) -> None:
         self.root = root
+        self.shared = shared
         self.settings = settings
         self.driver = drv
         self.embedder = embedder
@@ -213,6 +220,7 @@ class Index:
         db_path: Path,
         settings: IndexSettings | None = None,
         embedder: Embedder | None = None,
+        shared: SharedVectors | None = None,
     ) -> Index:
         settings = settings or IndexSettings()
 
@@ -244,7 +252,9 @@ class Index:
 
         root, drv, stores = await asyncio.to_thread(opened)
         writer, reader, vector_reader, spare_reader = stores
-        index = cls(root, writer, reader, vector_reader, spare_reader, settings, drv, embedder)
+        index = cls(
+            root, writer, reader, vector_reader, spare_reader, settings, drv, embedder, shared
+        )
         if embedder is not None and drv.vectors:
             index._state.embed_state = "idle"
             index._embed_task = asyncio.create_task(index._embed_loop())
@@ -658,8 +668,10 @@ class Index:
         while not self._stopping.is_set():
             await self._idle.wait()  # indexing first: lexical results matter more
             await self._unpaused.wait()
-            pending: list[tuple[int, str, str]] = await self._read(
-                self._reader.pending_chunks, batch * concurrency
+            # With a team cache, larger rounds: most of them are answered by it.
+            wanted = batch * concurrency if self.shared is None else max(512, batch * concurrency)
+            pending: list[tuple[int, str, str, str]] = await self._read(
+                self._reader.pending_chunks, wanted
             )
             if not pending:
                 return
@@ -669,18 +681,31 @@ class Index:
                 return
 
     async def _embed_round(
-        self, pending: list[tuple[int, str, str]], batch: int, concurrency: int
+        self, pending: list[tuple[int, str, str, str]], batch: int, concurrency: int
     ) -> int:
-        """Vectors for ``pending`` chunks: cached ones reused, the rest embedded."""
+        """Vectors for ``pending`` chunks: cached ones reused (locally, then from the team's
+        cache), the rest embedded."""
         assert self.embedder is not None
         key = self.embedder.key
         cached: dict[str, bytes] = await self._read(
-            self._reader.cached_vectors, [h for _, h, _ in pending], key
+            self._reader.cached_vectors, [h for _, h, _, _ in pending], key
         )
         missing: dict[str, str] = {}
-        for _, h, text in pending:
+        # A hash is shared only if every chunk holding it may be: the same text in a
+        # secret file keeps it home.
+        shareable: dict[str, bool] = {}
+        for _, h, text, path in pending:
+            if self.shared is not None:
+                shareable[h] = shareable.get(h, True) and self.shared.shares(path, text)
             if h not in cached:
                 missing.setdefault(h, text)
+        remote: dict[str, bytes] = {}
+        if self.shared is not None and missing:
+            asked = [h for h in missing if shareable.get(h)]
+            if asked:
+                remote = _one_width(await self.shared.fetch(key, asked), self._width(key))
+            for h in remote:
+                missing.pop(h, None)
         items = list(missing.items())
         groups = [items[i : i + batch] for i in range(0, len(items), batch)]
         limiter = asyncio.Semaphore(concurrency)
@@ -693,22 +718,55 @@ class Index:
         fresh: dict[str, bytes] = {}
         for result in await asyncio.gather(*(embed_group(g) for g in groups)):
             fresh.update(result)
-        every = {**cached, **fresh}
+        if fresh and remote:
+            width = len(next(iter(fresh.values())))
+            remote = {h: v for h, v in remote.items() if len(v) == width}
+        every = {**cached, **remote, **fresh}
         if not every:
             return 0
         dims = len(next(iter(every.values()))) // 4
+        offered = [h for h in fresh if shareable.get(h)]
 
         def store_all() -> int:
             self._writer.reset_vectors(key, dims)
-            self._writer.cache_vectors(key, fresh)
+            self._writer.cache_vectors(key, {**remote, **fresh})
+            if offered:
+                self._writer.offer_vectors(key, offered)
             return self._writer.put_vectors(
-                [(cid, every[h]) for cid, h, _ in pending if h in every]
+                [(cid, every[h]) for cid, h, _, _ in pending if h in every]
             )
 
         stored: int = await self._write(store_all)
         self._held = (key, dims)
+        if offered and self.shared is not None:
+            self.shared.offered()
         self._announce(stored)
         return stored
+
+    def _width(self, key: str) -> int | None:
+        """Bytes per vector of ``key`` as stored here, when known."""
+        held = self._held
+        if held is not None and held[0] == key:
+            return held[1] * 4
+        if self.embedder is not None and self.embedder.dimensions:
+            return self.embedder.dimensions * 4
+        return None
+
+    # ---- the team cache's outbox
+
+    async def outbox(self, limit: int) -> list[tuple[str, str, bytes]]:
+        """(embedder, content hash, vector) computed here and not yet in the team cache."""
+        rows: list[tuple[str, str, bytes]] = await self._read(self._reader.outbox, limit)
+        return rows
+
+    async def outbox_pending(self) -> int:
+        pending: int = await self._read(self._reader.outbox_pending)
+        return pending
+
+    async def outbox_ack(self, keys: Sequence[tuple[str, str]]) -> None:
+        """The team's server has committed these: forget them."""
+        if keys:
+            await self._write(self._writer.outbox_ack, keys)
 
     def _announce(self, stored: int) -> None:
         if stored:
@@ -779,6 +837,19 @@ class Index:
         with self._spare_lock:
             self._spare_reader.close()
         self._writer.close()
+
+
+def _one_width(vectors: dict[str, bytes], width: int | None) -> dict[str, bytes]:
+    """Vectors of one length: ``width`` bytes when known, else the most common length (a
+    teammate's server may answer the same model name with another width)."""
+    if not vectors:
+        return vectors
+    if width is None:
+        lengths: dict[int, int] = {}
+        for v in vectors.values():
+            lengths[len(v)] = lengths.get(len(v), 0) + 1
+        width = max(lengths, key=lambda n: lengths[n])
+    return {h: v for h, v in vectors.items() if len(v) == width and width % 4 == 0 and width}
 
 
 def _stale(state: FileState | None, info: FileInfo) -> bool:

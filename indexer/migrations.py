@@ -105,6 +105,21 @@ def m002_fts_doc_and_callers(db: sqlite3.Connection) -> None:
     db.execute("UPDATE files SET size = -1, hash = ''")
 
 
+@migration
+def m003_vector_outbox(db: sqlite3.Connection) -> None:
+    """Vectors computed here that a team cache lacks: written with the vector, deleted
+    once the team's server has committed it (``SharedVectors``)."""
+    db.execute(
+        """
+        CREATE TABLE vector_outbox (
+            embedder TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            PRIMARY KEY (embedder, content_hash)
+        ) WITHOUT ROWID
+        """
+    )
+
+
 # The columns of ``chunks_fts`` as the last migration made them, in order.
 FTS_COLUMNS = ("symbols", "path", "text", "terms", "context", "doc", "callers")
 

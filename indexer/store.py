@@ -288,6 +288,7 @@ class Store:
         ):
             out[name] = int(self.conn.execute(sql).fetchone()[0])
         out["vectors_pending"] = out["chunks"] - out["vectors"]
+        out["vectors_unshared"] = self.outbox_pending()
         return out
 
     def match(
@@ -404,11 +405,13 @@ class Store:
         self.set_meta("vector_embedder", embedder)
         self.set_meta("vector_dimensions", str(dimensions))
 
-    def pending_chunks(self, limit: int) -> list[tuple[int, str, str]]:
-        """(id, content hash, text) of chunks with no vector yet."""
+    def pending_chunks(self, limit: int) -> list[tuple[int, str, str, str]]:
+        """(id, content hash, text, path) of chunks with no vector yet."""
         return list(
             self.conn.execute(
-                "SELECT id, content_hash, text FROM chunks WHERE has_vector = 0 LIMIT ?", (limit,)
+                "SELECT c.id, c.content_hash, c.text, f.path FROM chunks c"
+                " JOIN files f ON f.id = c.file_id WHERE c.has_vector = 0 LIMIT ?",
+                (limit,),
             )
         )
 
@@ -428,6 +431,32 @@ class Store:
             "INSERT OR REPLACE INTO embeddings (content_hash, embedder, vector) VALUES (?, ?, ?)",
             [(h, embedder, v) for h, v in vectors.items()],
         )
+
+    def offer_vectors(self, embedder: str, hashes: Iterable[str]) -> None:
+        """Queue these cached vectors for the team cache (inside the transaction that
+        cached them)."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO vector_outbox (embedder, content_hash) VALUES (?, ?)",
+            [(embedder, h) for h in hashes],
+        )
+
+    def outbox(self, limit: int) -> list[tuple[str, str, bytes]]:
+        """(embedder, content hash, vector) waiting for the team cache, oldest key first."""
+        rows = self.conn.execute(
+            "SELECT o.embedder, o.content_hash, e.vector FROM vector_outbox o"
+            " JOIN embeddings e ON e.embedder = o.embedder AND e.content_hash = o.content_hash"
+            " LIMIT ?",
+            (limit,),
+        )
+        return [(k, h, bytes(v)) for k, h, v in rows]
+
+    def outbox_ack(self, keys: Iterable[tuple[str, str]]) -> None:
+        self.conn.executemany(
+            "DELETE FROM vector_outbox WHERE embedder = ? AND content_hash = ?", list(keys)
+        )
+
+    def outbox_pending(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM vector_outbox").fetchone()[0])
 
     def put_vectors(self, rows: Iterable[tuple[int, bytes]]) -> int:
         """Store chunk vectors (inside a transaction); chunks gone since are skipped."""

@@ -81,6 +81,8 @@ class RootIndexStatus(WireModel):
     symbols: int = 0
     vectors: int = 0
     vectors_pending: int = 0
+    # Vectors computed here that the team's embedding cache has not received yet.
+    vectors_unshared: int = 0
     vectors_enabled: bool = False
     vectors_reason: str = ""
     embedder: str | None = None

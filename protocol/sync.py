@@ -26,6 +26,15 @@ class SyncStatusResult(WireModel):
     paused_reason: str | None = None  # set while sync waits for a fix (schema, URL)
     schema_version: int | None = None
     pushed_rows: int = 0
+    # The team index: "pgvector", or "bytea" when the server lacks pgvector (then
+    # team_search is "full-text" and vector_store_fix says what an administrator runs).
+    vector_store: str | None = None
+    team_search: str | None = None  # hybrid | full-text
+    vector_store_fix: str | None = None
+    vectors_pending: int | None = None  # vectors computed here, not yet in the team cache
+    vectors_uploaded: int = 0
+    vectors_fetched: int = 0  # vectors the team cache gave this daemon
+    vectors_error: str | None = None
 
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {

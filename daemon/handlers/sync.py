@@ -15,8 +15,19 @@ if TYPE_CHECKING:
 
 async def sync_status(server: DeputyServer) -> SyncStatusResult:
     service = await server.started(SyncService)
+    snapshot = service.state.snapshot()
+    store = snapshot.get("vector_store")
+    if store is not None:
+        from daemon.sync.vectors import PGVECTOR_FIX
+
+        snapshot["team_search"] = "hybrid" if store == "pgvector" else "full-text"
+        snapshot["vector_store_fix"] = None if store == "pgvector" else PGVECTOR_FIX
     return SyncStatusResult.model_validate(
-        {**service.state.snapshot(), "pending": await service.pending()}
+        {
+            **snapshot,
+            "pending": await service.pending(),
+            "vectors_pending": await service.vectors_pending(),
+        }
     )
 
 

@@ -30,7 +30,8 @@ from daemon.errors import WorkspaceError
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.server import DeputyServer
-    from indexer.embedder import Embedder
+    from daemon.sync.service import SyncService
+    from indexer.embedder import Embedder, SharedVectors
     from indexer.index import Index, IndexEvent
     from indexer.search import RanMode, SearchResult, SearchResults
     from indexer.settings import IndexSettings
@@ -63,11 +64,14 @@ def build_embedder(settings: Settings) -> Embedder | None:
         return None
 
 
-async def open_index(root: Path, settings: Settings) -> Index:
-    """The index of ``root`` with the configured embedder (for the daemon and the CLI)."""
+async def open_index(root: Path, settings: Settings, shared: SharedVectors | None = None) -> Index:
+    """The index of ``root`` with the configured embedder (for the daemon and the CLI),
+    asking ``shared`` (the team's embedding cache) before embedding."""
     from indexer.index import Index
 
-    return await Index.open(root, database_path(root), settings.index, build_embedder(settings))
+    return await Index.open(
+        root, database_path(root), settings.index, build_embedder(settings), shared
+    )
 
 
 class IndexService:
@@ -104,8 +108,8 @@ class IndexService:
                 await task
             except (asyncio.CancelledError, Exception):
                 pass
-        for index in list(self.indexes.values()):
-            await index.close()
+        for root, index in list(self.indexes.items()):
+            await self._close(root, index)
         self.indexes.clear()
 
     # ---- roots
@@ -116,7 +120,9 @@ class IndexService:
             return self.indexes[root]
         task = self._opening.get(root)
         if task is None:
-            task = asyncio.ensure_future(open_index(root, self._server.settings))
+            task = asyncio.ensure_future(
+                open_index(root, self._server.settings, self._sync_share(root))
+            )
             self._opening[root] = task
         try:
             index = await asyncio.shield(task)
@@ -127,7 +133,26 @@ class IndexService:
             index.subscribe(self._announce)
             if self._paused:
                 index.pause()
+            if index.shared is not None:
+                self._sync().attach(index)
         return self.indexes[root]
+
+    def _sync(self) -> SyncService:
+        from daemon.sync.service import SyncService
+
+        return self._server.service(SyncService)
+
+    def _sync_share(self, root: Path) -> SharedVectors | None:
+        """The team's embedding cache for ``root`` when team sync is configured (it then
+        follows the settings as they change)."""
+        if not self._server.settings.sync.configured:
+            return None
+        return self._sync().share(root)
+
+    async def _close(self, root: Path, index: Index) -> None:
+        if index.shared is not None:
+            self._sync().detach(root)
+        await index.close()
 
     def _roots(self, root: str | None) -> list[Path]:
         roots = [r.resolve() for r in self._server.roots()]
@@ -253,7 +278,7 @@ class IndexService:
                     task.cancel()
             index = self.indexes.pop(root, None)
             if index is not None:
-                await index.close()
+                await self._close(root, index)
         if self.settings.enabled:
             for root in added:
                 self._schedule(root)

@@ -21,10 +21,13 @@ from daemon.sync.settings import SyncSettings
 from daemon.sync.state import STATE_FILE, SyncState
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from daemon.config import Settings
     from daemon.server import DeputyServer
     from daemon.sessions.store import SessionStore
     from daemon.sync.team import TeamReader
+    from daemon.sync.vectors import Outbox, RootShare, TeamCache
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,40 @@ class SyncService:
         self._reader: TeamReader | None = None
         self._store: SessionStore | None = None
         self._switch = asyncio.Lock()
+        self._cache: TeamCache | None = None
+        self._uploader: asyncio.Task[None] | None = None
+        self._outboxes: dict[Path, Outbox] = {}
+
+    # ---- the team's embedding cache (daemon/sync/vectors.py)
+
+    def cache(self) -> TeamCache:
+        if self._cache is None:
+            from daemon.sync.vectors import TeamCache
+
+            self._cache = TeamCache(lambda: self._server.settings, lambda: self.state)
+        return self._cache
+
+    def share(self, root: Path) -> RootShare:
+        """What ``root``'s index asks before embedding (it follows the settings as they
+        change: off, excluded or unconfigured, it shares nothing)."""
+        return self.cache().share(root)
+
+    def attach(self, box: Outbox) -> None:
+        """An index whose outbox the uploader drains (until :meth:`detach`)."""
+        self._outboxes[box.root] = box
+        self.cache().wake.set()
+
+    def detach(self, root: Path) -> None:
+        self._outboxes.pop(root, None)
+
+    async def vectors_pending(self) -> int | None:
+        if not self._outboxes:
+            return None
+        total = 0
+        for box in list(self._outboxes.values()):
+            with contextlib.suppress(Exception):  # an index closing as we ask
+                total += await box.outbox_pending()
+        return total
 
     async def start(self) -> None:
         self._server.settings_changed.connect(self._settings_changed)
@@ -74,6 +111,11 @@ class SyncService:
         pusher = Pusher(self._store, settings, self.state)
         self._task = asyncio.create_task(pusher.run(), name="sync-pusher")
         self._task.add_done_callback(self._ended)
+        if settings.embedding_cache:
+            from daemon.sync.vectors import VectorUploader
+
+            uploader = VectorUploader(self.cache(), self.state, lambda: [*self._outboxes.values()])
+            self._uploader = asyncio.create_task(uploader.run(), name="sync-vectors")
         log.info("team sync to %s as %s", self.state.server, self.state.role)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
@@ -115,11 +157,14 @@ class SyncService:
         return self._reader
 
     async def _stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        for task in (self._task, self._uploader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = self._uploader = None
+        if self._cache is not None:
+            await self._cache.close()
         if self._reader is not None:
             await self._reader.close()
             self._reader = None

@@ -14,7 +14,10 @@ never shows in a repr, a log or a status answer (:meth:`SyncSettings.display_url
 
 from __future__ import annotations
 
+import fnmatch
+import os
 import re
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -56,6 +59,12 @@ class SyncSettings(_Section):
     retry_initial_s: float = Field(default=0.5, gt=0, le=60)
     retry_max_s: float = Field(default=30.0, gt=0, le=3600)
     redaction: RedactionSettings = RedactionSettings()
+    # The team's embedding cache: before embedding, ask it for the chunks this machine lacks,
+    # and add what this machine embeds (never a secret file's chunk, nor one that redaction
+    # would change). Workspace folders matching embedding_cache_exclude (globs, ~ expanded)
+    # never use it.
+    embedding_cache: bool = True
+    embedding_cache_exclude: tuple[str, ...] = ()
 
     @field_validator("url")
     @classmethod
@@ -84,6 +93,24 @@ class SyncSettings(_Section):
     @property
     def configured(self) -> bool:
         return self.url is not None
+
+    def caches_embeddings_of(self, root: Path) -> bool:
+        """Whether the workspace folder ``root`` uses the team's embedding cache."""
+        if not self.configured or not self.embedding_cache:
+            return False
+        where = root.resolve().as_posix()
+        for pattern in self.embedding_cache_exclude:
+            expanded = os.path.expanduser(pattern.strip()).rstrip("/")
+            if not expanded:
+                continue
+            if any(c in expanded for c in "*?["):
+                if fnmatch.fnmatch(where, expanded):
+                    return False
+                continue
+            folder = Path(expanded).resolve().as_posix()
+            if where == folder or where.startswith(folder + "/"):
+                return False
+        return True
 
     def password(self) -> str | None:
         if self.url is None:

@@ -38,6 +38,13 @@ class SyncState:
     paused_reason: str | None = None
     schema_version: int | None = None
     pushed_rows: int = 0
+    # The team index: what the server stores vectors as ("pgvector", or "bytea" when it
+    # lacks pgvector: full-text team search only), vectors sent to and taken from the
+    # team's embedding cache, and the uploader's last error.
+    vector_store: str | None = None
+    vectors_uploaded: int = 0
+    vectors_fetched: int = 0
+    vectors_error: str | None = None
     path: Path | None = field(default=None, repr=False, compare=False)
     _saved_at: float = field(default=0.0, repr=False, compare=False)
 
