@@ -14,7 +14,7 @@ answers. Failures are shown with ``window/showMessage`` and answered as errors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -28,10 +28,23 @@ WRITE_TESTS = "deputydev.writeTests"
 REFACTOR = "deputydev.refactor"
 CANCEL = "deputydev.cancel"
 REINDEX = "deputydev.reindex"
+REVIEW = "deputydev.review"
+APPLY_FINDING = "deputydev.applyFinding"
 
 # Commands whose agent edits files: offered only to clients that can apply edits.
 EDITING = (FIX, ADD_DOCSTRING, WRITE_TESTS, REFACTOR)
-ALL = (ASK, EXPLAIN, FIX, ADD_DOCSTRING, WRITE_TESTS, REFACTOR, CANCEL, REINDEX)
+ALL = (
+    ASK,
+    EXPLAIN,
+    FIX,
+    ADD_DOCSTRING,
+    WRITE_TESTS,
+    REFACTOR,
+    CANCEL,
+    REINDEX,
+    REVIEW,
+    APPLY_FINDING,
+)
 
 
 class Position(WireModel):
@@ -91,6 +104,26 @@ class ReindexArgs(WireModel):
     full: bool = False
 
 
+class ReviewArgs(WireModel):
+    """``deputydev.review``: what ``deputydev/review`` takes, with progress and a message
+    instead of streamed events (the findings arrive as diagnostics either way)."""
+
+    scope: Literal["uncommitted", "staged", "branch", "range", "pr"] = "uncommitted"
+    base: str | None = None
+    range: str | None = None
+    url: str | None = None
+    agents: list[str] | None = None
+    root: str | None = None
+    post: bool = False
+
+
+class ApplyFindingArgs(WireModel):
+    """``deputydev.applyFinding``: apply a review finding's suggestion (its quick fix)."""
+
+    uri: str
+    finding_id: str = Field(min_length=1)
+
+
 COMMAND_ARGS: dict[str, type[Any]] = {
     ASK: AskArgs,
     EXPLAIN: SelectionArgs,
@@ -100,6 +133,8 @@ COMMAND_ARGS: dict[str, type[Any]] = {
     REFACTOR: SelectionArgs,
     CANCEL: CancelArgs,
     REINDEX: ReindexArgs,
+    REVIEW: ReviewArgs,
+    APPLY_FINDING: ApplyFindingArgs,
 }
 
 

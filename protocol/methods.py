@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from protocol import commands, index, mcp, models, query, sessions, status, sync
+from protocol import commands, index, mcp, models, query, review, sessions, status, sync
 
 MethodTypes = tuple[type[Any] | None, type[Any] | None]
 
@@ -22,6 +22,7 @@ METHOD_TYPES: dict[str, MethodTypes] = {
     **sync.METHODS,
     **commands.METHODS,
     **mcp.METHODS,
+    **review.METHODS,
 }
 
 CLIENT_METHODS: dict[str, MethodTypes] = {

@@ -67,7 +67,7 @@ class FailedReviewer(WireModel):
 
 
 class ReviewResult(WireModel):
-    session_id: str
+    session_id: str | None  # None when there was nothing to review
     scope: str
     findings: list[Finding]
     summary: str

@@ -94,7 +94,7 @@ REFACTORINGS = (
 DEFAULT_REFACTORING = "make it simpler and easier to read"
 
 
-def _wanted(kind: str, only: Sequence[str] | None) -> bool:
+def wanted(kind: str, only: Sequence[str] | None) -> bool:
     """LSP: ``only`` lists kinds, each matching itself and its sub-kinds (``refactor``
     matches ``refactor.rewrite``); an action with no kind matches no filter."""
     if not only:
@@ -133,7 +133,7 @@ def code_actions(
         args: Mapping[str, object],
         fixes: types.Diagnostic | None = None,
     ) -> None:
-        if not _wanted(kind, only):
+        if not wanted(kind, only):
             return
         call = types.Command(title=title, command=command, arguments=[args])
         if not literals:

@@ -20,6 +20,7 @@ from daemon.handlers import (
     mcp,
     models,
     query,
+    review,
     sessions,
     status,
     symbols,
@@ -43,6 +44,7 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     editor.register,
     completion.register,
     mcp.register,
+    review.register,
 ]
 
 # Filled with service classes by feature modules that need a service running from the start.

@@ -77,9 +77,17 @@ def register(server: DeputyServer) -> None:
     def code_action(
         params: types.CodeActionParams,
     ) -> list[types.CodeAction | types.Command]:
+        from daemon.review.service import ReviewService
+
         caps = server.client_capabilities.text_document
         literals = bool(caps and caps.code_action and caps.code_action.code_action_literal_support)
-        return actions.code_actions(
+        fixes: list[types.CodeAction | types.Command] = []
+        if actions.wanted(types.CodeActionKind.QuickFix, params.context.only):
+            found = server.service(ReviewService).code_actions(
+                params.text_document.uri, params.range
+            )
+            fixes = [a if literals or a.command is None else a.command for a in found]
+        return fixes + actions.code_actions(
             params.text_document.uri,
             params.range,
             params.context.diagnostics,

@@ -116,6 +116,9 @@ async def test_every_all_optional_method_accepts_each_spelling_of_no_params(raw:
     for method in methods:
         for spelling, extra in SPELLINGS.items():
             answer = await raw.call(method, extra)
+            if method == "deputydev/review":  # this workspace is no git repository: its error
+                assert answer["error"]["code"] == -32091, answer  # is about that, not params
+                continue
             assert "result" in answer, f"{method} with params {spelling}: {answer.get('error')}"
             if method == "deputydev/index/pause":  # or the next rebuild would wait for good
                 await raw.call("deputydev/index/resume", {})
