@@ -2,7 +2,8 @@
 
 Each command module declares ``NAME``, ``HELP``, ``add_arguments(parser)`` and
 ``run(args) -> int``; its heavy imports live inside ``run`` so that ``--help`` and ``serve``
-start fast. Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+start fast. Exit codes: 0 success, 1 failure, 2 usage error (or no model to ask). A
+configuration problem is a warning, never an exit: the earlier value is kept.
 """
 
 from __future__ import annotations
@@ -60,17 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_or_exit(roots: Sequence[Path] = ()) -> LoadedSettings:
-    """Settings for a CLI command; configuration problems are printed on stderr and the
-    command exits with code 2 (the daemon, by contrast, reports them and goes on)."""
+    """Settings for a CLI command. Each configuration problem is a warning on stderr that
+    says what was done instead (the earlier value kept, the file ignored), and the command
+    goes on, as the daemon does: a typo in one key never stops the work."""
     from daemon.config import load_settings
 
     loaded = load_settings(roots=[Path(r).resolve() for r in roots])
     for issue in loaded.refused:
-        print(f"deputydev: ignored a workspace setting: {issue}", file=sys.stderr)
-    if loaded.errors:
-        for issue in loaded.errors:
-            print(f"deputydev: bad configuration: {issue}", file=sys.stderr)
-        raise SystemExit(2)
+        print(f"deputydev: warning: ignored a workspace setting: {issue}", file=sys.stderr)
+    for issue in loaded.errors:
+        print(f"deputydev: warning: {issue}", file=sys.stderr)
     return loaded
 
 

@@ -104,7 +104,16 @@ def check_config(loaded: LoadedSettings) -> list[Check]:
         )
     ]
     for issue in loaded.errors:
-        checks.append(Check("config", "fail", str(issue), "fix the value or remove the key"))
+        # A bad key keeps its earlier value (a warning); a whole file dropped is a failure.
+        whole_file = not issue.key and issue.source not in ("environment", "editor")
+        checks.append(
+            Check(
+                "config",
+                "fail" if whole_file else "warn",
+                str(issue),
+                "fix the file" if whole_file else "fix the value or remove the key",
+            )
+        )
     for issue in loaded.refused:
         checks.append(
             Check(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 NAME = "doctor"
@@ -17,11 +16,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.config import load_settings
+    from daemon.cli import settings_or_exit
     from daemon.doctor import run_checks
 
     root = (args.root or Path.cwd()).resolve()
-    loaded = load_settings(roots=[root])
+    loaded = settings_or_exit([root])
     checks = run_checks(loaded)
     if args.json:
         print(json.dumps([_asdict(c) for c in checks], indent=2))
@@ -44,12 +43,7 @@ def run(args: argparse.Namespace) -> int:
                 escape(c.fix),
             )
         Console(width=max(shutil.get_terminal_size((140, 24)).columns, 100)).print(table)
-    failed = [c for c in checks if c.status == "fail"]
-    if any(c.name == "config" for c in failed):
-        for c in failed:
-            print(f"deputydev: {c.detail}", file=sys.stderr)
-        return 2
-    return 1 if failed else 0
+    return 1 if any(c.status == "fail" for c in checks) else 0
 
 
 def _asdict(check: object) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""The command line: help for every command, and bad configuration is exit code 2."""
+"""The command line: help for every command; bad configuration warns and the command goes on."""
 
 from __future__ import annotations
 
@@ -37,16 +37,41 @@ def test_version_prints_the_version() -> None:
     assert result.stdout.strip() == f"deputydev {__version__}"
 
 
-def test_doctor_with_a_broken_config_exits_2_naming_file_and_line(
+def test_doctor_with_a_broken_config_fails_naming_file_and_line(
     hermetic_env: Path, tmp_path: Path
 ) -> None:
     config = hermetic_env / "config" / "config.toml"
     config.parent.mkdir(parents=True)
     config.write_text("[index]\nmax_chunk_lines = -\n")
     result = run_cli("doctor", "--root", str(tmp_path))
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert f"{config}:2" in result.stderr
-    assert "not valid TOML" in result.stderr
+    assert "not valid TOML" in result.stderr and "the file is ignored" in result.stderr
+
+
+def test_a_config_key_typo_warns_and_every_command_goes_on(
+    hermetic_env: Path, tmp_path: Path
+) -> None:
+    config = hermetic_env / "config" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[index]\nmax_chunk_line = 50\n")
+    (tmp_path / "a.py").write_text("def greet():\n    return 1\n")
+    warning = f"deputydev: warning: {config}:2: index.max_chunk_line: unknown setting"
+    for args in (
+        ("index", str(tmp_path)),
+        ("search", "greet", "--root", str(tmp_path)),
+        ("sync", "status"),
+    ):
+        result = run_cli(*args, cwd=tmp_path)
+        assert warning in result.stderr, args
+        assert "using the previous value" in result.stderr, args
+        assert result.returncode == 0, (args, result.stderr)
+    doctor = run_cli("doctor", "--json", "--root", str(tmp_path))
+    assert warning in doctor.stderr
+    import json
+
+    [row] = [c for c in json.loads(doctor.stdout) if c["name"] == "config"]
+    assert row["status"] == "warn"
 
 
 def test_doctor_reports_sqlite_and_directories(tmp_path: Path, hermetic_env: Path) -> None:
