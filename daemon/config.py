@@ -390,7 +390,19 @@ def _may_hold(prefix: tuple[str, ...]) -> bool:
 def _register_secrets(node: Any) -> None:
     """Every ``SecretStr`` in the tree (API keys under ``[providers.*]``) is hidden from logs."""
     if isinstance(node, SecretStr):
-        register_secret(node.get_secret_value())
+        value = node.get_secret_value()
+        if "://" in value:
+            # A URL held secret ([sync] url): its password is the secret, not the whole URL,
+            # which logs and doctor show with the password masked. A URL without one
+            # hides nothing (it was logged as "team sync to [REDACTED]").
+            from urllib.parse import urlsplit
+
+            try:
+                register_secret(urlsplit(value).password)
+            except ValueError:
+                register_secret(value)  # not parseable: hide it all
+            return
+        register_secret(value)
     elif isinstance(node, BaseModel):
         for name in type(node).model_fields:
             _register_secrets(getattr(node, name))

@@ -87,15 +87,17 @@ async def _run(root: Path, settings: object, *, full: bool, wait: bool) -> int:
         if wait and status["vectors_enabled"]:
             await index.embedded()
             status = await index.status()
+        from daemon.words import plural
+
         vectors = (
-            f", {status['vectors']} vectors"
+            f", {plural(status['vectors'], 'vector')}"
             if status["vectors_enabled"]
             else f" (vectors off: {status['vectors_reason']})"
         )
         print(
-            f"indexed {root}: {run.files} files ({run.added} added, {run.updated} updated,"
-            f" {run.removed} removed) in {run.seconds:.2f} s; {status['chunks']} chunks,"
-            f" {status['symbols']} symbols{vectors}"
+            f"indexed {root}: {plural(run.files, 'file')} ({run.added} added, {run.updated}"
+            f" updated, {run.removed} removed) in {run.seconds:.2f} s;"
+            f" {plural(status['chunks'], 'chunk')}, {plural(status['symbols'], 'symbol')}{vectors}"
         )
         print(f"database: {database_path(root)}", file=sys.stderr)
         return 0

@@ -100,6 +100,12 @@ async def _serve_stdio(proto_in: int, proto_out: int) -> int:
     return await _run_until_stopped(server, stdin_chunks(proto_in), FdWriter(proto_out))
 
 
+def _address(sockname: tuple[str, int] | tuple[str, int, int, int]) -> str:
+    """``127.0.0.1:7781`` or ``[::1]:7781``, as a user types it."""
+    host, port = sockname[0], sockname[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 async def _serve_tcp(host: str, port: int) -> int:
     done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -121,7 +127,7 @@ async def _serve_tcp(host: str, port: int) -> int:
             done.set_result(code)
 
     tcp = await asyncio.start_server(connection, host, port)
-    addresses = ", ".join(str(s.getsockname()) for s in tcp.sockets)
+    addresses = ", ".join(_address(s.getsockname()) for s in tcp.sockets)
     log.info("listening on %s", addresses)
     print(f"deputydev listening on {addresses}", file=sys.stderr, flush=True)
     async with tcp:

@@ -164,11 +164,13 @@ class CommandRunner:
                 f"DeputyDev: re-indexing failed: {exc}", types.MessageType.Error
             )
             raise
+        from daemon.words import plural
+
         rows = await service.status(args.root)
         for row in rows:
             self._server.show_message(
-                f"DeputyDev: {row['root']} indexed: {row.get('files', 0)} files,"
-                f" {row.get('symbols', 0)} symbols",
+                f"DeputyDev: {row['root']} indexed: {plural(row.get('files', 0), 'file')},"
+                f" {plural(row.get('symbols', 0), 'symbol')}",
                 types.MessageType.Info,
             )
         return IndexRebuildResult(roots=[RootIndexStatus.model_validate(r) for r in rows])

@@ -226,8 +226,10 @@ class IndexService:
                 loop.call_soon_threadsafe(progress.report, message, percentage)
 
             run = await index.update(progress=report)
+            from daemon.words import plural
+
             progress.report(
-                f"{run.files} files, {run.changed} changed in {run.seconds:.1f} s",
+                f"{plural(run.files, 'file')}, {run.changed} changed in {run.seconds:.1f} s",
                 100,
                 force=True,
             )

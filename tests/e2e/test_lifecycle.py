@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -200,8 +201,9 @@ async def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
         while port is None:
             line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
             assert line, "the daemon exited"
-            if "listening on" in line:
-                port = int(line.rsplit(",", 1)[-1].strip(" )\n"))
+            if line.startswith("deputydev listening on"):
+                assert re.fullmatch(r"deputydev listening on 127\.0\.0\.1:\d+\n", line), line
+                port = int(line.rsplit(":", 1)[-1])
         client = DaemonClient()
         await client.start_tcp("127.0.0.1", port)
         await client.initialize_async(

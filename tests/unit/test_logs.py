@@ -29,3 +29,39 @@ def test_registered_and_key_shaped_secrets_are_redacted(
     for handler in list(logging.getLogger().handlers):
         logging.getLogger().removeHandler(handler)
         handler.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "hidden"),
+    [
+        ("postgresql://alice@127.0.0.1:5432/team", "postgresql://alice@127.0.0.1:5432/team", ""),
+        (
+            "postgresql://alice:hunter22@127.0.0.1/team",
+            "postgresql://[REDACTED]@127.0.0.1/team",
+            "hunter22",
+        ),
+    ],
+)
+def test_a_sync_url_is_logged_with_only_its_password_hidden(
+    url: str, shown: str, hidden: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from daemon.config import load_settings
+
+    monkeypatch.setenv("DEPUTYDEV_SYNC_URL", url)
+    settings = load_settings().settings.sync
+    logs.setup("info", stderr=False)
+    try:
+        logging.getLogger("test.sync").info("team sync to %s", settings.display_url())
+        logging.getLogger("test.sync").info("raw %s", url)
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        text = (paths.log_dir() / logs.LOG_FILE).read_text()
+    finally:
+        for handler in list(logging.getLogger().handlers):
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+    assert f"team sync to {shown}" in text
+    if hidden:
+        assert hidden not in text
+    else:
+        assert logs.REDACTED not in text

@@ -31,6 +31,9 @@ def test_index_prints_a_summary_and_a_second_run_changes_nothing(
     assert "vectors off" in out
     assert main(["index", str(folder)]) == 0
     assert "(0 added, 0 updated, 0 removed)" in capsys.readouterr().out
+    (folder / "notes.md").unlink()
+    assert main(["index", str(folder)]) == 0
+    assert f"indexed {folder}: 1 file (0 added" in capsys.readouterr().out
 
 
 def test_search_json_indexes_first_and_prints_the_documented_keys(
