@@ -1,4 +1,5 @@
-"""Hybrid fusion: per-query normalised scores, combined, with the missing side at its floor."""
+"""Hybrid fusion: per-query normalised scores, combined, with the missing side at its floor,
+each side's head kept."""
 
 from __future__ import annotations
 
@@ -44,7 +45,32 @@ def test_a_strong_semantic_answer_enters_a_flat_lexical_list() -> None:
 def test_deep_semantic_noise_does_not_displace_the_lexical_head() -> None:
     lexical = [(i, 40.0 - 2 * i) for i in range(1, 11)]
     semantic = [(50 + i, 0.40 - 0.01 * i) for i in range(10)]
-    assert set(ids(fuse(lexical, semantic, limit=5))) == {1, 2, 3, 4, 5}
+    # Of 5: lexical's first 4, and semantic's first (30% of 5, rounded down).
+    assert set(ids(fuse(lexical, semantic, limit=5))) == {1, 2, 3, 4, 50}
+
+
+def test_each_side_keeps_its_head_among_the_results() -> None:
+    # Lexical's answers at ranks 5-7 score little against a semantic list of look-alikes
+    # that all agree; by scores alone they fall out of the ten.
+    lexical = [(i, 40.0 - 3.5 * i) for i in range(1, 11)]
+    semantic = [(100 + i, 0.80 - 0.002 * i) for i in range(20)] + [(1, 0.3)]
+    fused = ids(fuse(lexical, semantic, limit=10))
+    assert set(range(1, 8)) <= set(fused)  # lexical's first 7 of 10
+    assert {100, 101, 102} <= set(fused)  # semantic's first 3
+    # And the other way: a confident lexical list keeps semantic's first three.
+    confident = [(i, 60.0 - i) for i in range(1, 30)]
+    distant = [(200 + i, 0.45 - 0.1 * i) for i in range(3)]
+    assert {200, 201, 202} <= set(ids(fuse(confident, distant, limit=10)))
+
+
+def test_the_lexical_best_is_never_below_third() -> None:
+    # A semantic list of near-equal look-alikes outvotes lexical's best by scores alone.
+    lexical = [(1, 10.0)] + [(10 + i, 9.9 - 0.1 * i) for i in range(10)]
+    semantic = [(10 + i, 0.9 - 0.001 * i) for i in range(10)] + [(99, 0.1)]
+    fused = fuse(lexical, semantic, limit=10)
+    assert ids(fused).index(1) == 2
+    scores = [score for _, score in fused]
+    assert scores == sorted(scores, reverse=True)
 
 
 def test_scores_are_between_zero_and_one_best_first_and_limited() -> None:
