@@ -3,7 +3,7 @@
     python bench/hybrid.py [--runtime onnx|torch] [--queries FILE ...] [--cache DIR] [--sample N]
 
 Indexes the corpus through the real index (``indexer.index.Index``) with the local
-embedder (``indexer.embeddings.local_embedder``: ONNX Runtime int8 by default, torch with
+embedder (``providers.embeddings.local_embedder``: ONNX Runtime int8 by default, torch with
 ``--runtime torch``), whose vectors are cached on disk by chunk content hash (``--cache``), so a
 later run embeds only chunks whose text changed.  Then for each query set it prints
 symbol recall@10 and MRR@10 per question class, and the median range of the results, for:
@@ -49,11 +49,12 @@ from bench.retrieval import (  # noqa: E402
     table,
     write_results,
 )
+from daemon.index.embedders import IndexEmbedder  # noqa: E402
 from indexer.embedder import Embedder, Purpose  # noqa: E402
-from indexer.embeddings import local_embedder  # noqa: E402
 from indexer.index import Index  # noqa: E402
 from indexer.search import FUSION_DEPTH, SearchResult  # noqa: E402
 from indexer.settings import EmbeddingSettings, IndexSettings  # noqa: E402
+from providers.embeddings import local_embedder  # noqa: E402
 
 VECTORS = Path(os.environ.get("DEPUTYDEV_BENCH_VECTORS", str(CACHE / "vectors")))
 
@@ -156,7 +157,7 @@ async def main_async(args: argparse.Namespace) -> int:
     root = corpus()
     settings = EmbeddingSettings(backend="local", runtime=args.runtime)
     models = CACHE / "models"
-    inner = local_embedder(settings, cache_dir=models, low_priority=False)
+    inner = IndexEmbedder(local_embedder(settings, cache_dir=models, low_priority=False))
     embedder = CachedEmbedder(inner, args.cache)
     with tempfile.TemporaryDirectory(prefix="deputydev-hybrid-") as tmp:
         index = await Index.open(root, Path(tmp) / "index.db", IndexSettings(), embedder)

@@ -1,8 +1,10 @@
 """What the index needs from an embedding backend, and nothing more.
 
-``indexer`` knows no provider: the daemon builds a backend (``indexer.embeddings`` holds the
-ones we ship: OpenAI, Gemini, any OpenAI-compatible ``/v1/embeddings`` server, and the
-in-process sentence-transformers model of the ``local`` extra) and hands it to the index.
+``indexer`` knows no provider: the daemon builds a backend (``providers.embeddings`` holds
+the ones we ship: OpenAI, Gemini, any OpenAI-compatible ``/v1/embeddings`` server, and the
+in-process MiniLM model of the ``local`` extra) and hands it to the index.  The index is the
+one place that retries a failed batch (``retryable``, ``retry_after``), at most
+``index.embeddings.max_attempts`` times.
 
     vectors = await embedder.embed(["def parse(...)", ...], purpose="document")
 

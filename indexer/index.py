@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 BATCH_FILES = 100
 # Below this many files to chunk, a process pool costs more than it saves.
 POOL_MIN_FILES = 48
-MAX_ATTEMPTS = 6
+# Longest wait (seconds) between two tries of an embedding batch, whatever Retry-After says.
 MAX_BACKOFF = 60.0
 
 # (files done, files to do) from the indexing thread.
@@ -778,7 +778,8 @@ class Index:
 
         assert self.embedder is not None
         delay = 1.0
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = self.settings.embeddings.max_attempts
+        for attempt in range(1, attempts + 1):
             try:
                 vectors = await self.embedder.embed(texts, purpose="document")
                 if len(vectors) != len(texts):
@@ -789,7 +790,7 @@ class Index:
                 self._state.embed_error = None
                 return vectors
             except EmbeddingFailed as exc:
-                if not exc.retryable or attempt == MAX_ATTEMPTS:
+                if not exc.retryable or attempt == attempts:
                     raise
                 wait = exc.retry_after if exc.retry_after is not None else delay
                 wait = min(max(wait, 0.0), MAX_BACKOFF)

@@ -37,7 +37,7 @@ class _Section(BaseModel):
 class EmbeddingSettings(_Section):
     """Which backend embeds chunks for semantic search, and how hard it may be pushed.
 
-    Unset fields take the backend's defaults (``indexer.embeddings``). The key is looked up
+    Unset fields take the backend's defaults (``providers.embeddings``). The key is looked up
     as ``api_key``, then the variable named by ``api_key_env``, then the backend's own
     variable (``OPENAI_API_KEY``, ``GEMINI_API_KEY``/``GOOGLE_API_KEY``).
     """

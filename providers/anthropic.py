@@ -20,11 +20,9 @@ with the level as ``output_config.effort`` instead.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import os
 import re
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +51,7 @@ from providers.errors import (
     RateLimited,
     StreamInterrupted,
     TokenLimitExceeded,
+    retry_after,
 )
 from providers.settings import ConnectionSettings
 
@@ -496,24 +495,3 @@ def map_error(exc: Exception, *, output_started: bool) -> ProviderError:
     return cls(
         f"The connection to Anthropic {what}: {type(exc).__name__}: {exc}", provider="anthropic"
     )
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    if (ms := headers.get("retry-after-ms")) is not None:
-        try:
-            return float(ms) / 1000
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - time.time(), 0.0)

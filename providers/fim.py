@@ -419,7 +419,7 @@ def _message(response: httpx.Response) -> str:
 
 def status_error(where: Endpoint, response: httpx.Response) -> ProviderError:
     """An HTTP error answer as ours, as :meth:`OpenAIProvider.map_error` maps the SDK's."""
-    from providers.openai import retry_after
+    from providers.errors import retry_after
 
     status = response.status_code
     message = _message(response)

@@ -59,6 +59,8 @@ from providers.errors import (
     RateLimited,
     StreamInterrupted,
     TokenLimitExceeded,
+    retry_after,
+    retry_delay,
 )
 from providers.settings import ConnectionSettings
 
@@ -526,7 +528,6 @@ def _usage(meta: types.GenerateContentResponseUsageMetadata) -> Usage:
 
 # --------------------------------------------------------------------------- errors
 
-_RETRY_DELAY = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
 _TOO_LONG = re.compile(
     r"input token count \(?(\d+)\)? exceeds the maximum number of tokens allowed \(?(\d+)\)?",
     re.IGNORECASE,
@@ -567,7 +568,7 @@ def map_error(exc: Exception, *, output_started: bool) -> ProviderError | None:
                 f"Gemini is throttling requests: {detail}",
                 provider="gemini",
                 status=429,
-                retryAfter=_retry_after(exc),
+                retryAfter=retry_after(_headers(exc)) or retry_delay(exc.details),
             )
         if status >= 500 or status == 408 or kind in ("UNAVAILABLE", "INTERNAL"):
             return ProviderUnavailable(
@@ -605,19 +606,5 @@ def map_error(exc: Exception, *, output_started: bool) -> ProviderError | None:
     return None
 
 
-def _retry_after(exc: Any) -> float | None:
-    """Seconds from a ``Retry-After`` header, else from the body's ``RetryInfo.retryDelay``."""
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is not None and (value := headers.get("retry-after")) is not None:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass
-    details = exc.details if isinstance(exc.details, Mapping) else {}
-    error = details.get("error", details)
-    for item in error.get("details", []) if isinstance(error, Mapping) else []:
-        delay = item.get("retryDelay") if isinstance(item, Mapping) else None
-        if isinstance(delay, str) and (match := _RETRY_DELAY.match(delay)):
-            return float(match.group(1))
-    return None
+def _headers(exc: Any) -> Mapping[str, str] | None:
+    return getattr(getattr(exc, "response", None), "headers", None)

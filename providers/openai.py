@@ -45,8 +45,9 @@ from providers.errors import (
     ProviderError,
     ProviderUnavailable,
     RateLimited,
-    StreamInterrupted,
     TokenLimitExceeded,
+    interrupted,
+    retry_after,
 )
 from providers.settings import ConnectionSettings
 
@@ -202,7 +203,7 @@ class OpenAIProvider:
                     yield event
         except ProviderError as exc:
             if started and isinstance(exc, ProviderUnavailable):
-                raise _interrupted(exc) from exc
+                raise interrupted(exc) from exc
             raise
         except Exception as exc:
             raise self.map_error(exc, started=started) from exc
@@ -248,7 +249,7 @@ class OpenAIProvider:
         where = {"provider": self.name}
         if isinstance(exc, openai.APIStatusError):
             status = exc.status_code
-            message = _message(exc)
+            message = error_message(exc)
             if status in (401, 403):
                 return AuthenticationError(
                     f"{self.name} rejected the API key ({status}: {message}); check "
@@ -272,7 +273,7 @@ class OpenAIProvider:
                     retryAfter=retry_after(exc.response.headers),
                     **where,
                 )
-                return _interrupted(error) if started else error
+                return interrupted(error) if started else error
             if _is_context_overflow(exc):
                 return TokenLimitExceeded(
                     f"{self.name} refused the request as too long: {message}", **where
@@ -294,18 +295,10 @@ class OpenAIProvider:
                 f"{self.name}: unexpected {type(exc).__name__}: {exc}", internal=True, **where
             )
             return error
-        return _interrupted(error) if started else error
+        return interrupted(error) if started else error
 
 
-def _interrupted(error: ProviderError) -> StreamInterrupted:
-    if isinstance(error, StreamInterrupted):
-        return error
-    return StreamInterrupted(
-        f"{error} after output had started; not retried so nothing is repeated", **error.data
-    )
-
-
-def _message(exc: Any) -> str:
+def error_message(exc: Any) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, Mapping):
         inner = body.get("error", body)
@@ -323,19 +316,6 @@ def _is_context_overflow(exc: Any) -> bool:
         inner = body.get("error", body)
         code = inner.get("code") if isinstance(inner, Mapping) else None
     return code == "context_length_exceeded"
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (a number; dates are ignored)."""
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) / divisor)
-        except ValueError:
-            continue
-    return None
 
 
 # --------------------------------------------------------------------------- Chat Completions

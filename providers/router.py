@@ -55,6 +55,7 @@ from providers.errors import (
     StreamInterrupted,
     TokenLimitExceeded,
     UnknownModel,
+    interrupted,
 )
 from providers.registry import ModelSpec, Registry
 from providers.settings import ConnectionSettings, ProvidersSettings, server_settings
@@ -478,9 +479,9 @@ class Router:
                     break
                 except (RateLimited, ProviderUnavailable) as exc:
                     if first is not None or isinstance(exc, StreamInterrupted):
-                        raise _interrupted(exc) from exc
+                        raise interrupted(exc) from exc
                     delay = (
-                        self._delay(attempts - 1, _retry_after(exc))
+                        self._delay(attempts - 1, exc.retry_after)
                         if attempts <= self.settings.max_retries
                         else None
                     )
@@ -538,16 +539,3 @@ def fit_images(messages: tuple[Message, ...], provider: str) -> tuple[Message, .
             message = dataclasses.replace(message, images=fitted)
         out.append(message)
     return tuple(out)
-
-
-def _retry_after(exc: ProviderError) -> float | None:
-    value = exc.data.get("retryAfter")
-    return float(value) if value is not None else None
-
-
-def _interrupted(exc: ProviderError) -> StreamInterrupted:
-    if isinstance(exc, StreamInterrupted):
-        return exc
-    return StreamInterrupted(
-        f"{exc} after output had started; not retried so nothing is repeated", **exc.data
-    )

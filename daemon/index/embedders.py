@@ -1,8 +1,10 @@
 """Build the embedding backend the settings ask for, and check it for ``deputydev doctor``.
 
-``indexer`` defines what an embedder is and ships the backends; this module only chooses
-one from ``[index.embeddings]`` and registers its key with the log redactor, so no log
-line ever shows it.
+``indexer`` defines what an embedder is (``indexer.embedder``); ``providers.embeddings``
+ships the backends.  This module chooses one from ``[index.embeddings]``, registers its key
+with the log redactor (so no log line ever shows it), and hands it to the index as an
+:class:`IndexEmbedder`, which turns the providers' errors into the index's
+``EmbeddingFailed`` (retryable or not, with the server's ``Retry-After``).
 
     embedder = build_embedder(settings.index)   # None: lexical search only
 """
@@ -11,13 +13,14 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from daemon.config import LoadedSettings
 from daemon.doctor import Check
 from daemon.logs import register_secret
-from indexer.embedder import Embedder
-from indexer.embeddings import (
+from indexer.embedder import Embedder, EmbeddingFailed, Purpose
+from indexer.settings import IndexSettings
+from providers.embeddings import (
     BACKENDS,
     CompatibleEmbedder,
     GeminiEmbedder,
@@ -27,10 +30,40 @@ from indexer.embeddings import (
     local_embedder,
     onnx_available,
 )
-from indexer.settings import IndexSettings
+from providers.errors import ProviderError
 
 # Seconds doctor waits for an embeddings server to answer.
 PROBE_TIMEOUT = 2.0
+
+
+class IndexEmbedder:
+    """A ``providers.embeddings`` backend as the index's :class:`~indexer.embedder.Embedder`."""
+
+    def __init__(self, backend: Embedder) -> None:
+        self.backend = backend
+
+    @property
+    def key(self) -> str:
+        return self.backend.key
+
+    @property
+    def dimensions(self) -> int | None:
+        return self.backend.dimensions
+
+    @property
+    def max_batch(self) -> int:
+        return self.backend.max_batch
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        try:
+            return await self.backend.embed(texts, purpose=purpose)
+        except ProviderError as exc:
+            raise EmbeddingFailed(
+                str(exc), retryable=exc.retryable, retry_after=exc.retry_after
+            ) from exc
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
 
 
 def build_embedder(
@@ -44,19 +77,21 @@ def build_embedder(
     embeddings = settings.embeddings
     env = os.environ if env is None else env
     register_secret(api_key(embeddings, env))
+    backend: Embedder
     match embeddings.backend:
         case "none":
             return None
         case "openai":
-            return OpenAIEmbedder(embeddings, env=env)
+            backend = OpenAIEmbedder(embeddings, env=env)
         case "compatible":
-            return CompatibleEmbedder(embeddings, env=env)
+            backend = CompatibleEmbedder(embeddings, env=env)
         case "gemini":
-            return GeminiEmbedder(embeddings, env=env)
+            backend = GeminiEmbedder(embeddings, env=env)
         case "local":
             from daemon import paths
 
-            return local_embedder(embeddings, cache_dir=paths.data_dir() / "models")
+            backend = local_embedder(embeddings, cache_dir=paths.data_dir() / "models")
+    return IndexEmbedder(backend)
 
 
 def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = None) -> list[Check]:

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from daemon.config import LoadedSettings, load_settings
-from daemon.index.embedders import build_embedder, check_embeddings
+from daemon.index.embedders import IndexEmbedder, build_embedder, check_embeddings
 from daemon.logs import redact
-from indexer.embeddings import (
+from indexer.embedder import EmbeddingFailed
+from indexer.settings import EmbeddingSettings, IndexSettings
+from providers.embeddings import (
     CompatibleEmbedder,
     GeminiEmbedder,
     LocalEmbedder,
@@ -17,7 +19,6 @@ from indexer.embeddings import (
     OpenAIEmbedder,
     onnx_available,
 )
-from indexer.settings import EmbeddingSettings, IndexSettings
 from tests.fakes.embeddings_server import EmbeddingsServer
 
 
@@ -48,14 +49,15 @@ def test_no_backend_means_no_embedder() -> None:
 )
 def test_each_backend_is_built_from_settings(backend: str, kind: type) -> None:
     embedder = build_embedder(index(backend=backend, model="m1"), env={})
-    assert isinstance(embedder, kind)
-    assert embedder is not None
+    assert isinstance(embedder, IndexEmbedder)
+    assert isinstance(embedder.backend, kind)
     assert "m1" in embedder.key
 
 
 def test_the_local_backend_runs_on_torch_when_asked() -> None:
     embedder = build_embedder(index(backend="local", runtime="torch"), env={})
-    assert isinstance(embedder, LocalEmbedder)
+    assert isinstance(embedder, IndexEmbedder)
+    assert isinstance(embedder.backend, LocalEmbedder)
     assert embedder.key == "local:all-MiniLM-L6-v2"
 
 
@@ -134,3 +136,23 @@ def test_doctor_lists_the_embeddings_check(tmp_path: Path) -> None:
 
     names = [c.name for c in run_checks(loaded(tmp_path, ""))]
     assert "embeddings" in names
+
+
+async def test_the_index_is_told_what_to_retry_and_when() -> None:
+    """Provider errors reach the index as EmbeddingFailed: retryable (with the server's
+    Retry-After) or not."""
+    with EmbeddingsServer() as server:
+        embedder = build_embedder(
+            index(backend="compatible", base_url=server.openai_base_url), env={}
+        )
+        assert embedder is not None
+        server.fail(429, retry_after=12)
+        with pytest.raises(EmbeddingFailed) as throttled:
+            await embedder.embed(["a"], purpose="document")
+        server.fail(400, message="bad input")
+        with pytest.raises(EmbeddingFailed) as refused:
+            await embedder.embed(["a"], purpose="document")
+        await embedder.aclose()
+    assert (throttled.value.retryable, throttled.value.retry_after) == (True, 12)
+    assert not refused.value.retryable
+    assert "bad input" in str(refused.value)

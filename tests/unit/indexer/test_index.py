@@ -239,6 +239,22 @@ async def test_a_renamed_file_is_not_embedded_again(root: Path, tmp_path: Path) 
         await index.close()
 
 
+async def test_a_batch_that_keeps_failing_is_tried_max_attempts_times_in_all(
+    root: Path, tmp_path: Path
+) -> None:
+    """The index is the one retry layer: a persistent 503 costs index.embeddings.max_attempts
+    requests per batch, not the backend's attempts times the index's."""
+    embedder = CountingEmbedder(fail_first=1000)
+    settings = IndexSettings.model_validate({"embeddings": {"max_attempts": 3}})
+    index = await Index.open(root, tmp_path / "down.db", settings, embedder=embedder)
+    try:
+        with pytest.raises(EmbeddingFailed, match="throttled"):
+            await index._embed_with_retries(["def parse(): pass"])
+        assert embedder.calls == 3
+    finally:
+        await index.close()
+
+
 class NoQueriesEmbedder(CountingEmbedder):
     """Embeds documents, but every query fails (the service went down after indexing)."""
 

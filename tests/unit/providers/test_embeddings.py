@@ -1,22 +1,20 @@
-"""Each embedding backend against the fake server on the wire, through its real SDK."""
+"""Each embedding backend against the fake server on the wire, through its real SDK.
+
+Backends do not retry (the index does, tests/unit/indexer/test_index.py): a failure is a
+typed provider error that says whether to try again, and when.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from indexer.embedder import EmbeddingFailed
-from indexer.embeddings import (
-    MAX_INLINE_WAIT,
-    CompatibleEmbedder,
-    GeminiEmbedder,
-    OpenAIEmbedder,
-)
 from indexer.settings import EmbeddingSettings
+from providers.embeddings import CompatibleEmbedder, GeminiEmbedder, OpenAIEmbedder
+from providers.errors import ProviderError, ProviderUnavailable, RateLimited
 from tests.fakes.embeddings_server import EmbeddingsServer, fake_vector
 
 KEY = "sk-test-abcdef123456"
@@ -67,45 +65,30 @@ async def test_openai_splits_a_call_into_batches_and_keeps_order(
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-async def test_openai_retries_a_429_after_the_servers_retry_after(
+async def test_a_429_is_rate_limited_with_the_servers_retry_after_and_not_retried(
     server: EmbeddingsServer,
 ) -> None:
-    server.fail(429, retry_after=1)
+    server.fail(429, retry_after=60)
     embedder = openai(server)
-    started = time.monotonic()
-    vectors = await embedder.embed(["parse the arguments"], purpose="query")
-    waited = time.monotonic() - started
+    with pytest.raises(RateLimited) as failed:
+        await embedder.embed(["parse the arguments"], purpose="query")
     await embedder.aclose()
+    assert failed.value.retryable
+    assert failed.value.retry_after == 60
+    assert server.request_count == 1
 
-    assert len(vectors) == 1
-    assert server.request_count == 2
-    assert waited >= 1.0
 
-
-async def test_openai_gives_up_after_max_attempts_with_a_retryable_error(
+async def test_a_server_error_is_retryable_and_keeps_the_servers_message(
     server: EmbeddingsServer,
 ) -> None:
-    server.fail(500, times=5, message="upstream exploded")
-    embedder = openai(server, max_attempts=2)
-    with pytest.raises(EmbeddingFailed) as failed:
+    server.fail(500, message="upstream exploded")
+    embedder = openai(server)
+    with pytest.raises(ProviderUnavailable) as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert failed.value.retryable
     assert "server error 500" in str(failed.value)
     assert "upstream exploded" in str(failed.value)
-    assert server.request_count == 2
-
-
-async def test_a_long_retry_after_goes_to_the_caller_instead_of_blocking(
-    server: EmbeddingsServer,
-) -> None:
-    server.fail(429, retry_after=int(MAX_INLINE_WAIT) + 40)
-    embedder = openai(server)
-    with pytest.raises(EmbeddingFailed) as failed:
-        await embedder.embed(["a"], purpose="document")
-    await embedder.aclose()
-    assert failed.value.retryable
-    assert failed.value.retry_after == MAX_INLINE_WAIT + 40
     assert server.request_count == 1
 
 
@@ -115,7 +98,7 @@ async def test_a_refused_key_names_the_variable_and_never_the_key(
     config = EmbeddingSettings(backend="openai", base_url=server.openai_base_url)
     embedder = OpenAIEmbedder(config, env={"OPENAI_API_KEY": "sk-wrong-key-987654"})
     server.fail(401, message="Incorrect API key provided: sk-wron**********7654")
-    with pytest.raises(EmbeddingFailed) as failed:
+    with pytest.raises(ProviderError) as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     message = str(failed.value)
@@ -130,7 +113,7 @@ async def test_a_refused_key_names_the_variable_and_never_the_key(
 async def test_a_missing_key_fails_before_any_request(server: EmbeddingsServer) -> None:
     config = EmbeddingSettings(backend="openai", base_url=server.openai_base_url)
     embedder = OpenAIEmbedder(config, env={})
-    with pytest.raises(EmbeddingFailed, match="OPENAI_API_KEY") as failed:
+    with pytest.raises(ProviderError, match="OPENAI_API_KEY") as failed:
         await embedder.embed(["a"], purpose="document")
     assert not failed.value.retryable
     assert server.request_count == 0
@@ -166,7 +149,7 @@ async def test_vectors_of_the_wrong_length_are_a_settings_error() -> None:
         await embedder.embed(["a"], purpose="document")
         assert embedder.dimensions == 64
         plain.state.dimensions = 32
-        with pytest.raises(EmbeddingFailed, match="32 dimensions, expected 64") as failed:
+        with pytest.raises(ProviderError, match="32 dimensions, expected 64") as failed:
             await embedder.embed(["b"], purpose="document")
         await embedder.aclose()
     assert not failed.value.retryable
@@ -205,7 +188,7 @@ async def test_compatible_server_needs_no_key_and_gets_floats() -> None:
 
 async def test_compatible_without_a_url_names_the_setting() -> None:
     embedder = CompatibleEmbedder(EmbeddingSettings(backend="compatible"), env={})
-    with pytest.raises(EmbeddingFailed, match=r"index\.embeddings\.base_url") as failed:
+    with pytest.raises(ProviderError, match=r"index\.embeddings\.base_url") as failed:
         await embedder.embed(["a"], purpose="document")
     assert not failed.value.retryable
 
@@ -213,9 +196,9 @@ async def test_compatible_without_a_url_names_the_setting() -> None:
 async def test_an_unreachable_server_is_retryable() -> None:
     with EmbeddingsServer() as gone:
         url = gone.openai_base_url
-    config = EmbeddingSettings(backend="compatible", base_url=url, max_attempts=1)
+    config = EmbeddingSettings(backend="compatible", base_url=url)
     embedder = CompatibleEmbedder(config, env={})
-    with pytest.raises(EmbeddingFailed, match="cannot reach") as failed:
+    with pytest.raises(ProviderError, match="cannot reach") as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert failed.value.retryable
@@ -224,22 +207,12 @@ async def test_an_unreachable_server_is_retryable() -> None:
 async def test_an_unreachable_gemini_endpoint_is_retryable() -> None:
     with EmbeddingsServer() as gone:
         url = gone.url
-    config = EmbeddingSettings(backend="gemini", base_url=url, max_attempts=1)
+    config = EmbeddingSettings(backend="gemini", base_url=url)
     embedder = GeminiEmbedder(config, env={"GEMINI_API_KEY": KEY})
-    with pytest.raises(EmbeddingFailed, match="cannot reach") as failed:
+    with pytest.raises(ProviderError, match="cannot reach") as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert failed.value.retryable
-
-
-async def test_concurrency_bounds_the_requests_in_flight(server: EmbeddingsServer) -> None:
-    embedder = openai(server, batch_size=1, concurrency=3)
-    texts = [f"text {i}" for i in range(9)]
-    vectors = await embedder.embed(texts, purpose="document")
-    await embedder.aclose()
-    assert server.request_count == 9
-    assert all(close(v, fake_vector(t)) for v, t in zip(vectors, texts, strict=True))
-    assert embedder._semaphore._value == 3  # all released
 
 
 # --- Gemini -----------------------------------------------------------------------------------
@@ -266,21 +239,20 @@ async def test_gemini_batches_with_task_types_and_dimensions(server: EmbeddingsS
     assert embedder.key == "gemini:gemini-embedding-001@32"
 
 
-async def test_gemini_retries_a_429_after_retry_after(server: EmbeddingsServer) -> None:
-    server.fail(429, retry_after=1)
+async def test_gemini_429_carries_retry_after(server: EmbeddingsServer) -> None:
+    server.fail(429, retry_after=7)
     embedder = gemini(server)
-    started = time.monotonic()
-    await embedder.embed(["a"], purpose="document")
-    waited = time.monotonic() - started
+    with pytest.raises(RateLimited) as failed:
+        await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
-    assert server.request_count == 2
-    assert waited >= 1.0
+    assert failed.value.retry_after == 7
+    assert server.request_count == 1
 
 
 async def test_gemini_refused_key_names_both_variables(server: EmbeddingsServer) -> None:
     config = EmbeddingSettings(backend="gemini", base_url=server.url)
     embedder = GeminiEmbedder(config, env={"GOOGLE_API_KEY": "wrong-key-000000"})
-    with pytest.raises(EmbeddingFailed) as failed:
+    with pytest.raises(ProviderError) as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert not failed.value.retryable
@@ -288,14 +260,14 @@ async def test_gemini_refused_key_names_both_variables(server: EmbeddingsServer)
     assert "wrong-key-000000" not in str(failed.value)
 
 
-async def test_gemini_server_error_is_retried_then_reported(server: EmbeddingsServer) -> None:
-    server.fail(503, times=2)
-    embedder = gemini(server, max_attempts=2)
-    with pytest.raises(EmbeddingFailed, match="server error 503") as failed:
+async def test_gemini_server_error_is_retryable(server: EmbeddingsServer) -> None:
+    server.fail(503)
+    embedder = gemini(server)
+    with pytest.raises(ProviderUnavailable, match="server error 503") as failed:
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert failed.value.retryable
-    assert server.request_count == 2
+    assert server.request_count == 1
 
 
 async def test_backends_can_run_side_by_side_on_one_loop(server: EmbeddingsServer) -> None:

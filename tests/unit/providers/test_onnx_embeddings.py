@@ -1,6 +1,6 @@
 """The local ONNX embedder: its model made once from the packaged weights (torch in a
 child process), then vectors from ONNX Runtime alone, checked against sentence-transformers'
-own vectors for a few known texts (tests/unit/indexer/data/minilm_reference.json)."""
+own vectors for a few known texts (tests/unit/providers/data/minilm_reference.json)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from indexer.embedder import EmbeddingFailed
-from indexer.embeddings import OnnxEmbedder
 from indexer.settings import EmbeddingSettings
+from providers.embeddings import OnnxEmbedder
+from providers.errors import ProviderError
 
 pytestmark = [
     pytest.mark.slow,
@@ -78,7 +78,7 @@ async def test_weights_that_cannot_be_exported_fail_with_the_setting_to_fix(
         EmbeddingSettings(backend="local", model=str(empty)), cache_dir=tmp_path / "models"
     )
     try:
-        with pytest.raises(EmbeddingFailed, match=r"index\.embeddings\.model") as failure:
+        with pytest.raises(ProviderError, match=r"index\.embeddings\.model") as failure:
             await asyncio.wait_for(embedder.embed(["x"], purpose="document"), 120)
     finally:
         await embedder.aclose()

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from indexer.embedder import EmbeddingFailed
-from indexer.embeddings import LocalEmbedder
 from indexer.settings import EmbeddingSettings
+from providers.embeddings import LocalEmbedder
+from providers.errors import ProviderError
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("sentence_transformers") is None
@@ -68,7 +68,7 @@ async def test_minilm_embeds_off_the_event_loop_and_ranks_by_meaning() -> None:
 async def test_wrong_dimensions_for_the_local_model_name_the_setting() -> None:
     settings = EmbeddingSettings(backend="local", dimensions=128)
     embedder = LocalEmbedder(settings, low_priority=False, loader=shared_model)
-    with pytest.raises(EmbeddingFailed, match=r"index\.embeddings\.dimensions") as failed:
+    with pytest.raises(ProviderError, match=r"index\.embeddings\.dimensions") as failed:
         await embedder.embed(["x"], purpose="document")
     await embedder.aclose()
     assert not failed.value.retryable
