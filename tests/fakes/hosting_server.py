@@ -17,6 +17,10 @@ Every JSON answer carries an ``ETag``; a request whose ``If-None-Match`` matches
 (counted). ``token`` makes every request without ``Authorization: <auth>`` a 401 in the
 flavour's shape. Routes hold a JSON body (a list is paged), text, or a handler; ``fail``
 scripts the next answers of a path (401, 403, 404, 429 with ``Retry-After``, 500).
+``route(method, pattern, fn)`` answers any method (POST, PATCH, PUT, DELETE, GET) on paths
+matching an fnmatch ``pattern`` with ``fn(Request)``, the request's JSON body included (a
+list answered to a GET is paged): the stateful part of a fake, such as review comments.
+Every request is recorded with its JSON body.
 
     with HostingServer("github", auth="Bearer ghp_test") as server:
         server.json("/repos/o/r/pulls/7", pull)
@@ -26,6 +30,7 @@ scripts the next answers of a path (401, 403, 404, 429 with ``Retry-After``, 500
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import threading
@@ -47,6 +52,15 @@ class Recorded:
     query: dict[str, list[str]]
     headers: dict[str, str]
     status: int
+    body: Any = None
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class Answer:
 
 
 Handler = Callable[[dict[str, list[str]]], Answer]
+RouteFn = Callable[[Request], Answer]
 
 
 @dataclass
@@ -75,6 +90,7 @@ class _State:
     routes: dict[str, _Route] = field(default_factory=dict)
     failures: dict[str, deque[Answer]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
+    dynamic: list[tuple[str, str, RouteFn]] = field(default_factory=list)
     not_modified: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -153,6 +169,11 @@ class HostingServer:
         with self.state.lock:
             self.state.routes[path] = _Route(handler=handler)
 
+    def route(self, method: str, pattern: str, fn: RouteFn) -> None:
+        """Answer ``method`` requests on paths matching ``pattern`` (fnmatch) with ``fn``."""
+        with self.state.lock:
+            self.state.dynamic.append((method.upper(), pattern, fn))
+
     def redirect(self, path: str, location: str) -> None:
         self.handler(path, lambda query: Answer(302, None, {"Location": location}))
 
@@ -205,12 +226,26 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve("GET")
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
-        self._serve("POST")
+        self._serve("POST", self._body())
 
-    def _serve(self, method: str) -> None:
+    def do_PATCH(self) -> None:
+        self._serve("PATCH", self._body())
+
+    def do_PUT(self) -> None:
+        self._serve("PUT", self._body())
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE", self._body())
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        data = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(data) if data else None
+        except ValueError:
+            return data.decode("utf-8", "replace")
+
+    def _serve(self, method: str, body: Any = None) -> None:
         split = urlsplit(self.path)
         path, query = split.path, parse_qs(split.query)
         state = self.state
@@ -219,19 +254,30 @@ class _Handler(BaseHTTPRequestHandler):
             failures = state.failures.get(path)
             failure = failures.popleft() if failures else None
             route = state.routes.get(path)
+            dynamic = next(
+                (fn for m, p, fn in state.dynamic if m == method and fnmatch.fnmatchcase(path, p)),
+                None,
+            )
         if failure is not None:
-            self._record(method, path, query, headers, failure.status)
+            self._record(method, path, query, headers, failure.status, body)
             self._send(failure.status, failure.body, failure.headers)
             return
         if state.auth is not None and headers.get("authorization") != state.auth:
-            self._record(method, path, query, headers, 401)
+            self._record(method, path, query, headers, 401, body)
             message = {"github": "Bad credentials", "gitlab": "Token is expired or invalid"}.get(
                 state.flavour, "Client must be authenticated to access this resource."
             )
             self._send(401, error_body(state.flavour, 401, message), {})
             return
+        if dynamic is not None:
+            answer = dynamic(Request(method, path, query, body))
+            if method == "GET" and isinstance(answer.body, list) and answer.status == 200:
+                answer = self._page(path, query, answer.body)
+            self._record(method, path, query, headers, answer.status, body)
+            self._send(answer.status, answer.body, answer.headers)
+            return
         if route is None:
-            self._record(method, path, query, headers, 404)
+            self._record(method, path, query, headers, 404, body)
             self._send(404, error_body(state.flavour, 404, "Not Found"), {})
             return
         if route.handler is not None:
@@ -250,9 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict[str, list[str]],
         headers: dict[str, str],
         status: int,
+        body: Any = None,
     ) -> None:
         with self.state.lock:
-            self.state.requests.append(Recorded(method, path, query, headers, status))
+            self.state.requests.append(Recorded(method, path, query, headers, status, body))
 
     def _page(self, path: str, query: dict[str, list[str]], body: Any) -> Answer:
         """A list body served a page at a time, as the flavour pages."""
