@@ -224,3 +224,31 @@ def test_a_reviewer_whose_model_fails_leaves_the_others_reporting(
     assert "util.py:6 [bug]" in done.stdout
     assert "Failed reviewers" in done.stdout
     assert "security:" in done.stdout and "performance:" in done.stdout
+
+
+def test_a_diff_larger_than_the_window_is_batched_and_what_was_left_out_is_said(
+    repo: Path, llm: LLMServer, hermetic_env: Path
+) -> None:
+    # A model with a small window: the big file is split at hunks, every line reviewed,
+    # and past review.maxBatches the rest is listed as skipped.
+    config = hermetic_env / "config"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(
+        '[providers.models.tiny]\nprovider = "openai"\nmodel_id = "tiny"\n'
+        "context_window = 12000\nmax_output_tokens = 1000\n"
+        '[review]\nmodel = "tiny"\nmax_batches = 3\n'
+    )
+    (repo / "big.py").write_text(
+        "".join(f"def f{i}(x):\n    return x * {i}\n\n\n" for i in range(2000))
+    )
+    llm.responder = ReviewModel({"correctness": [finding("big.py", 2, category="bug")]})
+    done = review(repo, llm, "--agents", "correctness", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["batches"] == 3
+    skipped = {s["path"]: s["reason"] for s in result["skipped"]}
+    assert "review.maxBatches" in skipped["big.py"]
+    assert "Skipped: " in result["summary"] and "big.py" in result["summary"]
+    systems = [system_of(b) for b in sent(llm) if "as the" in json.dumps(b["messages"])]
+    assert len(set(systems)) == 3 and all(len(s) < 12000 * 4 for s in systems)
+    assert "part 1 of" in systems[0]

@@ -183,3 +183,28 @@ async def test_the_review_command_runs_without_the_custom_request(
         what="the review's message",
     )
     assert "1 finding" in message[0].message
+
+
+async def test_a_follow_up_in_the_review_session_discusses_its_findings(
+    client: DaemonClient, llm: LLMServer
+) -> None:
+    llm.responder = ReviewModel(
+        {"correctness": [finding("util.py", 6, category="wrong-operands", message="b - a")]}
+    )
+    result = await client.request("deputydev/review", {"agents": ["correctness"]}, timeout=60)
+    before = len(llm.requests)
+    answer = await client.request(
+        "deputydev/query",
+        {"sessionId": result["sessionId"], "query": "Why is F1 a problem?"},
+        timeout=60,
+    )
+    assert answer["sessionId"] == result["sessionId"]
+    [body] = [r.body for r in llm.requests[before:]]
+    sent = str(body["messages"])
+    assert "Review of uncommitted changes" in sent and "wrong-operands" in sent
+    assert "Why is F1 a problem?" in sent
+    # the reviewers' own turns (their tool calls) are the record, not the conversation
+    assert "report_finding" not in sent
+    sessions = await client.request("deputydev/sessions/list", {})
+    titles = [s["title"] for s in sessions["sessions"]]
+    assert "Review: uncommitted changes" in titles
