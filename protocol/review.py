@@ -80,6 +80,9 @@ class ReviewResult(WireModel):
     usage: UsageInfo = UsageInfo()
     cost_usd: float = 0.0
     model_calls: int = 0
+    # The review's wall time, and the part of it during which a model call was in flight.
+    wall_ms: float = 0.0
+    model_ms: float = 0.0
     posted: str | None = None  # the pull request's URL when the findings were posted
 
 

@@ -81,6 +81,8 @@ def result_dict(outcome: ReviewOutcome) -> dict[str, Any]:
         },
         "costUsd": round(outcome.cost_usd, 6),
         "modelCalls": len(outcome.calls),
+        "wallMs": round(outcome.wall_s * 1000, 1),
+        "modelMs": round(outcome.model_s * 1000, 1),
         "posted": outcome.posted,
     }
 

@@ -70,6 +70,8 @@ def result_of(outcome: ReviewOutcome) -> wire.ReviewResult:
         ),
         cost_usd=round(outcome.cost_usd, 6),
         model_calls=len(outcome.calls),
+        wall_ms=round(outcome.wall_s * 1000, 1),
+        model_ms=round(outcome.model_s * 1000, 1),
         posted=outcome.posted,
     )
 
