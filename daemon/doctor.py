@@ -130,11 +130,11 @@ def check_config(loaded: LoadedSettings) -> list[Check]:
 
 def check_provider_keys(loaded: LoadedSettings) -> list[Check]:
     """Where each provider's key comes from (never the key), and registry entries left out."""
-    from providers.router import KEY_ENV, key_source
+    from providers.router import key_env, key_source
 
     settings = loaded.settings.providers
     checks = []
-    for provider, variables in KEY_ENV.items():
+    for provider, variables in key_env().items():
         source = key_source(settings, provider)
         if source is not None:
             checks.append(Check(f"{provider} key", "ok", f"from {source}"))

@@ -21,7 +21,6 @@ with the level as ``output_config.effort`` instead.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -53,6 +52,7 @@ from providers.errors import (
     TokenLimitExceeded,
     retry_after,
 )
+from providers.keys import get_key
 from providers.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ class AnthropicProvider:
     """
 
     name = "anthropic"
-    key_env_var = KEY_ENV_VAR
+    key_env_vars: tuple[str, ...] = (KEY_ENV_VAR,)
 
     def __init__(self, connection: ConnectionSettings) -> None:
         self._connection = connection
@@ -128,11 +128,7 @@ class AnthropicProvider:
         import httpx2
         from anthropic import AsyncAnthropic
 
-        key = (
-            self._connection.api_key.get_secret_value()
-            if self._connection.api_key is not None
-            else os.environ.get(KEY_ENV_VAR)
-        )
+        key = get_key(self._connection.api_key, self.key_env_vars)
         if not key:
             raise AuthenticationError(
                 f"No Anthropic API key: set {KEY_ENV_VAR} or {CONFIG_KEY} in config.toml.",

@@ -41,7 +41,7 @@ from providers.settings import BedrockSettings, ConnectionSettings, VertexSettin
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
 
-AWS_KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_BEARER_TOKEN_BEDROCK")
+AWS_KEY_VARS = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK")
 AWS_HINT = (
     "set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
     "AWS_BEARER_TOKEN_BEDROCK, or profile / access_key_id under [providers.bedrock]"
@@ -88,7 +88,7 @@ class _CloudProvider(AnthropicProvider):
     cloud, and ``translate`` turns its credential failures, which happen while a request is
     signed and so outside the SDK's errors, into ours."""
 
-    env_var = ""
+    key_env_vars: tuple[str, ...] = ()
 
     def __init__(self, settings: BedrockSettings | VertexSettings) -> None:
         super().__init__(
@@ -115,7 +115,7 @@ class _CloudProvider(AnthropicProvider):
                 self.refused(request, status),
                 provider=self.name,
                 status=status,
-                envVar=self.env_var,
+                envVar=self.key_env_vars[0] if self.key_env_vars else None,
             ) from exc
         except ProviderError:
             raise
@@ -128,7 +128,7 @@ class _CloudProvider(AnthropicProvider):
 
 class BedrockProvider(_CloudProvider):
     name = "bedrock"
-    env_var = "AWS_PROFILE"
+    key_env_vars = AWS_KEY_VARS
 
     def __init__(self, settings: BedrockSettings) -> None:
         super().__init__(settings)
@@ -213,7 +213,7 @@ class BedrockProvider(_CloudProvider):
 
 class VertexProvider(_CloudProvider):
     name = "vertex"
-    env_var = "GOOGLE_APPLICATION_CREDENTIALS"
+    key_env_vars = ("GOOGLE_APPLICATION_CREDENTIALS",)
 
     def __init__(self, settings: VertexSettings) -> None:
         super().__init__(settings)

@@ -15,11 +15,11 @@ local server needs none, and works with no internet at all) and comes from the s
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 from providers.base import ChatRequest
 from providers.errors import AuthenticationError, BadRequest
+from providers.keys import get_key
 from providers.openai import NO_KEY, OpenAIProvider
 from providers.settings import ServerSettings
 
@@ -32,15 +32,13 @@ class CompatibleProvider(OpenAIProvider):
         super().__init__(server)
         self.server = server
         self.name = server_name
-        self.key_env = server.api_key_env or ""
+        self.key_env_vars = (server.api_key_env,) if server.api_key_env else ()
         self.config_key = f"providers.servers.{server_name}.api_key"
 
     def api_key(self) -> str | None:
-        if self.server.api_key is not None:
-            return self.server.api_key.get_secret_value()
-        if self.server.api_key_env:
-            return os.environ.get(self.server.api_key_env) or None
-        return NO_KEY
+        if self.server.api_key is None and not self.key_env_vars:
+            return NO_KEY
+        return get_key(self.server.api_key, self.key_env_vars)
 
     def client(self) -> AsyncOpenAI:
         if self.server.base_url is None:

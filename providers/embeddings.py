@@ -55,6 +55,9 @@ from providers.errors import (
     retry_after,
     retry_delay,
 )
+from providers.gemini import GeminiProvider
+from providers.keys import get_key
+from providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
     from pydantic import SecretStr
@@ -119,14 +122,14 @@ class BackendInfo:
     base_url_env: str | None
 
 
+# The keys are the chat providers' own (same SDKs, same variables).
 BACKENDS: dict[str, BackendInfo] = {
-    "openai": BackendInfo("text-embedding-3-small", 128, ("OPENAI_API_KEY",), "OPENAI_BASE_URL"),
+    "openai": BackendInfo(
+        "text-embedding-3-small", 128, OpenAIProvider.key_env_vars, "OPENAI_BASE_URL"
+    ),
     "compatible": BackendInfo("nomic-embed-text", 32, (), None),
     "gemini": BackendInfo(
-        "gemini-embedding-001",
-        100,
-        ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-        "GOOGLE_GEMINI_BASE_URL",
+        "gemini-embedding-001", 100, GeminiProvider.key_env_vars, "GOOGLE_GEMINI_BASE_URL"
     ),
     "local": BackendInfo("all-MiniLM-L6-v2", 32, (), None),
 }
@@ -134,16 +137,9 @@ BACKENDS: dict[str, BackendInfo] = {
 
 def api_key(settings: EmbeddingOptions, env: Mapping[str, str] | None = None) -> str | None:
     """The key for ``settings.backend``: ``api_key``, then ``$api_key_env``, then its own."""
-    env = os.environ if env is None else env
-    if settings.api_key is not None and settings.api_key.get_secret_value():
-        return settings.api_key.get_secret_value()
-    if settings.api_key_env:
-        return env.get(settings.api_key_env) or None
     info = BACKENDS.get(settings.backend)
-    for name in info.key_env if info else ():
-        if env.get(name):
-            return env[name]
-    return None
+    variables = (settings.api_key_env,) if settings.api_key_env else info.key_env if info else ()
+    return get_key(settings.api_key, variables, env)
 
 
 def key_hint(settings: EmbeddingOptions) -> str:

@@ -29,7 +29,6 @@ import asyncio
 import base64
 import binascii
 import json
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -62,12 +61,12 @@ from providers.errors import (
     retry_after,
     retry_delay,
 )
+from providers.keys import get_key
 from providers.settings import ConnectionSettings
 
 if TYPE_CHECKING:
     from google.genai import Client, types
 
-KEY_ENV_VARS = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 CONFIG_KEY = "providers.gemini.api_key"
 SIGNATURE_PREFIX = "gemini:"
 GENERATED_ID_PREFIX = "gcall_"
@@ -99,7 +98,8 @@ class GeminiProvider:
     """
 
     name = "gemini"
-    key_env_var = "GEMINI_API_KEY"
+    # google-genai prefers GOOGLE_API_KEY when both are set; so do we.
+    key_env_vars: tuple[str, ...] = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 
     def __init__(self, connection: ConnectionSettings) -> None:
         self._connection = connection
@@ -116,7 +116,7 @@ class GeminiProvider:
                 timeout=int(c.timeout_s * 1000),
                 retry_options=types.HttpRetryOptions(attempts=1),
             )
-            key = c.api_key.get_secret_value() if c.api_key is not None else _key_from_env()
+            key = get_key(c.api_key, self.key_env_vars)
             if c.vertex:
                 if not (key or (c.project and c.location)):
                     raise AuthenticationError(
@@ -237,11 +237,6 @@ class _Failed:
 
 
 _END = object()
-
-
-def _key_from_env() -> str | None:
-    # google-genai prefers GOOGLE_API_KEY when both are set; so do we.
-    return os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY") or None
 
 
 # --------------------------------------------------------------------------- the request

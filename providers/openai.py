@@ -49,6 +49,7 @@ from providers.errors import (
     interrupted,
     retry_after,
 )
+from providers.keys import get_key
 from providers.settings import ConnectionSettings
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class OpenAIProvider:
     """
 
     name = "openai"
-    key_env = "OPENAI_API_KEY"
+    key_env_vars: tuple[str, ...] = ("OPENAI_API_KEY",)
     config_key = "providers.openai.api_key"
 
     def __init__(
@@ -111,10 +112,13 @@ class OpenAIProvider:
 
     # -- the client --------------------------------------------------------------------------
 
+    @property
+    def key_env(self) -> str:
+        """The variable named in a missing key's message ("" when none is read)."""
+        return self.key_env_vars[0] if self.key_env_vars else ""
+
     def api_key(self) -> str | None:
-        if self.connection.api_key is not None:
-            return self.connection.api_key.get_secret_value()
-        key = os.environ.get(self.key_env) or None
+        key = get_key(self.connection.api_key, self.key_env_vars)
         if key is None and self.name == "openai" and own_server(self.connection) is not None:
             return NO_KEY  # a server of the user's own (OPENAI_BASE_URL) needs no key
         return key

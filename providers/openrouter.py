@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from providers.base import ChatRequest, Reasoning
+from providers.keys import get_key
 from providers.openai import OpenAIProvider
 from providers.registry import ModelSpec
 from providers.settings import OpenRouterSettings
@@ -39,7 +39,7 @@ _EFFORTS: tuple[Reasoning, ...] = ("none", "low", "medium", "high")
 
 class OpenRouterProvider(OpenAIProvider):
     name = "openrouter"
-    key_env = KEY_ENV
+    key_env_vars = (KEY_ENV,)
     config_key = "providers.openrouter.api_key"
 
     def __init__(self, settings: OpenRouterSettings) -> None:
@@ -71,9 +71,7 @@ def headers(settings: OpenRouterSettings) -> dict[str, str]:
 
 
 def api_key(settings: OpenRouterSettings) -> str | None:
-    if settings.api_key is not None:
-        return settings.api_key.get_secret_value()
-    return os.environ.get(KEY_ENV) or None
+    return get_key(settings.api_key, OpenRouterProvider.key_env_vars)
 
 
 # --------------------------------------------------------------------------- the catalogue

@@ -57,6 +57,7 @@ from providers.errors import (
     UnknownModel,
     interrupted,
 )
+from providers.keys import key_variable
 from providers.registry import ModelSpec, Registry
 from providers.settings import ConnectionSettings, ProvidersSettings, server_settings
 from providers.tokens import count_request
@@ -66,15 +67,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Where each provider kind's key may come from, in the order the SDKs read them.
-KEY_ENV: dict[str, tuple[str, ...]] = {
-    "openai": ("OPENAI_API_KEY",),
-    "anthropic": ("ANTHROPIC_API_KEY",),
-    "gemini": ("GEMINI_API_KEY", "GOOGLE_API_KEY"),
-    "openrouter": ("OPENROUTER_API_KEY",),
-    "bedrock": ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_BEARER_TOKEN_BEDROCK"),
-    "vertex": ("GOOGLE_APPLICATION_CREDENTIALS",),
-}
+
+def key_env() -> dict[str, tuple[str, ...]]:
+    """Where each provider kind's key may come from: the ``key_env_vars`` its class declares,
+    in the order its SDK reads them."""
+    from providers.anthropic import AnthropicProvider
+    from providers.cloud import BedrockProvider, VertexProvider
+    from providers.gemini import GeminiProvider
+    from providers.openai import OpenAIProvider
+    from providers.openrouter import OpenRouterProvider
+
+    kinds = (
+        OpenAIProvider,
+        AnthropicProvider,
+        GeminiProvider,
+        OpenRouterProvider,
+        BedrockProvider,
+        VertexProvider,
+    )
+    return {kind.name: kind.key_env_vars for kind in kinds}
+
+
 # resolve(None) without a default_model: the first of these whose provider is usable.
 PREFERRED = ("claude-sonnet", "gpt", "gemini", "local")
 # Above this share of the limit, an estimated count is checked with the provider's own
@@ -99,7 +112,8 @@ def key_source(settings: ProvidersSettings, kind: str) -> str | None:
         return "config"
     if kind == "gemini" and connection.vertex:
         return "vertex"
-    found = next((f"env:{v}" for v in KEY_ENV[kind] if os.environ.get(v)), None)
+    variable = key_variable(key_env()[kind])
+    found = f"env:{variable}" if variable is not None else None
     if found is None and kind == "openai":
         from providers.openai import own_server
 
@@ -195,7 +209,7 @@ class Router:
             from providers.cloud import AWS_HINT, GOOGLE_HINT
 
             return "no credentials: " + (AWS_HINT if spec.provider == "bedrock" else GOOGLE_HINT)
-        variables = KEY_ENV[spec.provider]
+        variables = key_env()[spec.provider]
         return (
             f"no key: set {' or '.join(variables)} or api_key under "
             f"[providers.{spec.provider}] in config.toml"

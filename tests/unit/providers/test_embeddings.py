@@ -256,7 +256,7 @@ async def test_gemini_refused_key_names_both_variables(server: EmbeddingsServer)
         await embedder.embed(["a"], purpose="document")
     await embedder.aclose()
     assert not failed.value.retryable
-    assert "GEMINI_API_KEY or GOOGLE_API_KEY" in str(failed.value)
+    assert "GOOGLE_API_KEY or GEMINI_API_KEY" in str(failed.value)
     assert "wrong-key-000000" not in str(failed.value)
 
 
