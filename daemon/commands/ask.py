@@ -292,11 +292,39 @@ async def ask(
         )
         return 0
     finally:
+        if settings.sync.configured:
+            await _push_before_exit(store, settings, err)
         await mcp.aclose()
         await store.close()
         await hosting.aclose()
         if index is not None:
             await index.close()
+
+
+# How long ask waits for the team server before it exits; what is left goes later.
+PUSH_BEFORE_EXIT_S = 10.0
+
+
+async def _push_before_exit(store: Any, settings: Settings, err: Console) -> None:
+    """Send this turn's rows to the team server: no daemon may be running to do it."""
+    from rich.markup import escape
+
+    from daemon.errors import SyncError
+    from daemon.sync.pusher import push_now
+    from daemon.words import plural
+
+    try:
+        await push_now(store, settings.sync, PUSH_BEFORE_EXIT_S)
+        return
+    except SyncError as exc:
+        why = str(exc)
+    except TimeoutError:
+        why = f"no answer within {PUSH_BEFORE_EXIT_S:g} s"
+    left = await store.outbox_pending()
+    err.print(
+        f"[yellow]team sync: not pushed ({escape(why)}); {plural(left, 'change')} wait and go"
+        " with the next ask, `deputydev sync push`, or a running daemon[/yellow]"
+    )
 
 
 async def _load_images(paths: Sequence[str], ctx: ToolContext) -> tuple[ImagePart, ...]:

@@ -1,7 +1,8 @@
-"""``deputydev sync status|migrate|setup-sql``: team sync from a terminal.
+"""``deputydev sync status|push|migrate|setup-sql``: team sync from a terminal.
 
 ``status`` says whether sync is configured, how many local changes wait in the outbox, what
 the daemon last saw (its ``sync-state.json``), and connects once to report the server.
+``push`` sends the outbox now (a daemon pushes as it goes; ``ask`` pushes before it exits).
 ``migrate`` applies the server schema (for the team admin, or any role allowed to create it).
 ``setup-sql`` prints the SQL a team admin runs to create the team role, members and grants.
 """
@@ -13,7 +14,7 @@ import asyncio
 import sys
 
 NAME = "sync"
-HELP = "Team sync to PostgreSQL: status, server schema migration, admin setup SQL."
+HELP = "Team sync to PostgreSQL: status, push now, server schema migration, admin setup SQL."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     migrate = sub.add_parser("migrate", help="Bring the server schema to this version.")
     migrate.add_argument(
         "--url", help="an admin's libpq URL (default: [sync] url / DEPUTYDEV_SYNC_URL)"
+    )
+    push = sub.add_parser(
+        "push", help="Send what waits in the outbox to the team server now, then stop."
+    )
+    push.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="give up after S seconds (60)"
     )
     setup = sub.add_parser("setup-sql", help="Print the SQL that sets up a team (for an admin).")
     setup.add_argument("--database", required=True, help="the team's database")
@@ -38,7 +45,54 @@ def run(args: argparse.Namespace) -> int:
 
         print(setup_sql(database=args.database, team=args.team, members=args.member))
         return 0
+    if args.action == "push":
+        return asyncio.run(_push(args))
     return asyncio.run(_status(args) if args.action == "status" else _migrate(args))
+
+
+async def _push(args: argparse.Namespace) -> int:
+    from daemon.cli import settings_or_exit
+    from daemon.errors import SyncError
+    from daemon.paths import data_dir
+    from daemon.sessions.store import SessionStore
+    from daemon.words import plural
+
+    settings = settings_or_exit().settings.sync
+    if not settings.configured:
+        print(
+            "deputydev: team sync is not configured: set [sync] url or DEPUTYDEV_SYNC_URL"
+            " (docs/SYNC.md)",
+            file=sys.stderr,
+        )
+        return 2
+    path = data_dir() / "sessions.db"
+    if not path.exists():
+        print("nothing to push (no sessions yet)")
+        return 0
+    from daemon.sync.pusher import push_now
+
+    store = await SessionStore.open(path)
+    try:
+        if not await store.outbox_pending():
+            print("nothing to push: the outbox is empty")
+            return 0
+        try:
+            sent = await push_now(store, settings, args.timeout)
+        except SyncError as exc:
+            print(f"deputydev: sync push failed: {exc}", file=sys.stderr)
+            return 1
+        except TimeoutError:
+            left = await store.outbox_pending()
+            print(
+                f"deputydev: sync push gave up after {args.timeout:g} s;"
+                f" {plural(left, 'row')} still wait in the outbox",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"pushed {plural(sent, 'row')} to {settings.display_url()}")
+        return 0
+    finally:
+        await store.close()
 
 
 async def _migrate(args: argparse.Namespace) -> int:

@@ -15,6 +15,17 @@ def check(loaded: LoadedSettings) -> list[Check]:
     if not settings.configured:
         return [Check("team sync", "ok", "off (set [sync] url or DEPUTYDEV_SYNC_URL to turn on)")]
     where = settings.display_url() or ""
+    try:
+        import asyncpg  # noqa: F401  (a dependency; an install that lost it cannot sync)
+    except ImportError as exc:
+        return [
+            Check(
+                "team sync",
+                "fail",
+                f"the PostgreSQL driver is missing ({exc})",
+                "pip install asyncpg, or reinstall DeputyDev (asyncpg is one of its dependencies)",
+            )
+        ]
     found = asyncio.run(probe(settings))
     if not found.connected:
         return [

@@ -249,6 +249,35 @@ class Pusher:
                 self.state.connected = False
                 conn.terminate()
 
+    async def drain(self) -> int:
+        """Push the whole outbox once and return how many rows went: for commands that end
+        (``ask``, ``sync push``), where no daemon keeps pushing. The caller bounds it in
+        time. A failure raises a SyncError naming what to fix (and is kept in the state)."""
+        import asyncpg
+
+        settings = self._settings
+        to = target(settings)
+        conn = await connect(settings)
+        sent = 0
+        try:
+            await schema.migrate(conn)
+            self.state.schema_version = await schema.check(conn)
+            while rows := await self._store.outbox_batch(settings.batch_size):
+                await self.push(conn, rows)
+                sent += len(rows)
+        except (SchemaTooNew, MigrationRefused) as exc:
+            self.state.paused(str(exc))
+            raise
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            message = describe(exc, where=to.where, role=to.role, database=to.database)
+            self.state.failed(message)
+            raise ServerUnavailable(message) from exc
+        finally:
+            self.state.connected = False
+            conn.terminate()
+        self.state.save(force=True)
+        return sent
+
     async def _serve(self, conn: asyncpg.Connection) -> None:
         await schema.migrate(conn)
         self.state.schema_version = await schema.check(conn)
@@ -287,3 +316,25 @@ class Pusher:
 
     async def _sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def push_now(store: SessionStore, settings: SyncSettings, timeout_s: float) -> int:
+    """Push the outbox within ``timeout_s`` from a command with no daemon behind it; the
+    rows sent. Raises SyncError, or TimeoutError when the time ran out (what was sent by
+    then stays sent)."""
+    from daemon.logs import register_secret
+    from daemon.paths import data_dir
+    from daemon.sync.state import STATE_FILE, SyncState, load_saved
+
+    register_secret(settings.password())
+    path = data_dir() / STATE_FILE
+    saved = load_saved(path) or {}
+    state = SyncState(
+        configured=True,
+        server=settings.display_url(),
+        team=settings.team,
+        pushed_rows=int(saved.get("pushed_rows") or 0),
+        path=path,
+    )
+    async with asyncio.timeout(timeout_s):
+        return await Pusher(store, settings, state).drain()
