@@ -1,7 +1,7 @@
 """Settings of the indexer package (owned by indexer; the daemon nests it in its tree).
 
     [index.embeddings]
-    backend = "compatible"            # none | openai | compatible | gemini | local
+    backend = "compatible"            # auto | none | openai | compatible | gemini | local
     model = "nomic-embed-text"        # else the backend's default
     base_url = "http://127.0.0.1:11434/v1"
     api_key_env = "OLLAMA_API_KEY"    # name of the variable holding the key, if any
@@ -10,7 +10,9 @@
     concurrency = 2                   # requests in flight
     runtime = "auto"                  # local only: onnx (default when installed) | torch
 
-Without a ``[index.embeddings]`` section the index is lexical only (``backend = "none"``).
+Without a ``[index.embeddings]`` section the backend is ``auto``: ``local`` when the
+``local`` extra (ONNX Runtime, the tokenizer, the MiniLM weights) is installed, so a new
+workspace has hybrid search about a minute after it is opened; else none, lexical only.
 ``[index]`` in config.toml, ``DEPUTYDEV_INDEX__<KEY>`` in the environment, ``index`` in the
 editor's settings (camelCase).  See docs/CONFIGURATION.md.
 """
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic.alias_generators import to_camel
 
-EmbeddingBackend = Literal["none", "openai", "compatible", "gemini", "local"]
+EmbeddingBackend = Literal["auto", "none", "openai", "compatible", "gemini", "local"]
 LocalRuntime = Literal["auto", "onnx", "torch"]
 SearchMode = Literal["auto", "hybrid", "lexical", "semantic", "symbol"]
 
@@ -42,7 +44,7 @@ class EmbeddingSettings(_Section):
     variable (``OPENAI_API_KEY``, ``GEMINI_API_KEY``/``GOOGLE_API_KEY``).
     """
 
-    backend: EmbeddingBackend = "none"
+    backend: EmbeddingBackend = "auto"
     model: str | None = None
     base_url: str | None = None
     api_key: SecretStr | None = None

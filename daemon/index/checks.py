@@ -32,6 +32,16 @@ def check_vectors(loaded: LoadedSettings) -> list[Check]:
             )
         ]
     embedder = build_embedder(settings)
+    if embedder is None and settings.index.embeddings.backend == "auto":
+        return [
+            Check(
+                "index vectors",
+                "warn",
+                f"off: the `local` extra is not installed; search is lexical ({storage},"
+                f" {drv.vectors_reason} ready)",
+                "pip install 'deputydev[local]' (vectors then come on by themselves)",
+            )
+        ]
     if embedder is None:
         return [
             Check(

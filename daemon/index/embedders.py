@@ -28,6 +28,7 @@ from providers.embeddings import (
     api_key,
     key_hint,
     local_embedder,
+    local_installed,
     onnx_available,
 )
 from providers.errors import ProviderError
@@ -69,7 +70,9 @@ class IndexEmbedder:
 def build_embedder(
     settings: IndexSettings, *, env: Mapping[str, str] | None = None
 ) -> Embedder | None:
-    """The configured backend (nothing connects yet), or None when ``backend = "none"``.
+    """The configured backend (nothing connects yet), or None when ``backend = "none"``
+    (or ``"auto"`` without the ``local`` extra: ``auto`` is the local backend when it is
+    installed).
 
     A backend with a missing key or URL is still built: its first ``embed`` raises a
     non-retryable ``EmbeddingFailed`` naming the setting, which the index reports.
@@ -81,6 +84,13 @@ def build_embedder(
     match embeddings.backend:
         case "none":
             return None
+        case "auto":
+            if not local_installed():
+                return None
+            from daemon import paths
+
+            local = embeddings.model_copy(update={"backend": "local"})
+            backend = local_embedder(local, cache_dir=paths.data_dir() / "models")
         case "openai":
             backend = OpenAIEmbedder(embeddings, env=env)
         case "compatible":
@@ -100,6 +110,21 @@ def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = Non
     env = os.environ if env is None else env
     name = "embeddings"
     backend = settings.backend
+    auto = "auto: " if backend == "auto" else ""
+    if backend == "auto":
+        if local_installed():
+            settings = settings.model_copy(update={"backend": "local"})
+            backend = "local"
+        else:
+            return [
+                Check(
+                    name,
+                    "ok",
+                    "off: search is lexical only (auto: the `local` extra is not installed)",
+                    "pip install 'deputydev[local]' for semantic search on this machine, or set"
+                    ' backend under [index.embeddings] ("compatible", "openai", "gemini")',
+                )
+            ]
     if backend == "none":
         return [
             Check(
@@ -128,7 +153,7 @@ def check_embeddings(loaded: LoadedSettings, env: Mapping[str, str] | None = Non
                 )
             ]
         runtime = "ONNX Runtime, int8" if onnx else "sentence-transformers on torch"
-        return [Check(name, "ok", f"local {model} ({runtime}, in process)")]
+        return [Check(name, "ok", f"{auto}local {model} ({runtime}, in process)")]
     if backend in ("openai", "gemini") and not api_key(settings, env):
         return [Check(name, "fail", f"{backend} {model}: no API key", key_hint(settings))]
     if backend == "compatible":

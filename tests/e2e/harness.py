@@ -145,6 +145,9 @@ class DaemonClient(LanguageClient):
 
 def daemon_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
+    # Benches drive the daemon through here too: embeddings stay off unless asked for,
+    # so that the local model's background work does not enter their timings.
+    env.setdefault("DEPUTYDEV_INDEX__EMBEDDINGS__BACKEND", "none")
     env.update(extra or {})
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env

