@@ -103,6 +103,10 @@ function M.handlers()
         require("deputydev.chat").on_event(result.token, result.value)
         return
       end
+      if result and require("deputydev.review").owns(result.token) then
+        require("deputydev.review").on_event(result.token, result.value)
+        return
+      end
       return vim.lsp.handlers["$/progress"](err, result, ctx, cfg)
     end,
     ["deputydev/confirm"] = confirm,

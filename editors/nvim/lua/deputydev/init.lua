@@ -9,6 +9,8 @@
 ---   :DeputyNew              start a new session in the chat buffer
 ---   :DeputySearch {query}   the index's answers in the quickfix list
 ---   :DeputySessions         pick a saved session and continue it
+---   :DeputyReview [what]    review your changes (staged, branch [BASE], A..B, a PR's
+---                           URL; uncommitted by default): findings as diagnostics
 ---   :DeputyCompletions [on|off|toggle]  inline completions as you type (Neovim 0.12+)
 ---
 --- The daemon decides everything else (which files, which model, what a tool did); the
@@ -61,6 +63,15 @@ local function define_commands()
   vim.api.nvim_create_user_command("DeputySearch", function(opts)
     require("deputydev.search").search(opts.args, { bufnr = vim.api.nvim_get_current_buf() })
   end, { nargs = "+", desc = "Search the workspace index into the quickfix list" })
+  vim.api.nvim_create_user_command("DeputyReview", function(opts)
+    require("deputydev.review").review(opts.args, { bufnr = vim.api.nvim_get_current_buf() })
+  end, {
+    nargs = "*",
+    complete = function()
+      return { "staged", "branch", "uncommitted" }
+    end,
+    desc = "Review your changes with DeputyDev's reviewers (findings as diagnostics)",
+  })
   vim.api.nvim_create_user_command("DeputySessions", function()
     require("deputydev.sessions").pick({ bufnr = vim.api.nvim_get_current_buf() })
   end, { desc = "Open a saved DeputyDev session" })
