@@ -11,19 +11,13 @@ The vector table is not here: its width is the embedder's, known only at run tim
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Callable
 
 from indexer.ranking import FTS_TOKENIZE
+from sqlmigrate import Migrations
 
-Migration = Callable[[sqlite3.Connection], None]
-
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+MIGRATIONS = Migrations()
+migration = MIGRATIONS.step
+migrate = MIGRATIONS.apply
 
 
 @migration
@@ -122,23 +116,3 @@ def m003_vector_outbox(db: sqlite3.Connection) -> None:
 
 # The columns of ``chunks_fts`` as the last migration made them, in order.
 FTS_COLUMNS = ("symbols", "path", "text", "terms", "context", "doc", "callers")
-
-
-def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the steps this database lacks; returns their names."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    applied = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            fn(db)
-            db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        applied.append(name)
-    return applied

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+_ROOT = str(Path(__file__).resolve().parents[1])
 # Provider variables that would let a test reach a real service or read a real key.
 _SCRUBBED = (
     "OPENAI_API_KEY",
@@ -80,6 +81,11 @@ def hermetic_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     # backend, "auto", embeds every workspace a daemon opens; tests that want vectors ask
     # for a backend themselves.
     monkeypatch.setenv("DEPUTYDEV_INDEX__EMBEDDINGS__BACKEND", "none")
+    # Daemons and CLIs the tests spawn (from any cwd) import this checkout's packages, even
+    # one added since the virtual environment's editable install was made.
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     yield home

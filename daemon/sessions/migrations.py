@@ -9,17 +9,12 @@ or reorder a step that has shipped, because databases in the field already recor
 from __future__ import annotations
 
 import sqlite3
-import time
-from collections.abc import Callable
 
-Migration = Callable[[sqlite3.Connection], None]
+from sqlmigrate import Migrations
 
-MIGRATIONS: list[tuple[str, Migration]] = []
-
-
-def migration(fn: Migration) -> Migration:
-    MIGRATIONS.append((fn.__name__, fn))
-    return fn
+MIGRATIONS = Migrations()
+migration = MIGRATIONS.step
+migrate = MIGRATIONS.apply
 
 
 @migration
@@ -94,23 +89,3 @@ def m001_initial(db: sqlite3.Connection) -> None:
         )
         """
     )
-
-
-def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the steps this database has not seen; returns their names (for the log)."""
-    db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at REAL)")
-    done = {row[0] for row in db.execute("SELECT name FROM _migrations")}
-    applied: list[str] = []
-    for name, fn in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            fn(db)
-            db.execute("INSERT INTO _migrations VALUES (?, ?)", (name, time.time()))
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        applied.append(name)
-    return applied

@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {
     "protocol": {"protocol"},
     "providers": {"providers"},
-    "indexer": {"indexer"},
+    "indexer": {"indexer", "sqlmigrate"},
     "hosting": {"hosting"},
-    "daemon": {"daemon", "protocol", "providers", "indexer", "hosting"},
+    "sqlmigrate": {"sqlmigrate"},
+    "daemon": {"daemon", "protocol", "providers", "indexer", "hosting", "sqlmigrate"},
 }
 
 
