@@ -143,6 +143,10 @@ def _parse(out: bytes) -> list[tuple[str, int, str]]:
 def _format_hits(ctx: ToolContext, hits: Sequence[SearchHit]) -> str:
     blocks: list[str] = []
     for hit in hits:
+        # The index holds config files too (JSON, YAML): a secrets file among them is left
+        # out here, as read_file and grep_search leave it out.
+        if is_secret(Path(hit.path), hit.path, ctx.settings):
+            continue
         label = f" ({hit.symbol})" if hit.symbol else ""
         blocks.append(f"{hit.path}:{hit.start_line}-{hit.end_line}{label}\n{hit.text}")
     return "\n\n".join(blocks) or "no results"

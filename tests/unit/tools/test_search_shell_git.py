@@ -239,3 +239,21 @@ async def test_git_diff_and_blame_never_show_secret_files(root: Path) -> None:
         await Git()({"command": "blame", "path": ".env"}, ctx)
     with pytest.raises(ToolError, match="secrets file"):
         await Git()({"command": "diff", "path": ".env"}, ctx)
+
+
+class SecretIndex:
+    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]:
+        return [
+            SearchHit("config/secrets.yaml", 1, 1, "api_key: sk-live-999"),
+            SearchHit("app.py", 3, 4, "KEY = load()"),
+        ]
+
+    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]:
+        return [SearchHit("credentials.json", 1, 1, '{"token": "t-1"}', symbol="token")]
+
+
+async def test_index_hits_in_secret_files_never_reach_the_model(root: Path) -> None:
+    ctx = ToolContext(roots=[root], index=SecretIndex())
+    out = await CodeSearch()({"query": "key"}, ctx)
+    assert "app.py:3-4" in out and "sk-live" not in out and "secrets.yaml" not in out
+    assert await SymbolSearch()({"name": "token"}, ctx) == "no results"
