@@ -252,3 +252,32 @@ def test_a_diff_larger_than_the_window_is_batched_and_what_was_left_out_is_said(
     systems = [system_of(b) for b in sent(llm) if "as the" in json.dumps(b["messages"])]
     assert len(set(systems)) == 3 and all(len(s) < 12000 * 4 for s in systems)
     assert "part 1 of" in systems[0]
+
+
+def test_with_claude_the_reviewers_share_one_cached_prefix(repo: Path, llm: LLMServer) -> None:
+    llm.responder = ReviewModel({"security": [finding("util.py", 6, category="bug")]}, cache=True)
+    env = {
+        **os.environ,
+        "ANTHROPIC_BASE_URL": llm.url,
+        "ANTHROPIC_API_KEY": "sk-ant-test",
+        "DEPUTYDEV_PROVIDERS__DEFAULT_MODEL": "claude-sonnet",
+        "DEPUTYDEV_INDEX__ENABLED": "false",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon", "review", "--format", "json"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    bodies = [b for b in llm.bodies("anthropic") if "as the" in json.dumps(b["messages"][:1])]
+    assert len(bodies) >= 5
+    assert len({json.dumps([b["tools"], b["system"]]) for b in bodies}) == 1
+    first = bodies[0]
+    assert first["tools"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert first["system"][-1]["cache_control"] == {"type": "ephemeral"}
+    assert "util.py" in first["system"][-1]["text"]  # the diff is in the cached prefix
+    usage = json.loads(done.stdout)["usage"]
+    assert usage["cacheReadTokens"] > usage["inputTokens"]

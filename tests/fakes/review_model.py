@@ -1,7 +1,8 @@
 """A scripted code reviewer for the fake model server (``LLMServer.responder``).
 
 Reviews run five reviewers at once, so replies cannot be queued in order: this responder
-reads each OpenAI Chat Completions request and answers by who is asking. A reviewer's first
+reads each request (OpenAI Chat Completions or Anthropic Messages) and answers by who is
+asking. A reviewer's first
 call (its brief names it: "as the security reviewer") gets its scripted ``report_finding``
 calls; its call after the tool results gets a closing sentence; the validation pass ("You
 validate the findings") gets the scripted verdict. A reviewer listed in ``fail`` gets a 400.
@@ -62,6 +63,16 @@ def _text(content: Any) -> str:
     return ""
 
 
+def _is_tool_result(message: Mapping[str, Any]) -> bool:
+    """OpenAI's ``tool`` message, or Anthropic's user turn of ``tool_result`` blocks."""
+    if message.get("role") == "tool":
+        return True
+    content = message.get("content")
+    return isinstance(content, list) and any(
+        isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content
+    )
+
+
 class ReviewModel:
     def __init__(
         self,
@@ -103,7 +114,7 @@ class ReviewModel:
                 status=400,
                 error={"error": {"message": f"{name} model refused", "type": "invalid_request"}},
             )
-        if last.get("role") == "tool":
+        if _is_tool_result(last):
             return Reply([Text("All reported.")], usage=usage, delay_s=self.delay_s)
         calls: list[Step] = []
         for found in self.findings.get(name, ()):
@@ -120,8 +131,10 @@ class ReviewModel:
         if not self.cache:
             return {"input": total, "output": 40}
         system = [m for m in messages if m.get("role") in ("system", "developer")]
-        prefix = json.dumps(body.get("tools") or []) + "".join(
-            _text(m.get("content")) for m in system
+        prefix = (
+            json.dumps(body.get("tools") or [])
+            + _text(body.get("system"))
+            + "".join(_text(m.get("content")) for m in system)
         )
         size = len(prefix) // 4
         with self._lock:
