@@ -752,6 +752,22 @@ class Index:
             return self.embedder.dimensions * 4
         return None
 
+    # ---- publishing (the daemon sends these to the team's database)
+
+    async def file_hashes(self) -> list[tuple[str, str, str | None]]:
+        """(path, content hash, language) of every indexed file."""
+        rows: list[tuple[str, str, str | None]] = await self._read(self._reader.file_hashes)
+        return rows
+
+    async def export_chunks(
+        self, paths: Sequence[str]
+    ) -> list[tuple[str, int, int, str, tuple[str, ...], str, str, bytes | None]]:
+        """The chunks of ``paths`` with their vectors (of the embedder in use, if any)."""
+        key = self.embedder.key if self.embedder is not None else None
+        rows: list[tuple[str, int, int, str, tuple[str, ...], str, str, bytes | None]]
+        rows = await self._read(self._reader.export_chunks, paths, key)
+        return rows
+
     # ---- the team cache's outbox
 
     async def outbox(self, limit: int) -> list[tuple[str, str, bytes]]:

@@ -200,6 +200,29 @@ class Store:
         """(id, path, language) of every indexed file."""
         return list(self.conn.execute("SELECT id, path, language FROM files ORDER BY path"))
 
+    def file_hashes(self) -> list[tuple[str, str, str | None]]:
+        """(path, content hash, language) of every indexed file."""
+        return list(self.conn.execute("SELECT path, hash, language FROM files ORDER BY path"))
+
+    def export_chunks(
+        self, paths: Sequence[str], embedder: str | None
+    ) -> list[tuple[str, int, int, str, tuple[str, ...], str, str, bytes | None]]:
+        """(path, start, end, kind, symbols, content hash, text, vector or None) of the
+        chunks of ``paths``, the vectors ``embedder``'s."""
+        if not paths:
+            return []
+        rows = self.conn.execute(
+            "SELECT f.path, c.start_line, c.end_line, c.kind, c.symbols, c.content_hash,"
+            " c.text, e.vector FROM chunks c JOIN files f ON f.id = c.file_id"
+            " LEFT JOIN embeddings e ON e.content_hash = c.content_hash AND e.embedder = ?"
+            " WHERE f.path IN (SELECT value FROM json_each(?)) ORDER BY f.path, c.start_line",
+            (embedder or "", json.dumps(list(paths))),
+        )
+        return [
+            (p, a, b, k, _names(sy), h, t, None if v is None else bytes(v))
+            for p, a, b, k, sy, h, t, v in rows
+        ]
+
     def touch_file(self, path: str, size: int, mtime_ns: int) -> None:
         """Same content, new stat: remember it so the next run costs a stat, not a read."""
         self.conn.execute(

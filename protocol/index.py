@@ -3,7 +3,9 @@
 - ``deputydev/search``: query, mode (``auto`` | ``hybrid`` | ``lexical`` | ``semantic`` |
   ``symbol``), limit, path globs, languages, and optionally one root -> results, each one
   chunk: path (relative to its root), root, 1-based inclusive lines, symbol, kind,
-  language, score, snippet.
+  language, score, snippet. With ``scope: "team"`` it searches the repositories the team
+  published instead (``repositories`` narrows them): each result has ``repository``,
+  ``commit`` and ``author`` and an empty ``root``; the mode is ``hybrid`` or ``lexical``.
 - ``deputydev/index/status``: per root, its state, counts, vectors and last run.
 - ``deputydev/index/rebuild`` (alias ``deputydev/index/reindex``): index a root (or all)
   again now; ``full`` drops what is stored first.  Answers when the run is done.
@@ -40,6 +42,10 @@ class SearchParams(WireModel):
     languages: list[str] = []
     # Only this root (a path or file URI); all roots when absent.
     root: str | None = None
+    # workspace: the local index of the open roots; team: the team's published repositories.
+    scope: Literal["workspace", "team"] = "workspace"
+    # With scope "team": only these published repositories (by name).
+    repositories: list[str] = []
 
 
 class SearchHit(WireModel):
@@ -52,6 +58,10 @@ class SearchHit(WireModel):
     language: str | None = None
     score: float
     snippet: str
+    # Team search: the published repository, the commit it was published at, who published.
+    repository: str | None = None
+    commit: str | None = None
+    author: str | None = None
 
 
 # The mode a search ran: auto resolves to hybrid or lexical, and hybrid is lexical when no

@@ -224,8 +224,19 @@ async def ask(
     index = await _open_index(root, settings, err) if settings.index.enabled else None
     hosting = open_hosting(settings.hosting)
     mcp = McpManager(settings.mcp, cwd=root, log_dir=log_dir())
+    team_reader = None
+    team_code = None
+    if settings.sync.configured:
+        from daemon.sync.team import TeamCodeAdapter, TeamReader
+
+        team_reader = TeamReader(settings.sync)
+        team_code = TeamCodeAdapter(team_reader, lambda: index.embedder if index else None)
     try:
         tools = make_tools(write_mode=write)
+        if team_code is not None:
+            from daemon.tools.search import TeamCodeSearch
+
+            tools.append(TeamCodeSearch())
         if mcp.configured:
             with err.status("starting MCP servers…"):
                 tools += await mcp.tools()
@@ -249,6 +260,7 @@ async def ask(
                 index=_code_index(index),
                 hosting=hosting,
                 read_mcp_resource=mcp.read_resource,
+                team_code=team_code,
             ),
             settings=settings.solver,
             emit=show,
@@ -297,6 +309,8 @@ async def ask(
         await mcp.aclose()
         await store.close()
         await hosting.aclose()
+        if team_reader is not None:
+            await team_reader.close()
         if index is not None:
             await index.close()
 

@@ -24,6 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="with an embedding backend configured, wait until every chunk has a vector",
     )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="then publish the index to the team's database for team search ([sync] url, team)",
+    )
+    parser.add_argument("--name", help="with --publish: the repository's name (default: origin's)")
+    parser.add_argument(
+        "--readers", metavar="ROLE", help="with --publish: only members of this role may read it"
+    )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="with --publish: publish uncommitted changes too (refused by default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +48,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"deputydev: {root} is not a folder", file=sys.stderr)
         return 2
     loaded = settings_or_exit([root])
-    return asyncio.run(_run(root, loaded.settings, full=args.full, wait=args.wait_vectors))
+    if args.publish and not loaded.settings.sync.configured:
+        print(
+            "deputydev: --publish needs team sync: set [sync] url and team in config.toml"
+            " (docs/SYNC.md)",
+            file=sys.stderr,
+        )
+        return 2
+    if args.publish and not loaded.settings.sync.team:
+        print(
+            "deputydev: --publish needs the team: set [sync] team (docs/SYNC.md)", file=sys.stderr
+        )
+        return 2
+    return asyncio.run(
+        _run(
+            root, loaded.settings, full=args.full, wait=args.wait_vectors or args.publish, args=args
+        )
+    )
 
 
 class Bar:
@@ -65,13 +95,20 @@ class Bar:
             sys.stderr.flush()
 
 
-async def _run(root: Path, settings: object, *, full: bool, wait: bool) -> int:
+async def _run(
+    root: Path, settings: object, *, full: bool, wait: bool, args: argparse.Namespace
+) -> int:
     from daemon.config import Settings
     from daemon.index.service import database_path, open_index
+    from daemon.sync.state import SyncState
+    from daemon.sync.vectors import TeamCache
     from indexer.errors import IndexerError
 
     assert isinstance(settings, Settings)
-    index = await open_index(root, settings)
+    state = SyncState()
+    cache = TeamCache(lambda: settings, lambda: state)
+    caching = settings.sync.caches_embeddings_of(root)
+    index = await open_index(root, settings, cache.share(root) if caching else None)
     bar = Bar(f"indexing {root.name}")
     try:
         if full:
@@ -100,6 +137,82 @@ async def _run(root: Path, settings: object, *, full: bool, wait: bool) -> int:
             f" {plural(status['chunks'], 'chunk')}, {plural(status['symbols'], 'symbol')}{vectors}"
         )
         print(f"database: {database_path(root)}", file=sys.stderr)
+        if caching and status["vectors_enabled"]:
+            await _share(cache, index)
+        if getattr(args, "publish", False):
+            return await _publish(root, settings, index, args, vectors=status["vectors_enabled"])
         return 0
     finally:
         await index.close()
+        await cache.close()
+
+
+async def _share(cache: object, index: object) -> None:
+    """What this run embedded, to the team's embedding cache now (else it stays queued)."""
+    from daemon.errors import SyncError
+    from daemon.sync.vectors import TeamCache, upload_all
+    from indexer.index import Index
+
+    assert isinstance(cache, TeamCache) and isinstance(index, Index)
+    try:
+        sent = await upload_all(cache, index)
+    except SyncError as exc:
+        print(f"deputydev: vectors kept for the team cache later: {exc}", file=sys.stderr)
+        return
+    fetched = cache.state().vectors_fetched
+    print(f"team embedding cache: {fetched} vectors reused, {sent} added", file=sys.stderr)
+
+
+async def _publish(
+    root: Path, settings: object, index: object, args: argparse.Namespace, *, vectors: bool
+) -> int:
+    from daemon.config import Settings
+    from daemon.errors import SyncError
+    from daemon.sync.client import connect
+    from daemon.sync.publish import publish
+    from daemon.sync.redact import Redactor
+    from daemon.sync.repo import repo_info
+    from daemon.sync.vectors import PGVECTOR_FIX
+    from indexer.index import Index
+
+    assert isinstance(settings, Settings) and isinstance(index, Index)
+    info = await repo_info(root)
+    if info.dirty and not args.allow_dirty:
+        print(
+            f"deputydev: {root} has uncommitted changes: commit them (or pass --allow-dirty)"
+            " before publishing",
+            file=sys.stderr,
+        )
+        return 1
+    name = args.name or info.name
+    team = settings.sync.team
+    assert team is not None
+    redaction = settings.sync.redaction
+    try:
+        conn = await connect(settings.sync)
+        try:
+            summary = await publish(
+                conn,
+                index,
+                name=name,
+                team=team,
+                commit=info.commit,
+                embedder=index.embedder.key if vectors and index.embedder is not None else None,
+                redactor=Redactor(redaction.patterns, enabled=redaction.enabled),
+                secret_patterns=settings.solver.tools.secret_patterns,
+                readers=args.readers,
+            )
+        finally:
+            await conn.close()
+    except SyncError as exc:
+        print(f"deputydev: publishing failed: {exc}", file=sys.stderr)
+        return 1
+    at = f" at {summary.commit[:12]}" if summary.commit else ""
+    print(
+        f"published {summary.repository} to team {summary.team}{at}: {summary.sent} files"
+        f" sent, {summary.removed} removed, {summary.unchanged} unchanged; {summary.chunks}"
+        f" chunks ({summary.vectors} with vectors) in {summary.seconds:.2f} s"
+    )
+    if summary.vector_store != "pgvector":
+        print(f"deputydev: note: {PGVECTOR_FIX}", file=sys.stderr)
+    return 0

@@ -35,11 +35,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--language", "-l", action="append", default=[], help="language to search (repeatable)"
     )
     parser.add_argument("--json", action="store_true", help="print results as a JSON array")
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="search the repositories your team published ([sync] url), not this folder",
+    )
+    parser.add_argument(
+        "--repository",
+        "-r",
+        action="append",
+        default=[],
+        help="with --team: only this published repository (repeatable)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from daemon.cli import settings_or_exit
 
+    if args.team:
+        if args.limit < 1:
+            print("deputydev: --limit must be at least 1", file=sys.stderr)
+            return 2
+        return asyncio.run(_team(settings_or_exit().settings, args))
     root = (args.root or Path.cwd()).resolve()
     if not root.is_dir():
         print(f"deputydev: {root} is not a folder", file=sys.stderr)
@@ -49,6 +66,53 @@ def run(args: argparse.Namespace) -> int:
         return 2
     loaded = settings_or_exit([root])
     return asyncio.run(_run(root, loaded.settings, args))
+
+
+async def _team(settings: object, args: argparse.Namespace) -> int:
+    from daemon.config import Settings
+    from daemon.errors import SyncError
+    from daemon.index.service import build_embedder
+    from daemon.sync.team import TeamReader
+
+    assert isinstance(settings, Settings)
+    if not settings.sync.configured:
+        print(
+            "deputydev: team search needs team sync: set [sync] url in config.toml or"
+            " DEPUTYDEV_SYNC_URL (docs/SYNC.md)",
+            file=sys.stderr,
+        )
+        return 2
+    reader = TeamReader(settings.sync)
+    embedder = build_embedder(settings)
+    try:
+        found, mode = await reader.code_search(
+            args.query, limit=args.limit, repositories=args.repository, embedder=embedder
+        )
+    except SyncError as exc:
+        print(f"deputydev: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await reader.close()
+        if embedder is not None:
+            await embedder.aclose()
+    if args.json:
+        fields = (
+            *("repository", "commit", "path", "start_line", "end_line", "symbol", "kind"),
+            *("language", "score", "author"),
+        )
+        print(json.dumps([{k: getattr(f, k) for k in fields} for f in found], indent=2))
+        return 0
+    if not found:
+        print(f"no results ({mode} search of the team's published code)", file=sys.stderr)
+        return 0
+    for f in found:
+        symbol = f"  {f.symbol}" if f.symbol else ""
+        where = f"{f.repository}@{(f.commit or 'unknown')[:12]}"
+        print(f"{where} {f.path}:{f.start_line}-{f.end_line}{symbol}  ({f.kind}, {f.score:.2f})")
+        for line in f.text.splitlines()[:4]:
+            print(f"    {line}")
+    print(f"({mode} search of the team's published code)", file=sys.stderr)
+    return 0
 
 
 async def _run(root: Path, settings: object, args: argparse.Namespace) -> int:

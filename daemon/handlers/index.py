@@ -44,6 +44,40 @@ def hit(found: Found) -> SearchHit:
     )
 
 
+async def team_search(server: DeputyServer, params: SearchParams) -> SearchResult:
+    from daemon.sync.service import SyncService
+
+    sync = await server.started(SyncService)
+    if (error := sync.config_error()) is not None:
+        raise error
+    found, mode = await sync.team().code_search(
+        params.query,
+        limit=params.limit,
+        repositories=params.repositories,
+        embedder=sync.query_embedder(),
+    )
+    return SearchResult(
+        mode="hybrid" if mode == "hybrid" else "lexical",
+        results=[
+            SearchHit(
+                path=h.path,
+                root="",
+                start_line=h.start_line,
+                end_line=h.end_line,
+                symbol=h.symbol,
+                kind=h.kind,
+                language=h.language,
+                score=h.score,
+                snippet=h.text,
+                repository=h.repository,
+                commit=h.commit,
+                author=h.author,
+            )
+            for h in found
+        ],
+    )
+
+
 def _statuses(rows: list[dict[str, Any]]) -> list[RootIndexStatus]:
     return [RootIndexStatus.model_validate(row) for row in rows]
 
@@ -82,6 +116,8 @@ def register(server: DeputyServer) -> None:
     @server.feature(SEARCH)
     @jsonrpc_errors
     async def search(params: SearchParams) -> SearchResult:
+        if params.scope == "team":
+            return await team_search(server, params)
         svc = await service()
         found = await svc.search(
             params.query,

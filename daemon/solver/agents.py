@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 READ_TOOLS = (
     "code_search",
+    "team_code_search",
     "symbol_search",
     "grep_search",
     "file_path_search",

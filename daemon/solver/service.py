@@ -265,6 +265,14 @@ class QueryService:
 
         roots = self._server.roots()
         tools = make_tools(write_mode=params.write_mode)
+        team_code = None
+        if settings.sync.configured:
+            from daemon.sync.service import SyncService
+            from daemon.tools.search import TeamCodeSearch
+
+            team_code = (await self._server.started(SyncService)).team_code()
+            if team_code is not None:
+                tools.append(TeamCodeSearch())
         mcp = None
         if settings.mcp.servers:
             from daemon.mcp.service import McpService
@@ -282,6 +290,7 @@ class QueryService:
             document_text=self._server.document_text,
             hosting=self.hosting,
             read_mcp_resource=mcp.manager.read_resource if mcp is not None else None,
+            team_code=team_code,
         )
         images: tuple[ImagePart, ...] = ()
         if params.attachments:

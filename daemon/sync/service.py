@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from daemon.errors import ConfigError, SyncError
 from daemon.paths import data_dir
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.server import DeputyServer
     from daemon.sessions.store import SessionStore
-    from daemon.sync.team import TeamReader
+    from daemon.sync.team import TeamCodeAdapter, TeamReader
     from daemon.sync.vectors import Outbox, RootShare, TeamCache
+    from indexer.embedder import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class SyncService:
         self._cache: TeamCache | None = None
         self._uploader: asyncio.Task[None] | None = None
         self._outboxes: dict[Path, Outbox] = {}
+        self._embedder: Embedder | Literal[False] | None = None
 
     # ---- the team's embedding cache (daemon/sync/vectors.py)
 
@@ -58,6 +60,22 @@ class SyncService:
         """What ``root``'s index asks before embedding (it follows the settings as they
         change: off, excluded or unconfigured, it shares nothing)."""
         return self.cache().share(root)
+
+    def query_embedder(self) -> Embedder | None:
+        """The configured embedder, for team search queries (built on first use)."""
+        if self._embedder is None:
+            from daemon.index.service import build_embedder
+
+            self._embedder = build_embedder(self._server.settings) or False
+        return self._embedder or None
+
+    def team_code(self) -> TeamCodeAdapter | None:
+        """``team_code_search``'s back end, when team sync is configured."""
+        if not self._settings.configured:
+            return None
+        from daemon.sync.team import TeamCodeAdapter
+
+        return TeamCodeAdapter(self.team(), self.query_embedder)
 
     def attach(self, box: Outbox) -> None:
         """An index whose outbox the uploader drains (until :meth:`detach`)."""
@@ -165,6 +183,10 @@ class SyncService:
         self._task = self._uploader = None
         if self._cache is not None:
             await self._cache.close()
+        if self._embedder:
+            with contextlib.suppress(Exception):
+                await self._embedder.aclose()
+        self._embedder = None
         if self._reader is not None:
             await self._reader.close()
             self._reader = None

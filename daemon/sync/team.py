@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from daemon.errors import SessionNotFound
+from daemon.errors import SessionNotFound, SyncError
 from daemon.sync.client import connect, target
 from daemon.sync.errors import ServerUnavailable, describe
 from daemon.sync.schema import SCHEMA
@@ -27,7 +29,12 @@ from daemon.sync.schema import SCHEMA
 if TYPE_CHECKING:
     import asyncpg
 
+    from daemon.sync.search import TeamHit
     from daemon.sync.settings import SyncSettings
+    from indexer.embedder import Embedder
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _SESSION_COLUMNS = (
     "id, owner, team, visibility, workspace, title, model, pinned, archived, created_at,"
@@ -63,6 +70,7 @@ class TeamReader:
         self._settings = settings
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
+        self._vector_store: str | None = None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -70,6 +78,14 @@ class TeamReader:
             self._conn = None
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async def fetch(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            return rows
+
+        return await self._run(fetch)
+
+    async def _run(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """``work`` on our connection, in a read-only transaction."""
         import asyncpg
 
         async with self._lock:
@@ -81,10 +97,10 @@ class TeamReader:
                         raise ServerUnavailable(
                             f"cannot read the team's history: {exc}", **exc.data
                         ) from exc
+                    self._vector_store = None
                 try:
                     async with self._conn.transaction(readonly=True):
-                        rows: list[asyncpg.Record] = await self._conn.fetch(sql, *args)
-                    return rows
+                        return await work(self._conn)
                 except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as exc:
                     self._conn.terminate()
                     self._conn = None
@@ -93,6 +109,56 @@ class TeamReader:
                 except asyncpg.PostgresError as exc:
                     raise self._unavailable(exc) from exc
         raise AssertionError("unreachable")
+
+    async def code_search(
+        self,
+        query: str,
+        *,
+        limit: int,
+        repositories: Sequence[str] = (),
+        embedder: Embedder | None = None,
+    ) -> tuple[list[TeamHit], str]:
+        """The team's published code for ``query`` (``daemon.sync.search``): hits and the
+        mode that ran. The query is embedded only when ``embedder`` made the published
+        vectors; otherwise, or without pgvector, the search is full-text."""
+        from daemon.sync import search
+        from daemon.sync.vectors import prepare
+
+        async def work(conn: asyncpg.Connection) -> tuple[list[TeamHit], str]:
+            if self._vector_store is None:
+                self._vector_store = await prepare(conn) or ""
+            if not self._vector_store:
+                raise SyncError(
+                    "the team's database has no team index yet (server schema 1): a role"
+                    " allowed to migrate runs `deputydev sync migrate` (docs/SYNC.md)"
+                )
+            vector = None
+            if embedder is not None and self._vector_store == "vector":
+                published = await search.embedders(conn)
+                if embedder.key in published:
+                    vector = await self._query_vector(embedder, query)
+            return await search.search(
+                conn,
+                query,
+                limit=limit,
+                vector=vector,
+                embedder=embedder.key if embedder is not None else None,
+                repositories=repositories,
+                vector_store=self._vector_store,
+            )
+
+        return await self._run(work)
+
+    async def _query_vector(self, embedder: Embedder, query: str) -> bytes | None:
+        from indexer.embedder import EmbeddingFailed
+        from indexer.store import pack_vector
+
+        try:
+            vectors = await embedder.embed([query], purpose="query")
+        except EmbeddingFailed as exc:
+            log.warning("team search query not embedded (%s): full-text only", exc)
+            return None
+        return pack_vector(vectors[0]) if vectors else None
 
     def _unavailable(self, exc: BaseException) -> ServerUnavailable:
         to = target(self._settings)
@@ -176,3 +242,29 @@ class TeamReader:
             for t in turns
         ]
         return _session(sessions[0]), out_turns
+
+
+class TeamCodeAdapter:
+    """The reader's code search as ``daemon.tools.base.TeamCode`` (``team_code_search``)."""
+
+    def __init__(self, reader: TeamReader, embedder: Callable[[], Embedder | None]) -> None:
+        self._reader = reader
+        self._embedder = embedder
+
+    async def search(self, query: str, *, limit: int, repositories: Sequence[str]) -> list[Any]:
+        from daemon.tools.base import SearchHit
+
+        hits, _ = await self._reader.code_search(
+            query, limit=limit, repositories=repositories, embedder=self._embedder()
+        )
+        return [
+            SearchHit(
+                path=f"{h.repository}@{(h.commit or 'unknown')[:12]}:{h.path}",
+                start_line=h.start_line,
+                end_line=h.end_line,
+                text=h.text,
+                score=h.score,
+                symbol=h.symbol,
+            )
+            for h in hits
+        ]

@@ -65,6 +65,15 @@ class CodeIndex(Protocol):
     async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]: ...
 
 
+class TeamCode(Protocol):
+    """The team's published code (``team_code_search``): hits whose ``path`` is
+    ``REPOSITORY@COMMIT:PATH``."""
+
+    async def search(
+        self, query: str, *, limit: int, repositories: Sequence[str]
+    ) -> Sequence[SearchHit]: ...
+
+
 Confirm = Callable[[str, Mapping[str, Any]], Awaitable[bool]]
 AskUser = Callable[[str, Sequence[str]], Awaitable[str]]
 # (path, full new text) -> whether the editor applied it
@@ -91,6 +100,8 @@ class ToolContext:
     # Source hosts, trackers and wikis with the user's credentials (work-item links, search).
     hosting: Hosting | None = None
     read_mcp_resource: ReadResource | None = None
+    # The team's published repositories, when team sync is configured.
+    team_code: TeamCode | None = None
 
 
 class Tool:

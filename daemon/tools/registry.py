@@ -9,7 +9,7 @@ from daemon.tools.files import ListFiles, ReadFile, ReplaceInFile, WriteFile
 from daemon.tools.find import FilePathSearch
 from daemon.tools.git import Git
 from daemon.tools.hosting import FetchWorkItem, ListPullRequests, SearchIssues
-from daemon.tools.search import CodeSearch, Grep, SymbolSearch
+from daemon.tools.search import CodeSearch, Grep, SymbolSearch, TeamCodeSearch
 from daemon.tools.shell import ExecuteCommand
 from daemon.tools.user import AskUser
 
@@ -29,7 +29,9 @@ ALL_TOOLS: tuple[type[Tool], ...] = (
     ReplaceInFile,
     WriteFile,
 )
-BY_NAME: dict[str, type[Tool]] = {cls.name: cls for cls in ALL_TOOLS}
+# Offered only where its service is configured (team sync): added by who builds a turn.
+TEAM_TOOLS: tuple[type[Tool], ...] = (TeamCodeSearch,)
+BY_NAME: dict[str, type[Tool]] = {cls.name: cls for cls in (*ALL_TOOLS, *TEAM_TOOLS)}
 
 
 def make_tools(names: Iterable[str] | None = None, *, write_mode: bool = False) -> list[Tool]:

@@ -182,3 +182,35 @@ class SymbolSearch(Tool):
         if ctx.index is None:
             raise ToolError("the workspace index is not available; use grep_search instead")
         return _format_hits(ctx, await ctx.index.symbols(args.name, limit=args.limit))
+
+
+class TeamCodeSearchArgs(Args):
+    query: str = Field(min_length=1, description="What the code does, or words it contains.")
+    repositories: list[str] = Field(
+        default_factory=list,
+        description="Only these published repositories (by name); every one you may read"
+        " when empty.",
+    )
+    limit: int = Field(default=8, ge=1, le=30)
+
+
+class TeamCodeSearch(Tool):
+    name = "team_code_search"
+    description = (
+        "Search the code your team has published, including repositories not cloned here;"
+        " each result is REPOSITORY@COMMIT:PATH:LINES."
+    )
+    Arguments = TeamCodeSearchArgs
+
+    async def run(self, args: TeamCodeSearchArgs, ctx: ToolContext) -> str:
+        from daemon.errors import DaemonError
+
+        if ctx.team_code is None:
+            raise ToolError("team search is not configured; search the workspace instead")
+        try:
+            hits = await ctx.team_code.search(
+                args.query, limit=args.limit, repositories=args.repositories
+            )
+        except DaemonError as exc:
+            raise ToolError(f"team search cannot answer: {exc}") from exc
+        return _format_hits(ctx, hits)
