@@ -160,27 +160,37 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._closed = False
 
     async def open(self) -> None:
+        self._closed = False
         self._server = await asyncio.start_server(self._handle, HOST, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
+        self._closed = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
         for writer in list(self._writers):
             writer.transport.abort()
-        for task in list(self._pipes):
-            task.cancel()
         self._writers.clear()
+        pipes = list(self._pipes)
+        for task in pipes:
+            task.cancel()
+        await asyncio.gather(*pipes, return_exceptions=True)
+        await asyncio.sleep(0)  # the aborted transports close their sockets
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(HOST, self.target_port)
         except OSError:
             writer.transport.abort()
+            return
+        if self._closed:  # cut while this connection was being made
+            writer.transport.abort()
+            up_writer.transport.abort()
             return
         self._writers |= {writer, up_writer}
 

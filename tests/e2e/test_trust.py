@@ -211,6 +211,7 @@ async def test_a_workspace_sync_url_gets_no_connection_and_redaction_stays_on(
     async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connections.append(1)
         writer.close()
+        await writer.wait_closed()
 
     listener = await asyncio.start_server(count, "127.0.0.1", 0)
     port = listener.sockets[0].getsockname()[1]

@@ -382,6 +382,15 @@ def route(method: str, path: str) -> str | None:
 # --------------------------------------------------------------------------- the server
 
 
+async def _finish_pending() -> None:
+    current = asyncio.current_task()
+    pending = [task for task in asyncio.all_tasks() if task is not current]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    await asyncio.sleep(0)
+
+
 class LLMServer:
     """The fake provider; use as a context manager (or ``start()``/``stop()``)."""
 
@@ -465,7 +474,13 @@ class LLMServer:
             self.port = self._server.sockets[0].getsockname()[1]
             started.set()
             loop.run_forever()
-            loop.close()
+            # Whatever is still pending (a handler mid-stream) is cancelled and awaited, and
+            # the loop turns once more so that aborted transports close their sockets: a
+            # socket left for the garbage collector fails the run (filterwarnings=error).
+            try:
+                loop.run_until_complete(_finish_pending())
+            finally:
+                loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-llm-server", daemon=True)
         self._thread.start()
@@ -483,6 +498,7 @@ class LLMServer:
             for writer in list(self._writers):
                 writer.transport.abort()
             await self._server.wait_closed()
+            await asyncio.sleep(0)  # the aborted transports' connection_lost runs
 
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
