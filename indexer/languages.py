@@ -312,6 +312,27 @@ _BY_INTERPRETER = {
 }
 
 
+# Every language a file can be indexed as: the names a search's language filter takes.
+KNOWN_LANGUAGES = (
+    frozenset(_BY_SUFFIX.values()) | set(_BY_NAME.values()) | set(_BY_INTERPRETER.values())
+)
+# What people type for some of them.
+LANGUAGE_ALIASES = {
+    "py": "python",
+    "js": "javascript",
+    "ts": "typescript",
+    "rs": "rust",
+    "golang": "go",
+    "c++": "cpp",
+    "cs": "csharp",
+    "c#": "csharp",
+    "rb": "ruby",
+    "sh": "bash",
+    "shell": "bash",
+    "kt": "kotlin",
+}
+
+
 def language_for_path(path: str) -> str | None:
     """The language of a file from its name; None for text we have no name for."""
     pure = PurePath(path)

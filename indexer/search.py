@@ -91,7 +91,7 @@ class Searcher:
         if not paths and not languages:
             return None
         spec = _globs(paths)
-        wanted = {lang.lower() for lang in languages}
+        wanted = _languages(languages)
         return [
             file_id
             for file_id, path, language in self.store.files()
@@ -250,13 +250,36 @@ def _result(root: Path, row: ChunkRow, score: float) -> SearchResult:
     )
 
 
+def _languages(names: Sequence[str]) -> set[str]:
+    """The languages asked for, by their indexed names; an unknown one is a BadQuery that
+    lists the known ones."""
+    from indexer.languages import KNOWN_LANGUAGES, LANGUAGE_ALIASES
+
+    wanted = set()
+    for name in names:
+        key = name.strip().lower()
+        key = LANGUAGE_ALIASES.get(key, key)
+        if key not in KNOWN_LANGUAGES:
+            raise BadQuery(
+                f"unknown language {name!r}; known: {', '.join(sorted(KNOWN_LANGUAGES))}",
+                field="languages",
+                known=sorted(KNOWN_LANGUAGES),
+            )
+        wanted.add(key)
+    return wanted
+
+
 def _globs(patterns: Sequence[str]) -> PathSpec[Any] | None:
-    """A PathSpec of the globs (gitignore syntax), or None for none."""
+    """A PathSpec of the globs (gitignore syntax), or None for none. When the first glob
+    excludes (``!tests/**``), every path is included before it, so exclusions alone narrow
+    the whole workspace instead of matching nothing."""
     from pathspec import GitIgnoreSpec
 
     cleaned = [p.strip() for p in patterns if p.strip()]
     if not cleaned:
         return None
+    if cleaned[0].startswith("!"):
+        cleaned.insert(0, "*")
     try:
         return GitIgnoreSpec.from_lines(cleaned)
     except Exception as exc:

@@ -2,7 +2,8 @@
 
 The folder is indexed first (incrementally: a stat per file when nothing changed), so a
 result is never stale.  ``--json`` prints one JSON array of results with the keys
-``path``, ``start_line``, ``end_line``, ``symbol``, ``kind``, ``language``, ``score``.
+``path``, ``start_line``, ``end_line``, ``symbol``, ``kind``, ``language``, ``score`` and
+``snippet`` (the chunk's text).
 """
 
 from __future__ import annotations
@@ -12,6 +13,13 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+
+# What turns vectors on, for a search that needed them.
+VECTORS_HINT = (
+    'Turn them on with [index.embeddings] backend = "local" (pip install'
+    " 'deputydev[local]') or \"compatible\" (an embeddings server) in config.toml;"
+    " see docs/CONFIGURATION.md#index"
+)
 
 NAME = "search"
 HELP = "Search a folder's code by words, by symbol name or by meaning."
@@ -29,7 +37,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="default: index.default_mode (auto: hybrid when vectors exist, else lexical)",
     )
     parser.add_argument(
-        "--path", "-p", action="append", default=[], help="path glob to search in (repeatable)"
+        "--path",
+        "-p",
+        action="append",
+        default=[],
+        help="path glob to search in, gitignore syntax; !GLOB leaves it out (repeatable)",
+    )
+    parser.add_argument(
+        "--exclude",
+        "-x",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="path glob to leave out, e.g. 'tests/**' (repeatable)",
     )
     parser.add_argument(
         "--language", "-l", action="append", default=[], help="language to search (repeatable)"
@@ -119,7 +139,7 @@ async def _run(root: Path, settings: object, args: argparse.Namespace) -> int:
     from daemon.commands.index import Bar
     from daemon.config import Settings
     from daemon.index.service import open_index
-    from indexer.errors import IndexerError
+    from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
 
     assert isinstance(settings, Settings)
     index = await open_index(root, settings)
@@ -129,22 +149,36 @@ async def _run(root: Path, settings: object, args: argparse.Namespace) -> int:
             await index.update(progress=bar if not index.indexed else None)
         finally:
             bar.close()
+        mode = args.mode or settings.index.default_mode
         try:
             found = await index.search(
                 args.query,
-                mode=args.mode or settings.index.default_mode,
+                mode=mode,
                 limit=args.limit,
-                paths=args.path,
+                paths=[*args.path, *_excluded(args.exclude)],
                 languages=args.language,
             )
+        except VectorsUnavailable as exc:
+            print(f"deputydev: {exc}. {VECTORS_HINT}", file=sys.stderr)
+            return 1
+        except BadQuery as exc:
+            print(f"deputydev: {exc}", file=sys.stderr)
+            return 2
         except IndexerError as exc:
             print(f"deputydev: {exc}", file=sys.stderr)
             return 1
+        if mode == "hybrid" and found.mode == "lexical":
+            if index.embedder is None or not index.driver.vectors:
+                why = f"({index.vectors_reason}). {VECTORS_HINT}"
+            else:
+                why = "(no vectors stored yet: they are being computed; try again shortly)"
+            print(f"deputydev: searched lexically: hybrid needs vectors {why}", file=sys.stderr)
     finally:
         await index.close()
     if args.json:
         keys = ("path", "start_line", "end_line", "symbol", "kind", "language", "score")
-        print(json.dumps([{k: getattr(f, k) for k in keys} for f in found], indent=2))
+        rows = [{**{k: getattr(f, k) for k in keys}, "snippet": f.snippet} for f in found]
+        print(json.dumps(rows, indent=2))
         return 0
     if not found:
         print("no results", file=sys.stderr)
@@ -155,3 +189,14 @@ async def _run(root: Path, settings: object, args: argparse.Namespace) -> int:
         for line in f.snippet.splitlines()[:4]:
             print(f"    {line}")
     return 0
+
+
+def _excluded(globs: list[str]) -> list[str]:
+    """``--exclude GLOB`` as negated globs: the path itself and, for a folder, all below it
+    (in gitignore syntax ``!tests`` alone would not reach the files inside)."""
+    out = []
+    for glob in globs:
+        bare = glob.strip().removeprefix("!").rstrip("/")
+        if bare:
+            out += [f"!{bare}", f"!{bare}/**"]
+    return out

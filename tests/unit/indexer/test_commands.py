@@ -48,6 +48,7 @@ def test_search_json_indexes_first_and_prints_the_documented_keys(
         "symbol",
         "kind",
         "language",
+        "snippet",
         "score",
     }
     assert (results[0]["path"], results[0]["symbol"], results[0]["start_line"]) == (
