@@ -118,6 +118,7 @@ async def _migrate(args: argparse.Namespace) -> int:
         conn = await connect(settings)
         try:
             applied = await schema.migrate(conn)
+            converted = await schema.convert_vectors(conn)
         finally:
             await conn.close()
     except SyncError as exc:
@@ -125,8 +126,10 @@ async def _migrate(args: argparse.Namespace) -> int:
         return 1
     if applied:
         print(f"applied {', '.join(map(str, applied))}: the schema is at version {applied[-1]}")
-    else:
+    elif converted is None:
         print(f"nothing to do: the schema is at version {schema.latest()}")
+    if converted is not None:
+        print(f"pgvector is in: {converted} vectors converted, team search is hybrid")
     return 0
 
 

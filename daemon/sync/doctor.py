@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 from daemon.config import LoadedSettings
 from daemon.doctor import Check
+
+if TYPE_CHECKING:
+    from daemon.sync.probe import Probe
 
 
 def check(loaded: LoadedSettings) -> list[Check]:
@@ -61,4 +65,28 @@ def check(loaded: LoadedSettings) -> list[Check]:
             )
         else:
             checks.append(Check("sync schema", "ok", f"version {found.schema_version}"))
+    checks += team_index_checks(found)
     return checks
+
+
+def team_index_checks(found: Probe) -> list[Check]:
+    """Whether the server keeps vectors in pgvector (hybrid team search) or as bytea."""
+    from daemon.sync.vectors import PGVECTOR_FIX
+
+    if found.vector_store is None:
+        return []
+    published = f"{found.repositories or 0} published repositories readable"
+    if found.vector_store == "vector":
+        return [Check("team index", "ok", f"pgvector: hybrid team search; {published}")]
+    detail = (
+        "the server has no pgvector: the team's embedding cache keeps vectors as bytea and"
+        f" team search is full-text only; {published}"
+    )
+    fix = PGVECTOR_FIX.split(". ", 1)[-1]
+    if found.pgvector_installable:
+        detail = (
+            "pgvector is installed on the server but the team index still stores bytea:"
+            f" team search is full-text only; {published}"
+        )
+        fix = "the team admin runs `deputydev sync migrate` (it converts the vectors)"
+    return [Check("team index", "warn", detail, fix)]

@@ -17,6 +17,11 @@ class Probe:
     known_version: int | None = None
     own_sessions: int | None = None
     team_sessions: int | None = None
+    # The team index (schema 2): "vector" (pgvector) or "bytea", whether the server could
+    # have pgvector, and the published repositories this role may read.
+    vector_store: str | None = None
+    pgvector_installable: bool | None = None
+    repositories: int | None = None
 
 
 async def probe(settings: SyncSettings) -> Probe:
@@ -39,6 +44,13 @@ async def probe(settings: SyncSettings) -> Probe:
             team = await conn.fetchval(
                 f"SELECT count(*) FROM {schema.SCHEMA}.sessions WHERE owner <> current_user"
             )
-        return Probe(True, None, role, version, schema.latest(), own, team)
+        store = repos = None
+        if version >= 2:
+            store = await schema.vector_column(conn)
+            repos = await conn.fetchval(f"SELECT count(*) FROM {schema.SCHEMA}.code_repos")
+        installable = await schema.pgvector_available(conn)
+        return Probe(
+            True, None, role, version, schema.latest(), own, team, store, installable, repos
+        )
     finally:
         await conn.close()

@@ -140,3 +140,85 @@ async def pgvector_available(conn: asyncpg.Connection) -> bool:
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions WHERE name = 'vector')"
         )
     )
+
+
+async def convert_vectors(conn: asyncpg.Connection) -> int | None:
+    """Once pgvector is on a server whose team index was made without it, turn the bytea
+    vector columns into pgvector's and index the published vectors (``deputydev sync
+    migrate``, as the admin who owns the tables). The rows converted, or None when there
+    was nothing to do (no team index, already pgvector, or pgvector still missing)."""
+    from daemon.sync.vectors import prepare
+
+    if await vector_column(conn) != "bytea" or not await pgvector_available(conn):
+        return None
+    converted = 0
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", LOCK_KEY)
+        if await vector_column(conn) != "bytea":  # another admin was first
+            return None
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        where = await conn.fetchval(
+            "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+            " ON n.oid = e.extnamespace WHERE e.extname = 'vector'"
+        )
+        vtype = f'"{where}".vector'
+        await conn.reload_schema_state()
+        for table in ("embedding_cache", "code_chunks"):
+            await conn.execute(f"ALTER TABLE {SCHEMA}.{table} ADD COLUMN embedding_v {vtype}")
+        await prepare_codec(conn, where)
+        # Keyset pages (an open cursor would keep the tables from being altered below).
+        last: tuple[str, str] = ("", "")
+        while rows := await conn.fetch(
+            f"SELECT embedder, content_hash, embedding FROM {SCHEMA}.embedding_cache"
+            " WHERE (embedder, content_hash) > ($1, $2) ORDER BY embedder, content_hash"
+            " LIMIT 2000",
+            *last,
+        ):
+            await conn.execute(
+                f"UPDATE {SCHEMA}.embedding_cache t SET embedding_v = u.v FROM unnest($1::text[],"
+                f" $2::text[], $3::{vtype}[]) AS u(e, h, v)"
+                " WHERE t.embedder = u.e AND t.content_hash = u.h",
+                [r["embedder"] for r in rows],
+                [r["content_hash"] for r in rows],
+                [bytes(r["embedding"]) for r in rows],
+            )
+            last = (rows[-1]["embedder"], rows[-1]["content_hash"])
+            converted += len(rows)
+        after = 0
+        while rows := await conn.fetch(
+            f"SELECT id, embedding FROM {SCHEMA}.code_chunks WHERE id > $1"
+            " AND embedding IS NOT NULL ORDER BY id LIMIT 2000",
+            after,
+        ):
+            await conn.execute(
+                f"UPDATE {SCHEMA}.code_chunks t SET embedding_v = u.v"
+                f" FROM unnest($1::bigint[], $2::{vtype}[]) AS u(id, v) WHERE t.id = u.id",
+                [r["id"] for r in rows],
+                [bytes(r["embedding"]) for r in rows],
+            )
+            after = rows[-1]["id"]
+            converted += len(rows)
+        for table in ("embedding_cache", "code_chunks"):
+            await conn.execute(f"ALTER TABLE {SCHEMA}.{table} DROP COLUMN embedding")
+            await conn.execute(
+                f"ALTER TABLE {SCHEMA}.{table} RENAME COLUMN embedding_v TO embedding"
+            )
+        await conn.execute(
+            f"ALTER TABLE {SCHEMA}.embedding_cache ALTER COLUMN embedding SET NOT NULL"
+        )
+        for embedder, dims in await conn.fetch(
+            f"SELECT DISTINCT embedder, dims FROM {SCHEMA}.code_repos"
+            " WHERE embedder IS NOT NULL AND dims IS NOT NULL"
+        ):
+            await conn.fetchval(f"SELECT {SCHEMA}.ensure_code_index($1, $2)", embedder, dims)
+    await prepare(conn)
+    log.info("converted %d vectors to pgvector", converted)
+    return converted
+
+
+async def prepare_codec(conn: asyncpg.Connection, where: str) -> None:
+    from daemon.sync.vectors import decode_vector, encode_vector
+
+    await conn.set_type_codec(
+        "vector", schema=where, encoder=encode_vector, decoder=decode_vector, format="binary"
+    )
