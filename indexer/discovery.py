@@ -195,19 +195,28 @@ class Ignorer:
 
 
 def _git_files(root: Path) -> list[str] | None:
-    """Files git would track under ``root``, or None when it is not in a work tree."""
+    """Files git would track under ``root``, or None when it is not in a work tree.
+
+    git runs hardened (``indexer.gitsafe``): ``ls-files`` runs a repository's
+    ``core.fsmonitor`` program otherwise, and the repository may be an attacker's."""
     if not (root / ".git").exists():
         return None
-    try:
-        import git
+    import subprocess
 
-        out = git.Repo(root).git.ls_files(
-            "--cached", "--others", "--exclude-standard", "-z", "--", "."
-        )
-    except Exception as exc:
+    from indexer.gitsafe import git_argv, git_env
+
+    argv = git_argv(root, "ls-files", "--cached", "--others", "--exclude-standard", "-z", "--", ".")
+    try:
+        done = subprocess.run(argv, cwd=root, env=git_env(), capture_output=True, check=False)
+    except OSError as exc:
         log.info("git ls-files failed in %s (%s); walking instead", root, exc)
         return None
-    return sorted({p for p in str(out).split("\0") if p})
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", errors="replace").strip()[:300]
+        log.info("git ls-files failed in %s (%s); walking instead", root, err)
+        return None
+    out = os.fsdecode(done.stdout)
+    return sorted({p for p in out.split("\0") if p})
 
 
 def _walk(root: Path, ignorer: Ignorer) -> Iterator[str]:
