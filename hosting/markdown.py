@@ -94,7 +94,8 @@ def work_item(
         sections.append("## Reviews\n\n" + _comment_list(item.reviews, comment_budget // 4))
     if item.review_comments:
         sections.append(
-            "## Review comments\n\n" + _review_comments(item.review_comments, comment_budget // 2)
+            "## Review comments\n\n"
+            + _review_comments(item.review_comments, comment_budget // 2, withhold)
         )
     if item.comments or item.omitted_comments:
         shown = _comment_list(item.comments, comment_budget // 2)
@@ -139,7 +140,9 @@ def _comment_list(comments: Sequence[Comment], budget: int) -> str:
     return "\n".join(out)
 
 
-def _review_comments(comments: Sequence[Comment], budget: int) -> str:
+def _review_comments(
+    comments: Sequence[Comment], budget: int, withhold: Callable[[str], bool] | None = None
+) -> str:
     out: list[str] = []
     used = 0
     for index, comment in enumerate(comments):
@@ -150,6 +153,9 @@ def _review_comments(comments: Sequence[Comment], budget: int) -> str:
             where += f" (old line {comment.old_line})"
         state = f" [{comment.state}]" if comment.state else ""
         body = clip(comment.body, COMMENT_CHARS, "comment") or "(no text)"
+        if comment.path is not None and withhold is not None and withhold(comment.path):
+            # A comment on a secrets file may quote it (a suggestion block does).
+            body = "(comment withheld: it is on a secrets file)"
         lead = "  - reply " if comment.reply else "- "
         entry = f"{lead}`{where}` @{comment.author} ({_when(comment.created)}){state}:\n"
         entry += _indent(body, "    " if comment.reply else "  ")

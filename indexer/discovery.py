@@ -27,14 +27,22 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from indexer.languages import language_for_path
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
 
-__all__ = ["IGNORE_FILE", "VENDORED_DIRS", "FileInfo", "Ignorer", "discover", "is_binary"]
+__all__ = [
+    "IGNORE_FILE",
+    "VENDORED_DIRS",
+    "Exclude",
+    "FileInfo",
+    "Ignorer",
+    "discover",
+    "is_binary",
+]
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +135,16 @@ BINARY_SUFFIXES = frozenset(
         ".safetensors",
     ]
 )
+
+
+class Exclude(Protocol):
+    """Files the index must never hold (secrets), decided by whoever opens the index: by
+    relative path before a file is read, by its bytes once it is. Must pickle (chunking
+    workers get it)."""
+
+    def path(self, rel: str) -> bool: ...
+
+    def content(self, head: bytes | str) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,15 +280,17 @@ def _sniff_needed(rel: str) -> bool:
     return language_for_path(rel) is None
 
 
-def discover(root: Path, *, max_file_bytes: int = 1 << 20) -> list[FileInfo]:
-    """The files to index under ``root``, sorted by path."""
+def discover(
+    root: Path, *, max_file_bytes: int = 1 << 20, exclude: Exclude | None = None
+) -> list[FileInfo]:
+    """The files to index under ``root``, sorted by path, without those ``exclude`` names."""
     root = root.resolve()
     listed = _git_files(root)
     ignorer = Ignorer(root, use_gitignore=listed is None)
     names = listed if listed is not None else list(_walk(root, ignorer))
     found = []
     for rel in names:
-        if ignorer.ignored(rel):
+        if ignorer.ignored(rel) or (exclude is not None and exclude.path(rel)):
             continue
         info = _check(root, rel, max_file_bytes)
         if info is not None:
@@ -278,10 +298,12 @@ def discover(root: Path, *, max_file_bytes: int = 1 << 20) -> list[FileInfo]:
     return found
 
 
-def admits(root: Path, rel: str, ignorer: Ignorer, max_file_bytes: int) -> FileInfo | None:
+def admits(
+    root: Path, rel: str, ignorer: Ignorer, max_file_bytes: int, exclude: Exclude | None = None
+) -> FileInfo | None:
     """One changed file (the watcher, a save), judged as ``discover`` would.  Pass an
     ``Ignorer(root, use_gitignore=True)``: reading the ignore files is what git does for
     an untracked file, and it costs no ``git`` process per change."""
-    if ignorer.ignored(rel):
+    if ignorer.ignored(rel) or (exclude is not None and exclude.path(rel)):
         return None
     return _check(root, rel, max_file_bytes)

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from indexer.discovery import FileInfo, Ignorer, admits, discover, is_binary
+from indexer.discovery import Exclude, FileInfo, Ignorer, admits, discover, is_binary
 from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
 from indexer.search import MODES, RanMode, Searcher, SearchResult, SearchResults
 from indexer.settings import IndexSettings
@@ -107,11 +107,23 @@ class _State:
 # --------------------------------------------------------------------------- preparing files
 
 
+@dataclass(frozen=True, slots=True)
+class Withheld:
+    """A file whose content ``exclude`` refuses (a private key under an innocent name)."""
+
+    path: str
+
+
 def prepare_file(
-    root: str, info: FileInfo, known_hash: str | None, max_lines: int
-) -> PreparedFile | FileInfo | None:
+    root: str,
+    info: FileInfo,
+    known_hash: str | None,
+    max_lines: int,
+    exclude: Exclude | None = None,
+) -> PreparedFile | FileInfo | Withheld | None:
     """Read, hash and chunk one file.  The ``info`` back when its content is unchanged
-    (only the stat moved), None when it cannot be read any more.  Runs in pool workers."""
+    (only the stat moved), :class:`Withheld` when ``exclude`` refuses its content, None
+    when it cannot be read any more.  Runs in pool workers."""
     from indexer.chunking import chunk_file
     from indexer.ranking import fts_rows
 
@@ -121,6 +133,8 @@ def prepare_file(
         return None
     if is_binary(data[:8192]):
         return None
+    if exclude is not None and exclude.content(data):
+        return Withheld(info.path)
     digest = hashlib.sha256(data).hexdigest()
     if digest == known_hash:
         return info
@@ -143,7 +157,10 @@ def prepare_file(
     )
 
 
-def _prepare_star(args: tuple[str, FileInfo, str | None, int]) -> PreparedFile | FileInfo | None:
+_PrepareArgs = tuple[str, FileInfo, str | None, int, Exclude | None]
+
+
+def _prepare_star(args: _PrepareArgs) -> PreparedFile | FileInfo | Withheld | None:
     return prepare_file(*args)
 
 
@@ -172,9 +189,11 @@ class Index:
         drv: Driver,
         embedder: Embedder | None,
         shared: SharedVectors | None = None,
+        exclude: Exclude | None = None,
     ) -> None:
         self.root = root
         self.shared = shared
+        self.exclude = exclude
         self.settings = settings
         self.driver = drv
         self.embedder = embedder
@@ -221,7 +240,10 @@ class Index:
         settings: IndexSettings | None = None,
         embedder: Embedder | None = None,
         shared: SharedVectors | None = None,
+        exclude: Exclude | None = None,
     ) -> Index:
+        """``exclude`` names the files never to hold (secrets); one held already is
+        removed by the next run that meets it."""
         settings = settings or IndexSettings()
 
         def open_stores(drv: Driver) -> list[Store]:
@@ -253,7 +275,16 @@ class Index:
         root, drv, stores = await asyncio.to_thread(opened)
         writer, reader, vector_reader, spare_reader = stores
         index = cls(
-            root, writer, reader, vector_reader, spare_reader, settings, drv, embedder, shared
+            root,
+            writer,
+            reader,
+            vector_reader,
+            spare_reader,
+            settings,
+            drv,
+            embedder,
+            shared,
+            exclude,
         )
         if embedder is not None and drv.vectors:
             index._state.embed_state = "idle"
@@ -386,13 +417,17 @@ class Index:
         store = self._writer
         states = store.file_states()
         if paths is None:
-            infos = discover(self.root, max_file_bytes=self.settings.max_file_bytes)
+            infos = discover(
+                self.root, max_file_bytes=self.settings.max_file_bytes, exclude=self.exclude
+            )
             seen = {info.path for info in infos}
             removed = sorted(p for p in states if p not in seen)
         else:
             infos, removed = [], []
             for rel in dict.fromkeys(paths):
-                info = admits(self.root, rel, self._ignorer, self.settings.max_file_bytes)
+                info = admits(
+                    self.root, rel, self._ignorer, self.settings.max_file_bytes, self.exclude
+                )
                 if info is not None:
                     infos.append(info)
                 elif rel in states:
@@ -407,14 +442,22 @@ class Index:
             with store.transaction():
                 for rel in removed:
                     store.delete_file(rel)
-        batch: list[PreparedFile | FileInfo] = []
+        batch: list[PreparedFile | FileInfo | Withheld] = []
+        withheld = 0
 
         def flush() -> None:
-            nonlocal added, updated, chunks
+            nonlocal added, updated, chunks, withheld
             if not batch:
                 return
             with store.transaction():
                 for item in batch:
+                    if isinstance(item, Withheld):
+                        if item.path in states:
+                            store.delete_file(item.path)
+                            withheld += 1
+                            if len(changed_paths) < 100:
+                                changed_paths.append(item.path)
+                        continue
                     if isinstance(item, FileInfo):
                         store.touch_file(item.path, item.size, item.mtime_ns)
                         continue
@@ -442,8 +485,8 @@ class Index:
             files=len(infos),
             added=added,
             updated=updated,
-            removed=len(removed),
-            unchanged=len(infos) - added - updated,
+            removed=len(removed) + withheld,
+            unchanged=len(infos) - added - updated - withheld,
             chunks=chunks,
             seconds=time.perf_counter() - started,
             finished_at=finished,
@@ -462,10 +505,16 @@ class Index:
 
     def _prepared(
         self, todo: list[FileInfo], states: dict[str, FileState]
-    ) -> Iterator[PreparedFile | FileInfo | None]:
+    ) -> Iterator[PreparedFile | FileInfo | Withheld | None]:
         root = str(self.root)
-        args = [
-            (root, info, s.hash if (s := states.get(info.path)) else None, self._max_lines())
+        args: list[_PrepareArgs] = [
+            (
+                root,
+                info,
+                s.hash if (s := states.get(info.path)) else None,
+                self._max_lines(),
+                self.exclude,
+            )
             for info in todo
         ]
         workers = _workers(self.settings)
@@ -914,8 +963,8 @@ def exit_with_parent(parent: int) -> None:
 
 
 def _bounded_map(
-    pool: Executor, args: Iterable[tuple[str, FileInfo, str | None, int]], *, ahead: int
-) -> Iterator[PreparedFile | FileInfo | None]:
+    pool: Executor, args: Iterable[_PrepareArgs], *, ahead: int
+) -> Iterator[PreparedFile | FileInfo | Withheld | None]:
     from collections import deque
 
     pending: deque[Any] = deque()

@@ -243,9 +243,9 @@ class CompletionService:
         return path.name, path
 
     def _secret(self, rel: str) -> bool:
-        from daemon.tools.paths import is_secret
+        from daemon.tools.secrets import SecretPolicy
 
-        return is_secret(Path(rel), rel, self._server.settings.solver.tools)
+        return SecretPolicy.of(self._server.settings.solver.tools).path(rel)
 
     def _buffers(self, current: str) -> list[Buffer]:
         from indexer.languages import language_for_path

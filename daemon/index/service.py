@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.server import DeputyServer
     from daemon.sync.service import SyncService
+    from daemon.tools.secrets import SecretPolicy
     from indexer.embedder import Embedder, SharedVectors
     from indexer.index import Index, IndexEvent
     from indexer.search import RanMode, SearchResult, SearchResults
@@ -70,8 +71,20 @@ async def open_index(root: Path, settings: Settings, shared: SharedVectors | Non
     from indexer.index import Index
 
     return await Index.open(
-        root, database_path(root), settings.index, build_embedder(settings), shared
+        root,
+        database_path(root),
+        settings.index,
+        build_embedder(settings),
+        shared,
+        exclude=secret_policy(settings),
     )
+
+
+def secret_policy(settings: Settings) -> SecretPolicy:
+    """The files the index never holds: the tools' own secret policy."""
+    from daemon.tools.secrets import SecretPolicy
+
+    return SecretPolicy.of(settings.solver.tools)
 
 
 class IndexService:
@@ -83,7 +96,7 @@ class IndexService:
         self._watchers: dict[Path, asyncio.Task[None]] = {}
         self._watching: dict[Path, asyncio.Event] = {}
         self._paused = False
-        self._opened_with: IndexSettings | None = None
+        self._opened_with: tuple[IndexSettings, SecretPolicy] | None = None
 
     @property
     def settings(self) -> IndexSettings:
@@ -93,7 +106,7 @@ class IndexService:
         self._server.roots_changed.connect(self._on_roots_changed)
         self._server.document_saved.connect(self._on_saved)
         self._server.settings_changed.connect(self._on_settings_changed)
-        self._opened_with = self.settings
+        self._opened_with = (self.settings, secret_policy(self._server.settings))
         if not self.settings.enabled:
             log.info("indexing is off (index.enabled = false)")
             return
@@ -286,10 +299,12 @@ class IndexService:
                 self._schedule(root)
 
     async def _on_settings_changed(self, settings: Settings) -> None:
-        """New ``[index]`` settings (limits, vectors, embedder): reopen every root."""
-        if settings.index == self._opened_with:
+        """New ``[index]`` settings (limits, vectors, embedder) or secret patterns: reopen
+        every root (its next run drops the files that became secret)."""
+        opened_with = (settings.index, secret_policy(settings))
+        if opened_with == self._opened_with:
             return
-        self._opened_with = settings.index
+        self._opened_with = opened_with
         log.info("index settings changed; reopening the indexes")
         roots = list(self.indexes)
         await self._on_roots_changed([], roots)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,8 @@ from daemon.errors import DaemonError, WorkspaceError
 from daemon.solver.settings import ToolSettings
 from daemon.tools.paths import is_secret
 from daemon.tools.runtime import run_process
+from daemon.tools.secrets import SecretPolicy
+from indexer.gitsafe import config_flags, git_env, repository_drivers
 from protocol import errors as codes
 
 MAX_UNTRACKED_BYTES = 1_000_000
@@ -263,9 +264,12 @@ def drop_secrets(
 ) -> tuple[list[FileChange], list[tuple[str, str]]]:
     kept: list[FileChange] = []
     skipped: list[tuple[str, str]] = []
+    policy = SecretPolicy.of(settings)
     for f in files:
         names = [f.path] + ([f.old_path] if f.old_path else [])
-        if any(is_secret(PurePosixPath(n), n, settings) for n in names):  # type: ignore[arg-type]
+        body = "\n".join(line[1:] for h in f.hunks for line in h.lines)
+        # By name, or by what the change holds (a private key under an innocent name).
+        if any(policy.path(n) for n in names) or policy.content(body):
             skipped.append((f.path, "secret file: never sent to a model (solver.tools)"))
         else:
             kept.append(f)
@@ -291,20 +295,15 @@ _SAFE = (
 
 
 def _env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_OPTIONAL_LOCKS": "0",
-        "GIT_PAGER": "cat",
-        "GIT_EXTERNAL_DIFF": "",
-    }
+    return git_env()
 
 
 async def git(cwd: Path, *args: str, check: bool = True) -> tuple[int, str, str]:
+    # Hardened as every git the daemon runs (indexer.gitsafe), plus fixed output formats.
+    overrides = await asyncio.to_thread(repository_drivers, cwd)
+    argv = ["git", *config_flags(overrides), *_SAFE, *args]
     try:
-        done = await run_process(
-            ["git", *_SAFE, *args], cwd=cwd, env=_env(), max_stdout=MAX_DIFF_BYTES
-        )
+        done = await run_process(argv, cwd=cwd, env=_env(), max_stdout=MAX_DIFF_BYTES)
     except FileNotFoundError:
         raise ReviewError("git is not installed; a review of local changes needs it") from None
     out = done.stdout.decode("utf-8", errors="replace")
@@ -418,7 +417,7 @@ async def _untracked(top: Path, settings: ToolSettings) -> tuple[str, list[tuple
     parts: list[str] = []
     skipped: list[tuple[str, str]] = []
     for path in filter(None, out.split("\0")):
-        if is_secret(PurePosixPath(path), path, settings):  # type: ignore[arg-type]
+        if is_secret(top / path, path, settings):
             skipped.append((path, "secret file: never sent to a model (solver.tools)"))
             continue
         data = await asyncio.to_thread(_small_file, top / path)

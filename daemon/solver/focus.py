@@ -16,9 +16,10 @@ from pathlib import Path
 
 from daemon.tools.base import ToolContext, ToolError, cap
 from daemon.tools.files import ListFiles, current_text
-from daemon.tools.git import run_git, secret_excludes
-from daemon.tools.paths import check_readable, confine, relative
+from daemon.tools.git import run_git, secret_on_disk
+from daemon.tools.paths import check_readable, confine, relative, secret_refusal
 from daemon.tools.runtime import Budget, in_thread
+from daemon.tools.secrets import SecretPolicy, filter_diff
 from hosting.markdown import fence
 from protocol.query import FocusItem, FocusKind
 
@@ -123,20 +124,34 @@ def _lines(text: str, start: int | None, end: int | None) -> tuple[int, int, str
     return first, last, "\n".join(lines[first - 1 : last])
 
 
+async def _text_of(ctx: ToolContext, path: Path, rel: str) -> str:
+    """What the user sees of a file that passed ``_readable``, unless that (an unsaved
+    buffer) holds a secret itself."""
+    text = await in_thread(current_text, ctx, path)
+    if SecretPolicy.of(ctx.settings).content(text):
+        raise secret_refusal(rel)
+    return text
+
+
 async def _file(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     path, rel = _readable(item, ctx)
-    text = await in_thread(current_text, ctx, path)
-    return rel, text
+    return rel, await _text_of(ctx, path, rel)
 
 
 async def _snippet(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     if item.text is not None:
         where = item.path or "selection"
+        policy = SecretPolicy.of(ctx.settings)
+        # A selection in a secrets file, or one holding a key, is a secret all the same.
+        if (item.path is not None and policy.path(editor_path(ctx.roots, item.path))) or (
+            policy.content(item.text)
+        ):
+            raise secret_refusal(where)
         if item.start_line is not None:
             where += f":{item.start_line}-{item.end_line or item.start_line}"
         return where, item.text
     path, rel = _readable(item, ctx)
-    text = await in_thread(current_text, ctx, path)
+    text = await _text_of(ctx, path, rel)
     first, last, body = _lines(text, item.start_line, item.end_line)
     return f"{rel}:{first}-{last}", body
 
@@ -155,13 +170,18 @@ async def _symbol(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
     assert item.symbol is not None
     if item.path is not None:
         path, rel = _readable(item, ctx)
-        text = await in_thread(current_text, ctx, path)
+        text = await _text_of(ctx, path, rel)
         found = await in_thread(_find_symbol, rel, text, item.symbol)
         if found is not None:
             first, last = found
             return f"{rel}:{first}-{last} ({item.symbol})", _lines(text, first, last)[2]
     if ctx.index is not None:
-        hits = await ctx.index.symbols(item.symbol, limit=3)
+        policy = SecretPolicy.of(ctx.settings)
+        hits = [
+            h
+            for h in await ctx.index.symbols(item.symbol, limit=3)
+            if not (policy.path(h.path) or policy.content(h.text))
+        ]
         if hits:
             blocks = [f"{h.path}:{h.start_line}-{h.end_line}\n{h.text}" for h in hits]
             return f"symbol {item.symbol}", "\n\n".join(blocks)
@@ -201,29 +221,16 @@ async def _diffs(ctx: ToolContext, paths: Sequence[Path]) -> str:
             diff = ""  # no commit yet: everything is untracked
         else:
             try:
-                diff = await run_git(
-                    top,
-                    "diff",
-                    "--no-ext-diff",
-                    "--no-textconv",
-                    "HEAD",
-                    "--",
-                    str(path),
-                    *secret_excludes(ctx.settings),
-                )
+                diff = await run_git(top, "diff", "--ignore-submodules", "HEAD", "--", str(path))
             except ToolError as exc:
                 diff = str(exc)[:300]
         untracked = await run_git(
-            top,
-            "ls-files",
-            "--others",
-            "--exclude-standard",
-            "--",
-            str(path),
-            *secret_excludes(ctx.settings),
+            top, "ls-files", "--others", "--exclude-standard", "--", str(path)
         )
         if untracked:
             diff += "\n\nUntracked files:\n" + untracked
+        policy = SecretPolicy.of(ctx.settings)
+        diff = await in_thread(filter_diff, diff, policy, secret_on_disk(policy, top))
         out.append(diff.strip() or "no changes")
     return "\n\n".join(out)
 

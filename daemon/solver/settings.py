@@ -7,23 +7,62 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-# Files whose content is a secret more often than not; the model cannot read them unless
-# ``tools.allowSecretFiles`` says so. Matched against the file name and the relative path.
+# Files whose content is a secret more often than not: never indexed, never shown to the
+# model (daemon/tools/secrets.py has the rules: gitignore-style, in order, the last match
+# wins, "!" negates; a pattern without "/" matches the file name, one with "/" the path or
+# any tail of it). Files holding a private key block or a service-account key are secret
+# by their content as well, whatever their name.
+_DATA_EXTENSIONS = ("yaml", "yml", "json", "toml", "ini", "env", "txt", "conf", "properties")
 DEFAULT_SECRET_PATTERNS: tuple[str, ...] = (
     ".env",
     ".env.*",
+    "*.env",
+    ".envrc",
+    # keys and certificate stores
     "*.pem",
     "*.key",
     "*.p12",
     "*.pfx",
-    "id_rsa*",
-    "id_ed25519*",
+    "*.jks",
     "*.keystore",
+    "*.ppk",
+    "*.kdbx",
+    "*.gpg",
+    # SSH keys: id_* without an extension (id_rsa, id_ed25519, id_work), never the .pub
+    "id_*",
+    "!id_*.*",
+    "id_rsa*",
+    "id_dsa*",
+    "id_ecdsa*",
+    "id_ed25519*",
+    "!*.pub",
+    # credentials of tools
     ".netrc",
+    "_netrc",
     ".pgpass",
-    "credentials.json",
-    "secrets.*",
+    ".git-credentials",
+    ".npmrc",
+    ".yarnrc.yml",
+    ".pypirc",
+    ".htpasswd",
     ".aws/credentials",
+    ".docker/config.json",
+    ".kube/config",
+    ".ssh/*",
+    "!.ssh/*.pub",
+    "!.ssh/known_hosts",
+    "!.ssh/config",
+    "credentials",
+    "credentials.json",
+    "client_secret*.json",
+    "*service-account*.json",
+    "*service_account*.json",
+    "*serviceaccount*.json",
+    # secrets.yaml and the like (data files; secrets.py is code)
+    *(f"{stem}.{ext}" for stem in ("secrets", "secret") for ext in _DATA_EXTENSIONS),
+    "*.tfstate",
+    "*.tfstate.*",
+    "*.tfvars",
 )
 
 

@@ -24,7 +24,6 @@ those same bytes.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import logging
 import random
 import struct
@@ -120,8 +119,10 @@ async def prepare(conn: asyncpg.Connection) -> str | None:
 
 
 def secret_file(path: str, patterns: Sequence[str]) -> bool:
-    name = path.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(path, p) for p in patterns)
+    """The tools' secret patterns (``daemon.tools.secrets``: ordered, ``!`` negates)."""
+    from daemon.tools.secrets import path_matches
+
+    return path_matches(tuple(patterns), path)
 
 
 class RootShare:
@@ -139,6 +140,10 @@ class RootShare:
             return False
         settings = self._cache.settings()
         if secret_file(path, settings.solver.tools.secret_patterns):
+            return False
+        from daemon.tools.secrets import content_is_secret
+
+        if content_is_secret(text):  # a key under an innocent name
             return False
         return self._cache.redactor().text(text) == text
 

@@ -10,8 +10,9 @@ from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
 from daemon.tools.fileio import read_regular, write_regular
-from daemon.tools.paths import check_readable, confine, relative
+from daemon.tools.paths import check_readable, confine, relative, secret_refusal
 from daemon.tools.runtime import checkpoint, in_thread
+from daemon.tools.secrets import SecretPolicy
 
 if TYPE_CHECKING:
     from protocol.query import EditStatus
@@ -73,6 +74,8 @@ class ReadFile(Tool):
     @staticmethod
     def _read(ctx: ToolContext, path: Path, rel: str, args: ReadFileArgs) -> str:
         text = current_text(ctx, path)
+        if SecretPolicy.of(ctx.settings).content(text):  # the editor's buffer, say
+            raise secret_refusal(rel)
         lines = text.splitlines()
         if args.start_line is None and args.end_line is None and len(lines) > OUTLINE_LINES:
             return _outline(rel, text)

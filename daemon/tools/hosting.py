@@ -9,13 +9,12 @@ back to the model as a tool error, so the turn goes on.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError
-from daemon.tools.paths import is_secret
+from daemon.tools.secrets import SecretPolicy
 
 if TYPE_CHECKING:
     from hosting.service import Hosting
@@ -26,13 +25,9 @@ _MARGIN = 300
 
 
 def secret_paths(ctx: ToolContext) -> Callable[[str], bool]:
-    """Whether a path in a pull request's diff names a secrets file, by the same patterns
-    that keep the model from reading one in the workspace."""
-
-    def secret(path: str) -> bool:
-        return is_secret(PurePosixPath(path), path, ctx.settings)  # type: ignore[arg-type]
-
-    return secret
+    """Whether a path in a pull request (its diff, a review comment's file) names a secrets
+    file, by the same policy that keeps the model from reading one in the workspace."""
+    return SecretPolicy.of(ctx.settings).path
 
 
 def _hosting(ctx: ToolContext) -> Hosting:

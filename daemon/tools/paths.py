@@ -8,12 +8,12 @@ one rule it can learn from the error.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
 from daemon.solver.settings import ToolSettings
 from daemon.tools.base import ToolError
+from daemon.tools.secrets import SecretPolicy
 
 
 def root_for(roots: Sequence[Path], raw: str) -> tuple[Path, str]:
@@ -57,19 +57,19 @@ def relative(roots: Sequence[Path], path: Path) -> str:
 
 
 def is_secret(path: Path, rel: str, settings: ToolSettings) -> bool:
-    if settings.allow_secret_files:
-        return False
-    return any(
-        fnmatch.fnmatch(path.name, pattern) or fnmatch.fnmatch(rel, pattern)
-        for pattern in settings.secret_patterns
+    """By the one secret policy (``daemon.tools.secrets``): its path, or its first bytes."""
+    return SecretPolicy.of(settings).file(path, rel)
+
+
+def secret_refusal(rel: str) -> ToolError:
+    return ToolError(
+        f"{rel} looks like a secrets file and is not readable (to allow it, set "
+        "solver.tools.allowSecretFiles in your own config.toml)"
     )
 
 
 def check_readable(roots: Sequence[Path], path: Path, settings: ToolSettings) -> str:
     rel = relative(roots, path)
     if is_secret(path, rel, settings):
-        raise ToolError(
-            f"{rel} looks like a secrets file and is not readable"
-            " (set solver.tools.allowSecretFiles to allow it)"
-        )
+        raise secret_refusal(rel)
     return rel

@@ -27,8 +27,8 @@ def write(root: Path, rel: str, text: str = "x = 1\n") -> Path:
     return path
 
 
-def paths(root: Path, **kwargs: int) -> set[str]:
-    return {f.path for f in discover(root, **kwargs)}
+def paths(root: Path, max_file_bytes: int = 1 << 20) -> set[str]:
+    return {f.path for f in discover(root, max_file_bytes=max_file_bytes)}
 
 
 @pytest.fixture(params=["git", "plain"])

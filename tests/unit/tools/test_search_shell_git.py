@@ -233,8 +233,10 @@ async def test_git_diff_and_blame_never_show_secret_files(root: Path) -> None:
     ctx = ToolContext(roots=[root])
     diff = await Git()({"command": "diff"}, ctx)
     assert "TOKEN_LIMIT = 6" in diff
-    assert "sk-live" not in diff and "new-secret" not in diff and ".env" not in diff
-    assert "no differences" in await Git()({"command": "diff", "path": "conf"}, ctx)
+    assert "sk-live" not in diff and "new-secret" not in diff
+    assert "[the change to .env is withheld: it is a secrets file]" in diff  # the name stays
+    conf = await Git()({"command": "diff", "path": "conf"}, ctx)
+    assert "new-secret" not in conf and "withheld" in conf
     with pytest.raises(ToolError, match="secrets file"):
         await Git()({"command": "blame", "path": ".env"}, ctx)
     with pytest.raises(ToolError, match="secrets file"):
