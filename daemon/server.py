@@ -173,6 +173,18 @@ class DeputyProtocol(LanguageServerProtocol):
                 "the server is shutting down; only exit is accepted",
             )
             return
+        # LSP: initialize is sent once. A second one would replace the roots (a folder the
+        # user never opened, such as /etc, becoming readable): roots change only through
+        # workspace/didChangeWorkspaceFolders.
+        if method == types.INITIALIZE and self._initialize_received:
+            self._refuse(
+                message,
+                codes.INVALID_REQUEST,
+                "initialize was already received; change the roots with "
+                "workspace/didChangeWorkspaceFolders",
+            )
+            log.warning("refused a second initialize")
+            return
         # LSP: before initialize, requests get ServerNotInitialized and notifications are
         # dropped, but exit, which lets a client stop a server it never initialized.
         if not self._initialize_received and method not in (None, types.INITIALIZE, types.EXIT):

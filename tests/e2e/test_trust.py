@@ -244,3 +244,29 @@ async def test_a_workspace_sync_url_gets_no_connection_and_redaction_stays_on(
     finally:
         listener.close()
         await listener.wait_closed()
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+async def test_a_second_initialize_is_refused_and_the_roots_stay(scene: Scene) -> None:
+    from lsprotocol import types
+    from pygls.exceptions import JsonRpcException
+
+    client = await scene.start(calls(Call("c1", "read_file", {"path": "passwd"})), answer())
+    with pytest.raises(JsonRpcException) as refused:
+        await client.request(
+            "initialize",
+            types.InitializeParams(
+                process_id=None,
+                root_uri="file:///etc",
+                workspace_folders=[types.WorkspaceFolder(uri="file:///etc", name="etc")],
+                capabilities=types.ClientCapabilities(),
+            ),
+        )
+    assert refused.value.code == -32600 and "didChangeWorkspaceFolders" in str(refused.value)
+    status = await client.request("deputydev/status", {})
+    assert [r["path"] for r in status["roots"]] == [str(scene.workspace)]
+    await scene.query("read passwd")
+    (result,) = scene.tool_results()
+    assert "does not exist" in result and "root:" not in scene.sent_to_model()
