@@ -4,19 +4,44 @@ A pull request is six requests, five of them at once: the pull, its files (with 
 review comments, reviews and conversation, then the CI of its head commit (check runs and
 the combined status). Each is cached by ETag, so reading the same pull again costs 304s,
 which GitHub does not count against the rate limit.
+
+What REST cannot tell, whether a review thread is resolved (and by whom), comes from one
+GraphQL query when the pull has review comments and a token is set (GraphQL wants one):
+kept five minutes, and left out, with the threads shown as REST gives them, if it fails.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
-from hosting.errors import AuthError, NotFound
+from hosting.errors import AuthError, HostingError, NotFound
 from hosting.http import Api, together
 from hosting.models import Check, Comment, FileDiff, SearchHit, WorkItem
 
 HEADERS = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
 PER_PAGE = 100
+MAX_THREAD_PAGES = 5
+
+THREADS = """
+query($owner: String!, $name: String!, $number: Int!, $after: String) {
+  repository(owner: $owner, name: $name) {
+    pullRequest(number: $number) {
+      reviewThreads(first: 100, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          isResolved
+          resolvedBy { login }
+          comments(first: 1) { nodes { databaseId } }
+        }
+      }
+    }
+  }
+}
+"""
+
+log = logging.getLogger(__name__)
 
 
 def _login(user: Any) -> str:
@@ -53,6 +78,7 @@ class GitHub(Api):
             ),
         )
         comments, omitted = await self._conversation(repo, number, int(pull.get("comments") or 0))
+        resolved = await self._resolved_threads(repo, number) if review_comments else {}
         sha = (pull.get("head") or {}).get("sha")
         checks, note = await self._checks(repo, sha) if sha else ((), "no head commit")
         state = "merged" if pull.get("merged") or pull.get("merged_at") else pull.get("state", "")
@@ -81,7 +107,7 @@ class GitHub(Api):
             changed_files=pull.get("changed_files"),
             comments=comments,
             omitted_comments=omitted,
-            review_comments=_review_comments(review_comments),
+            review_comments=_review_comments(review_comments, resolved),
             reviews=tuple(
                 Comment(
                     _login(r.get("user")),
@@ -123,6 +149,35 @@ class GitHub(Api):
             comments=comments,
             omitted_comments=omitted,
         )
+
+    async def _resolved_threads(self, repo: str, number: int) -> dict[int, str]:
+        """The first comment's id of each resolved review thread, with who resolved it."""
+        if self.http.host.credentials is None:
+            return {}
+        owner, _, name = repo.partition("/")
+        found: dict[int, str] = {}
+        after: str | None = None
+        try:
+            for _ in range(MAX_THREAD_PAGES):
+                data = await self.http.graphql(
+                    THREADS,
+                    {"owner": owner, "name": name, "number": number, "after": after},
+                    what=f"the review threads of {repo}#{number}",
+                )
+                threads = ((data.get("repository") or {}).get("pullRequest") or {}).get(
+                    "reviewThreads"
+                ) or {}
+                for thread in threads.get("nodes") or ():
+                    first = ((thread or {}).get("comments") or {}).get("nodes") or []
+                    if thread.get("isResolved") and first and first[0].get("databaseId"):
+                        found[int(first[0]["databaseId"])] = _login(thread.get("resolvedBy"))
+                page = threads.get("pageInfo") or {}
+                after = page.get("endCursor")
+                if not page.get("hasNextPage") or not after:
+                    break
+        except HostingError as exc:
+            log.info("review threads shown without their resolution: %s", exc)
+        return found
 
     async def _conversation(
         self, repo: str, number: int, total: int
@@ -246,8 +301,9 @@ def _file(data: Any) -> FileDiff:
     )
 
 
-def _review_comments(items: list[Any]) -> tuple[Comment, ...]:
-    """Threads in order: each top comment followed by its replies."""
+def _review_comments(items: list[Any], resolved: dict[int, str]) -> tuple[Comment, ...]:
+    """Threads in order: each top comment followed by its replies; a resolved thread's top
+    comment says so, and by whom."""
     by_id = {c.get("id"): c for c in items}
     replies: dict[Any, list[Any]] = {}
     tops: list[Any] = []
@@ -261,6 +317,9 @@ def _review_comments(items: list[Any]) -> tuple[Comment, ...]:
     for top in tops:
         for c in [top, *replies.get(top.get("id"), [])]:
             line = c.get("line")
+            state = "outdated" if line is None and c.get("original_line") else None
+            if c is top and c.get("id") in resolved:
+                state = ", ".join(filter(None, (f"resolved by @{resolved[c['id']]}", state)))
             out.append(
                 Comment(
                     _login(c.get("user")),
@@ -269,7 +328,7 @@ def _review_comments(items: list[Any]) -> tuple[Comment, ...]:
                     path=c.get("path"),
                     line=line,
                     old_line=c.get("original_line") if line is None else None,
-                    state="outdated" if line is None and c.get("original_line") else None,
+                    state=state,
                     reply=c is not top,
                 )
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import hashlib
 import json
 import logging
 import re
@@ -142,6 +143,10 @@ class HostClient:
         self._headers = {"User-Agent": USER_AGENT, **(headers or {})}
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
+        # GitHub Enterprise serves GraphQL beside its REST base (URL/api/graphql next to
+        # URL/api/v3): the one other address that may receive the credentials.
+        self._also = (graphql_url(host),) if host.kind == "github" else ()
+        self._graphql_missing = False
         # Counted for the benchmark and the tests: requests sent, and 304s among them.
         self.sent = 0
         self.not_modified = 0
@@ -173,7 +178,7 @@ class HostClient:
 
     def url(self, path: str) -> str:
         if path.startswith(("http://", "https://")):
-            if not same_origin_below(self.host.api, path):
+            if not any(same_origin_below(base, path) for base in (self.host.api, *self._also)):
                 raise BadResponse(
                     f"{self.host.label} pointed at {path.split('?')[0]}, outside its API "
                     f"({self.host.api}); not followed, so no credentials leave the host",
@@ -285,6 +290,51 @@ class HostClient:
             entry = Cached(text, lowered.get("etag"), lowered.get("last-modified"), kept)
             await asyncio.to_thread(self._cache.put, self._identity, url, entry)
         return answer
+
+    async def graphql(
+        self, query: str, variables: Mapping[str, Any], *, what: str, fresh_s: float = 300.0
+    ) -> Any:
+        """The ``data`` of one GraphQL query (GitHub), kept ``fresh_s`` seconds: a POST has no
+        validator to ask again with, so a repeated read inside that time sends nothing.
+
+        Errors the API reports in a 200 body become :class:`BadResponse`; an instance with no
+        GraphQL endpoint (404) is remembered, and not asked again by this client."""
+        if self._graphql_missing:
+            raise NotFound(f"{self.host.label} has no GraphQL API", host=self.host.label)
+        url = graphql_url(self.host)
+        key = (
+            url
+            + "#"
+            + hashlib.sha256(
+                json.dumps([query, dict(variables)], sort_keys=True).encode()
+            ).hexdigest()
+        )
+        if self._cache is not None:
+            kept = await asyncio.to_thread(self._cache.get, self._identity, key)
+            fetched = float((kept.headers if kept else {}).get("fetched") or 0)
+            if kept is not None and 0 <= time.time() - fetched < fresh_s:
+                return json.loads(kept.body)
+        try:
+            answer = await self.send(
+                "POST", url, body={"query": query, "variables": dict(variables)}, what=what
+            )
+        except NotFound:
+            self._graphql_missing = True
+            raise
+        body = answer.json()
+        errors = body.get("errors") if isinstance(body, dict) else None
+        data = body.get("data") if isinstance(body, dict) else None
+        if errors or not isinstance(data, dict):
+            messages = "; ".join(str(e.get("message")) for e in errors or () if isinstance(e, dict))
+            raise BadResponse(
+                f"{self.host.label} GraphQL could not answer for {what}: "
+                f"{messages or 'no data in the answer'}",
+                host=self.host.label,
+            )
+        if self._cache is not None:
+            entry = Cached(json.dumps(data), None, None, {"fetched": f"{time.time():.3f}"})
+            await asyncio.to_thread(self._cache.put, self._identity, key, entry)
+        return data
 
     async def get_json(
         self, path: str, *, params: Mapping[str, Any] | None = None, what: str = ""
@@ -413,6 +463,14 @@ class Api:
         self.http = http
         self.max_files = max_files
         self.max_comments = max_comments
+
+
+def graphql_url(host: Host) -> str:
+    """GitHub's GraphQL endpoint: ``api.github.com/graphql``, or ``URL/api/graphql`` beside an
+    Enterprise server's ``URL/api/v3``."""
+    if host.api.endswith("/api/v3"):
+        return host.api[: -len("/v3")] + "/graphql"
+    return host.api + "/graphql"
 
 
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fakes.hosting_server import HostingServer
+from tests.fakes.hosting_server import Answer, HostingServer, Request
 
 WEB = "https://github.com"
 
@@ -75,6 +75,36 @@ def github_files(count: int = 2, lines: int = 6) -> list[dict[str, Any]]:
             }
         )
     return files
+
+
+def github_review_threads(
+    server: HostingServer, threads: list[tuple[int, str | None]], page_size: int = 100
+) -> None:
+    """Answer GitHub's GraphQL ``reviewThreads`` query: one thread per (first comment's id,
+    who resolved it or None), paged by ``after`` as GitHub pages connections."""
+
+    def answer(request: Request) -> Answer:
+        body = request.body if isinstance(request.body, dict) else {}
+        if "reviewThreads" not in str(body.get("query")):
+            return Answer(200, {"errors": [{"message": "fake: unknown query"}]})
+        variables = body.get("variables") or {}
+        start = int(variables.get("after") or 0)
+        chunk = threads[start : start + page_size]
+        end = start + len(chunk)
+        nodes = [
+            {
+                "isResolved": by is not None,
+                "resolvedBy": github_user(by) if by else None,
+                "comments": {"nodes": [{"databaseId": first}]},
+            }
+            for first, by in chunk
+        ]
+        page = {"hasNextPage": end < len(threads), "endCursor": str(end) if chunk else None}
+        thread_data = {"pageInfo": page, "nodes": nodes}
+        pull = {"reviewThreads": thread_data}
+        return Answer(200, {"data": {"repository": {"pullRequest": pull}}})
+
+    server.route("POST", "/graphql", answer)
 
 
 def seed_github_pull(

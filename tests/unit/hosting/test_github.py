@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from tests.fakes.hosting_data import github_files, github_issue, github_pull, seed_github_pull
-from tests.fakes.hosting_server import HostingServer
+import pytest
+
+from hosting.errors import BadResponse
+from hosting.hosts import Host
+from hosting.http import HostClient, graphql_url
+from tests.fakes.hosting_data import (
+    github_files,
+    github_issue,
+    github_pull,
+    github_review_threads,
+    seed_github_pull,
+)
+from tests.fakes.hosting_server import Answer, HostingServer
 from tests.unit.hosting.conftest import MakeHosting, github_hosting
 
 PR = "https://github.com/o/r/pull/7"
@@ -68,13 +79,71 @@ async def test_a_repeated_pull_request_costs_304s(
     github: HostingServer, make_hosting: MakeHosting
 ) -> None:
     seed_github_pull(github)
+    github_review_threads(github, [(10, "alice")])
     first = await github_hosting(make_hosting, github).fetch(PR)
     sent = len(github.requests)
-    # A new daemon (a new client) on the same data folder: the cache is on disk.
+    gets = sum(r.method == "GET" for r in github.requests)
+    # A new daemon (a new client) on the same data folder: the cache is on disk. The
+    # threads' GraphQL answer is kept a while, so it is not asked again either.
     second = await github_hosting(make_hosting, github).fetch(PR)
-    assert second == first
-    assert github.not_modified == sent
+    assert second == first and "[resolved by @alice]" in second
+    assert len(github.requests) == sent + gets
+    assert github.not_modified == gets
     assert all(r.headers.get("if-none-match") for r in github.requests[sent:])
+
+
+async def test_resolved_review_threads_say_so_and_by_whom(
+    github: HostingServer, make_hosting: MakeHosting
+) -> None:
+    seed_github_pull(github)
+    # 101 threads: the resolution of the one that matters is on GraphQL's second page.
+    github_review_threads(github, [(1000 + i, None) for i in range(100)] + [(10, "carol")])
+    text = await github_hosting(make_hosting, github).fetch(PR)
+    assert (
+        "- `src/mod_1.py:4` @carol (2024-05-01 11:00) [resolved by @carol]:\n"
+        "  Should this be configurable?" in text
+    )
+    assert "  - reply `src/mod_1.py:4` @alice (2024-05-01 11:30):" in text  # no mark
+    posts = [r for r in github.requests if r.method == "POST"]
+    assert [r.path for r in posts] == ["/graphql", "/graphql"]
+    assert all(r.headers["authorization"] == "Bearer ghp_testtoken1234567890" for r in posts)
+    assert posts[0].body["variables"] == {"owner": "o", "name": "r", "number": 7, "after": None}
+    assert posts[1].body["variables"]["after"] == "100"
+
+
+async def test_unresolved_threads_and_a_failing_graphql_leave_the_threads_as_rest_gives_them(
+    github: HostingServer, make_hosting: MakeHosting
+) -> None:
+    seed_github_pull(github)
+    github_review_threads(github, [(10, None)])
+    text = await github_hosting(make_hosting, github).fetch(PR)
+    assert "resolved" not in text and "Should this be configurable?" in text
+
+    github.route(
+        "POST", "/graphql", lambda request: Answer(200, {"errors": [{"message": "timeout"}]})
+    )
+    again = await github_hosting(make_hosting, github, cache=False).fetch(PR)
+    assert "Should this be configurable?" in again and "resolved" not in again
+
+
+async def test_without_a_token_no_graphql_is_asked(make_hosting: MakeHosting) -> None:
+    with HostingServer("github") as public:
+        seed_github_pull(public)
+        github_review_threads(public, [(10, "carol")])
+        text = await make_hosting({}, github={"api_url": public.url}).fetch(PR)
+        assert "Should this be configurable?" in text and "resolved" not in text
+        assert all(r.method == "GET" for r in public.requests)
+
+
+def test_graphql_lives_beside_the_rest_api_and_may_receive_the_token() -> None:
+    dotcom = Host("github", "github", "https://github.com", "https://api.github.com")
+    assert graphql_url(dotcom) == "https://api.github.com/graphql"
+    ghe = Host("github", "github", "https://git.acme.com", "https://git.acme.com/api/v3")
+    assert graphql_url(ghe) == "https://git.acme.com/api/graphql"
+    client = HostClient(ghe)
+    assert client.url("https://git.acme.com/api/graphql") == "https://git.acme.com/api/graphql"
+    with pytest.raises(BadResponse, match="outside its API"):
+        client.url("https://git.acme.com/api/other")
 
 
 async def test_an_issue_link_to_a_pull_request_renders_the_pull(
