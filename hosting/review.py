@@ -4,6 +4,9 @@ GitHub: the new comments as one pull request review (``event: COMMENT``), the su
 conversation comment. GitLab: one discussion per comment (positioned on the new line), the
 summary as a note. Bitbucket: inline comments and one plain comment.
 
+A host that refuses an inline comment (a line it does not consider part of the diff) does
+not lose it: the comment goes into the summary instead, under "Not placed on the diff".
+
 Each comment carries a hidden marker with a stable key (``<!-- deputydev-review:KEY -->``);
 a rerun lists the request's comments first and edits its own earlier ones (same key) in
 place instead of posting them again; only comments with a new key are created. Comments
@@ -19,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hosting.errors import BadResponse, NotRecognised
+from hosting.errors import BadRequest, BadResponse, NotRecognised
 from hosting.gitlab import project_id
 from hosting.http import HostClient
 
@@ -37,6 +40,9 @@ class InlineComment:
     start_line: int
     end_line: int
     body: str
+    # The old side's number of end_line when it is an unchanged line of the diff (GitLab
+    # positions such a line by both numbers); None for an added line.
+    old_line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +54,13 @@ class Posted:
 
 def marked(key: str, body: str) -> str:
     return f"{body.rstrip()}\n\n{MARK.format(key=key)}"
+
+
+def _unplaced(summary: str, refused: Sequence[InlineComment]) -> str:
+    if not refused:
+        return summary
+    parts = [f"**`{c.path}:{c.start_line}`**\n\n{c.body}" for c in refused]
+    return summary.rstrip() + "\n\nNot placed on the diff:\n\n" + "\n\n".join(parts)
 
 
 def _ours(items: Sequence[Any], body_of: Any = lambda c: c.get("body")) -> dict[str, Any]:
@@ -121,19 +134,31 @@ async def _github(
         if c.start_line < c.end_line:
             entry.update(start_line=c.start_line, start_side="RIGHT")
         new.append(entry)
+    refused: list[InlineComment] = []
     if new:
-        await http.send(
-            "POST",
-            f"{base}/pulls/{number}/reviews",
-            body={
-                "commit_id": head,
-                "event": "COMMENT",
-                "body": f"DeputyDev review: {len(new)} new comment(s); the summary is below.",
-                "comments": new,
-            },
-            what=what,
-        )
-        created += len(new)
+        review = {
+            "commit_id": head,
+            "event": "COMMENT",
+            "body": f"DeputyDev review: {len(new)} new comment(s); the summary is below.",
+            "comments": new,
+        }
+        try:
+            await http.send("POST", f"{base}/pulls/{number}/reviews", body=review, what=what)
+            created += len(new)
+        except BadRequest:
+            # One line GitHub would not place fails the whole review: one at a time, then.
+            for entry, c in zip(new, [c for c in comments if c.key not in existing], strict=True):
+                try:
+                    await http.send(
+                        "POST",
+                        f"{base}/pulls/{number}/reviews",
+                        body={**review, "comments": [entry], "body": "DeputyDev review"},
+                        what=what,
+                    )
+                    created += 1
+                except BadRequest:
+                    refused.append(c)
+    summary = _unplaced(summary, refused)
     body = marked(SUMMARY_KEY, summary)
     if SUMMARY_KEY in conversation:
         await http.send(
@@ -167,6 +192,7 @@ async def _gitlab(
         )
     )
     created = updated = 0
+    refused: list[InlineComment] = []
     for c in comments:
         body = marked(c.key, c.body)
         if c.key in notes:
@@ -175,25 +201,28 @@ async def _gitlab(
             )
             updated += 1
             continue
-        await http.send(
-            "POST",
-            f"{base}/discussions",
-            body={
-                "body": body,
-                "position": {
-                    "position_type": "text",
-                    "base_sha": refs.get("base_sha"),
-                    "start_sha": refs.get("start_sha"),
-                    "head_sha": refs.get("head_sha"),
-                    "new_path": c.path,
-                    "old_path": c.path,
-                    "new_line": c.end_line,
-                },
-            },
-            what=what,
-        )
-        created += 1
-    body = marked(SUMMARY_KEY, summary)
+        position: dict[str, Any] = {
+            "position_type": "text",
+            "base_sha": refs.get("base_sha"),
+            "start_sha": refs.get("start_sha"),
+            "head_sha": refs.get("head_sha"),
+            "new_path": c.path,
+            "old_path": c.path,
+            "new_line": c.end_line,
+        }
+        if c.old_line is not None:
+            position["old_line"] = c.old_line
+        try:
+            await http.send(
+                "POST",
+                f"{base}/discussions",
+                body={"body": body, "position": position},
+                what=what,
+            )
+            created += 1
+        except BadRequest:
+            refused.append(c)
+    body = marked(SUMMARY_KEY, _unplaced(summary, refused))
     if SUMMARY_KEY in notes:
         await http.send(
             "PUT", f"{base}/notes/{notes[SUMMARY_KEY]['id']}", body={"body": body}, what=what

@@ -103,6 +103,21 @@ class FileChange:
             out |= hunk.touched_lines()
         return out
 
+    def old_line(self, new: int) -> int | None:
+        """The old side's number of new-side line ``new`` when the diff shows it unchanged."""
+        for hunk in self.hunks:
+            old, line = hunk.old_start, hunk.new_start
+            for text in hunk.lines:
+                if text.startswith(" "):
+                    if line == new:
+                        return old
+                    old, line = old + 1, line + 1
+                elif text.startswith("+"):
+                    line += 1
+                elif text.startswith("-"):
+                    old += 1
+        return None
+
     def in_hunks(self, line: int) -> bool:
         """Whether ``line`` (new side) is one the diff shows (changed or context)."""
         return any(h.new_start <= line < h.new_start + max(h.new_len, 1) for h in self.hunks)

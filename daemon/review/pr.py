@@ -66,7 +66,14 @@ async def post_review(hosting: Hosting, url: str, outcome: ReviewOutcome) -> str
         changed = change.file(f.path) if change is not None else None
         if changed is not None and changed.in_hunks(f.start_line) and changed.in_hunks(f.end_line):
             inline.append(
-                InlineComment(f.key(), f.path, f.start_line, f.end_line, finding_markdown(f))
+                InlineComment(
+                    f.key(),
+                    f.path,
+                    f.start_line,
+                    f.end_line,
+                    finding_markdown(f),
+                    changed.old_line(f.end_line),
+                )
             )
         else:
             elsewhere.append(f)

@@ -32,6 +32,25 @@ PATCH = """@@ -7,3 +7,7 @@ def connect(path):
 +    return len(db.execute("SELECT * FROM users").fetchall())""".replace("{blank}", " ")
 
 
+def added_lines(patch: str) -> dict[int, int | None]:
+    """New-side line -> its old-side number (None for an added line)."""
+    out: dict[int, int | None] = {}
+    old = new = 0
+    for text in patch.splitlines():
+        m = re.match(r"^@@ -(\d+)(?:,\d+)? \+(\d+)", text)
+        if m:
+            old, new = int(m.group(1)), int(m.group(2))
+        elif text.startswith("+"):
+            out[new] = None
+            new += 1
+        elif text.startswith("-"):
+            old += 1
+        else:
+            out[new] = old
+            old, new = old + 1, new + 1
+    return out
+
+
 def diff_lines(patch: str) -> set[int]:
     """New-side lines a patch shows (added and context)."""
     out: set[int] = set()
@@ -47,8 +66,15 @@ def diff_lines(patch: str) -> set[int]:
 
 
 class GitHubPull:
-    def __init__(self, server: HostingServer, repo: str = "o/r", number: int = 7) -> None:
+    def __init__(
+        self,
+        server: HostingServer,
+        repo: str = "o/r",
+        number: int = 7,
+        refuse: frozenset[int] = frozenset(),
+    ) -> None:
         self.repo, self.number = repo, number
+        self.refuse = refuse  # lines this pull request will not take a comment on
         self.review_comments: list[dict[str, Any]] = []
         self.issue_comments: list[dict[str, Any]] = [
             {"id": 1, "user": github_user("carol"), "body": "Thanks!", "created_at": "2024"}
@@ -101,7 +127,7 @@ class GitHubPull:
         if body.get("event") == "COMMENT" and not body.get("body"):
             return Answer(422, {"message": "Review body is required for COMMENT"})
         for c in body.get("comments") or []:
-            if c.get("path") != "app.py" or c.get("line") not in self.lines:
+            if c.get("path") != "app.py" or c.get("line") not in self.lines - self.refuse:
                 return Answer(422, {"message": "Line could not be resolved"})
             if "start_line" in c and c["start_line"] not in self.lines:
                 return Answer(422, {"message": "Start line could not be resolved"})
@@ -187,10 +213,14 @@ class GitLabMergeRequest:
         for key, value in self.refs.items():
             if position.get(key) != value:
                 return Answer(400, {"message": f"400 Bad request - {key} is stale"})
-        if position.get("new_path") != "app.py" or position.get("new_line") not in self.lines:
+        new_line = position.get("new_line")
+        mapping = added_lines(PATCH)
+        if position.get("new_path") != "app.py" or new_line not in mapping:
             return Answer(
                 400, {"message": '400 Bad request - Note {:line_code=>["can\'t be blank"]}'}
             )
+        if position.get("old_line") != mapping[new_line]:  # an unchanged line needs both
+            return Answer(400, {"message": "400 Bad request - line_code is invalid"})
         note = {
             "id": next(self.ids),
             "type": "DiffNote",

@@ -57,3 +57,36 @@ async def test_only_pull_requests_take_a_review(make_hosting: MakeHosting) -> No
     hosting = make_hosting({})
     with pytest.raises(NotRecognised, match="not a link to a pull request"):
         await hosting.post_review("https://github.com/o/r/issues/3", [], "x")
+
+
+async def test_a_comment_the_host_will_not_place_goes_into_the_summary(
+    make_hosting: MakeHosting,
+) -> None:
+    from tests.fakes.review_hosts import GitHubPull, GitLabMergeRequest
+
+    with HostingServer("github") as github, HostingServer("gitlab") as gitlab:
+        pull = GitHubPull(github, refuse=frozenset({7}))
+        mr = GitLabMergeRequest(gitlab)
+        hosting = make_hosting(
+            {},
+            github={"api_url": github.url},
+            gitlab={"api_url": gitlab.url + "/api/v4"},
+        )
+        comments = [
+            InlineComment("a", "app.py", 9, 9, "injection"),
+            InlineComment("b", "app.py", 7, 7, "blank line?", old_line=7),
+            InlineComment("c", "app.py", 8, 8, "name it better", old_line=8),
+        ]
+        posted = await hosting.post_review("https://github.com/o/r/pull/7", comments, "sum")
+        assert posted.created == 3  # two inline comments and the summary
+        assert sorted(c["line"] for c in pull.review_comments) == [8, 9]
+        summary = next(c for c in pull.issue_comments if "deputydev" in c["body"])
+        assert "Not placed on the diff" in summary["body"] and "blank line?" in summary["body"]
+
+        # GitLab places an unchanged line by both numbers; a line past the diff is refused.
+        comments[1] = InlineComment("b", "app.py", 2, 2, "far away")
+        await hosting.post_review("https://gitlab.com/g/p/-/merge_requests/1", comments, "sum")
+        placed = sorted(d["notes"][0]["position"]["new_line"] for d in mr.discussions)
+        assert placed == [8, 9]
+        [note] = [n for n in mr.notes if "deputydev-review:summary" in str(n["body"])]
+        assert "far away" in note["body"]
