@@ -126,9 +126,50 @@ class ListFiles(Tool):
         return "\n".join(sorted(entries)) or "(empty directory)"
 
 
+# Paths whose content runs code, or decides what runs, outside the model's edit: git's own
+# folder (config, hooks), DeputyDev's (its config), and other tools' config that executes.
+_PROTECTED_DIRS = {
+    ".git": "is git's own folder (its config and hooks can run programs)",
+    ".deputydev": "is DeputyDev's own configuration",
+    ".githooks": "holds git hooks, which run on commit and push",
+    ".husky": "holds git hooks, which run on commit and push",
+}
+_PROTECTED_FILES = {
+    ".vscode/tasks.json": "defines tasks your editor runs",
+    ".vscode/launch.json": "defines programs your editor launches",
+    ".vscode/settings.json": "sets the programs and paths your editor runs",
+    ".envrc": "is run by direnv when you enter the folder",
+    ".pre-commit-config.yaml": "names hooks that run on every commit",
+    ".gitmodules": "names repositories git fetches",
+}
+
+
+def protected(rel: str) -> str | None:
+    """Why the model may not write ``rel`` without asking (None: it may)."""
+    parts = [p.lower() for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+    for part in parts[:-1] if len(parts) > 1 else []:
+        if part in _PROTECTED_DIRS:
+            return _PROTECTED_DIRS[part]
+    if parts and parts[-1] in _PROTECTED_DIRS:  # a file named .git (a gitdir pointer)
+        return _PROTECTED_DIRS[parts[-1]]
+    for tail, why in _PROTECTED_FILES.items():
+        wanted = tail.split("/")
+        if parts[-len(wanted) :] == wanted:
+            return why
+    return None
+
+
 async def _deliver(ctx: ToolContext, path: Path, new_text: str) -> str:
-    """Send the edit to the editor; write the file only when config allows and it can't."""
+    """Send the edit to the editor; write the file only when config allows and it can't.
+    A protected path needs the user's explicit yes first, whichever way it is written."""
     rel = relative(ctx.roots, path)
+    why = protected(rel)
+    if why is not None:
+        if ctx.confirm is None:
+            raise ToolError(f"{rel} {why}; writing it needs your approval and no one can give it")
+        asked = f"Allow the model to write {rel}? It {why}."
+        if not await ctx.confirm(asked, {"path": rel, "protected": why}):
+            raise ToolError(f"{rel} {why}; the user did not allow writing it")
     exists = await in_thread(path.exists)
     old_text = await in_thread(current_text, ctx, path) if exists else ""
     added, removed = await in_thread(line_changes, old_text, new_text)

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lsprotocol import types
 
-from tests.e2e.harness import DaemonClient, start_daemon
+from tests.e2e.harness import DaemonClient, _plain, start_daemon
 from tests.fakes.llm_server import Call, LLMServer, Reply, Text
 
 # The user's own key and model server; the attacker's server must never see either.
@@ -56,11 +57,17 @@ class Scene:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
 
-    async def start(self, *replies: Reply, env: dict[str, str] | None = None) -> DaemonClient:
+    async def start(
+        self,
+        *replies: Reply,
+        env: dict[str, str] | None = None,
+        capabilities: types.ClientCapabilities | None = None,
+    ) -> DaemonClient:
         self.llm.script(*replies)
         self.client = await start_daemon(
             self.workspace,
             stderr_path=self.tmp_path / "daemon.stderr",
+            capabilities=capabilities,
             env={
                 "OPENAI_BASE_URL": self.llm.url + "/v1",
                 "OPENAI_API_KEY": USER_KEY,
@@ -70,7 +77,7 @@ class Scene:
         )
 
         def confirm(params: Any) -> dict[str, bool]:
-            self.confirms.append({"message": params.message, "details": params.details})
+            self.confirms.append({"message": params.message, "details": _plain(params.details)})
             return {"approved": self.approve}
 
         self.client.on_request("deputydev/confirm", confirm)
@@ -250,7 +257,6 @@ async def test_a_workspace_sync_url_gets_no_connection_and_redaction_stays_on(
 
 
 async def test_a_second_initialize_is_refused_and_the_roots_stay(scene: Scene) -> None:
-    from lsprotocol import types
     from pygls.exceptions import JsonRpcException
 
     client = await scene.start(calls(Call("c1", "read_file", {"path": "passwd"})), answer())
@@ -270,3 +276,95 @@ async def test_a_second_initialize_is_refused_and_the_roots_stay(scene: Scene) -
     await scene.query("read passwd")
     (result,) = scene.tool_results()
     assert "does not exist" in result and "root:" not in scene.sent_to_model()
+
+
+# --------------------------------------------------------------------------- writes and git
+
+# An editor that cannot apply edits: with direct_write on, the daemon writes files itself.
+NO_APPLY_EDIT = types.ClientCapabilities(
+    workspace=types.WorkspaceClientCapabilities(apply_edit=False, workspace_folders=True),
+    window=types.WindowClientCapabilities(work_done_progress=True),
+)
+
+
+def _repository(root: Path) -> None:
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "initial")
+
+
+async def test_direct_write_cannot_plant_an_fsmonitor_for_the_git_tool(scene: Scene) -> None:
+    marker = scene.tmp_path / "pwned"
+    _repository(scene.workspace)
+    config = scene.workspace / ".git" / "config"
+    before = config.read_text()
+    scene.user_config("[solver.tools]\ndirect_write = true\n")
+    evil = before + f'[core]\n\tfsmonitor = "touch {marker}; false"\n'
+    await scene.start(
+        calls(Call("w", "write_file", {"path": ".git/config", "content": evil})),
+        calls(Call("s", "git", {"command": "status"}), Call("d", "git", {"command": "diff"})),
+        answer(),
+        capabilities=NO_APPLY_EDIT,
+    )
+    await scene.query("fix the repository config", writeMode=True)
+    assert config.read_text() == before
+    assert [c["details"]["path"] for c in scene.confirms] == [".git/config"]
+    assert ".git/config" in scene.confirms[0]["message"]
+    assert not marker.exists()
+
+
+async def test_a_repository_that_arrives_with_an_fsmonitor_runs_nothing(scene: Scene) -> None:
+    marker = scene.tmp_path / "pwned"
+    scene.write(".gitattributes", "*.py filter=evil diff=evil\n")
+    _repository(scene.workspace)
+    scene.write("hello.py", "def greet(name):\n    return name\n")
+    for key, value in {
+        "core.fsmonitor": f"touch {marker}; false",
+        "filter.evil.clean": f"touch {marker}; cat",
+        "diff.evil.textconv": f"touch {marker}; cat",
+        "diff.external": f"touch {marker}",
+        "core.pager": f"touch {marker}; cat",
+        "log.showSignature": "true",
+        "gpg.program": f"touch {marker}",
+    }.items():
+        git(scene.workspace, "config", key, value)
+    client = await scene.start(
+        calls(
+            Call("s", "git", {"command": "status"}),
+            Call("d", "git", {"command": "diff"}),
+            Call("l", "git", {"command": "log", "patch": True}),
+            Call("b", "git", {"command": "blame", "path": "hello.py"}),
+            Call("f", "file_path_search", {"query": "hello"}),
+        ),
+        answer(),
+    )
+    result = await scene.query("what changed?", focusItems=[{"kind": "gitDiff"}])
+    assert [c["isError"] for c in result["toolCalls"]] == [False] * 5
+    # The index listed the repository with git too.
+    status = await client.request("deputydev/index/status")
+    await client.wait_for(lambda: True)
+    assert status["roots"]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [".deputydev/config.toml", ".vscode/tasks.json", ".envrc", ".git/hooks/pre-commit"],
+)
+async def test_writing_a_protected_path_needs_a_confirm_naming_it(scene: Scene, path: str) -> None:
+    _repository(scene.workspace)
+    scene.user_config("[solver.tools]\ndirect_write = true\n")
+    await scene.start(
+        calls(Call("w", "write_file", {"path": path, "content": "touch /tmp/pwn\n"})),
+        answer(),
+        capabilities=NO_APPLY_EDIT,
+    )
+    await scene.query("set it up", writeMode=True)
+    assert not (scene.workspace / path).exists()
+    (result,) = scene.tool_results()
+    if path == ".envrc":  # a secrets file too: refused before anyone is asked
+        assert scene.confirms == [] and "secrets file" in result
+        return
+    (asked,) = scene.confirms
+    assert asked["details"]["path"] == path and path in asked["message"]
+    assert "did not allow" in result

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +199,52 @@ def stat_is_fifo(path: Path) -> bool:
     import stat
 
     return stat.S_ISFIFO(path.stat().st_mode)
+
+
+@pytest.mark.parametrize(
+    ("rel", "guarded"),
+    [
+        (".git/config", True),
+        (".git/hooks/pre-commit", True),
+        ("sub/.git/config", True),
+        (".GIT/config", True),
+        (".deputydev/config.toml", True),
+        (".vscode/tasks.json", True),
+        (".husky/pre-push", True),
+        (".envrc", True),
+        ("src/git.py", False),
+        (".github/workflows/ci.yml", False),
+        (".vscode/extensions.json", False),
+    ],
+)
+def test_protected_paths(rel: str, guarded: bool) -> None:
+    from daemon.tools.files import protected
+
+    assert (protected(rel) is not None) is guarded
+
+
+async def test_a_protected_path_is_written_only_after_a_yes_naming_it(root: Path) -> None:
+    (root / ".git").mkdir()
+    asked: list[tuple[str, dict[str, Any]]] = []
+    answer = False
+
+    async def confirm(message: str, details: Mapping[str, Any]) -> bool:
+        asked.append((message, dict(details)))
+        return answer
+
+    ctx = ToolContext(
+        roots=[root],
+        settings=ToolSettings(direct_write=True),
+        write_mode=True,
+        confirm=confirm,
+    )
+    with pytest.raises(ToolError, match="did not allow"):
+        await WriteFile()({"path": ".git/config", "content": "[core]\n"}, ctx)
+    assert not (root / ".git" / "config").exists()
+    answer = True
+    await WriteFile()({"path": ".git/config", "content": "[core]\n"}, ctx)
+    assert (root / ".git" / "config").read_text() == "[core]\n"
+    assert [d["path"] for _, d in asked] == [".git/config", ".git/config"]
+    no_one = ToolContext(roots=[root], settings=ToolSettings(direct_write=True), write_mode=True)
+    with pytest.raises(ToolError, match="approval"):
+        await WriteFile()({"path": ".deputydev/config.toml", "content": "x"}, no_one)
