@@ -82,7 +82,8 @@ class ToolSettings(_Section):
     # grep_search's engine: ripgrep (linear time, in its own process) when installed, else a
     # Python process that is killed at the time limit; "python" forces the latter.
     grep_engine: Literal["auto", "ripgrep", "python"] = "auto"
-    # Commands (first word) that run without asking; everything else asks the editor.
+    # Argv prefixes ("pytest", "git status") of commands that run without asking, when
+    # nothing beyond the prefix can run code (daemon.tools.shell.approval); the rest asks.
     command_allow: tuple[str, ...] = ()
     # Write files directly when the editor cannot apply edits itself (no applyEdit).
     direct_write: bool = False

@@ -35,11 +35,13 @@ class ExecuteCommand(Tool):
         cwd = confine(ctx.roots, args.cwd)
         if not cwd.is_dir():
             raise ToolError(f"cwd {args.cwd!r} is not a directory")
-        if not _allowed(args.command, ctx.settings.command_allow):
+        allowed, why = approval(args.command, ctx.settings.command_allow)
+        if not allowed:
             if ctx.confirm is None:
                 raise ToolError("commands need the user's approval and no one can give it")
             approved = await ctx.confirm(
-                f"Run `{args.command}`?", {"command": args.command, "cwd": str(cwd)}
+                f"Run `{args.command}`? ({why})",
+                {"command": args.command, "cwd": str(cwd), "reason": why},
             )
             if not approved:
                 raise ToolError(f"the user declined to run `{args.command}`")
@@ -61,12 +63,100 @@ class ExecuteCommand(Tool):
         )
 
 
-def _allowed(command: str, allow: tuple[str, ...]) -> bool:
-    """Only a single simple command whose program is allow-listed skips the approval."""
-    if not allow or any(ch in command for ch in ";&|`$<>\n"):
-        return False
+# Options that make a program run code or another program, read a config that may, or
+# point it at another repository's: beyond an allow-listed prefix, each needs approval.
+RISKY_OPTIONS = frozenset(
+    {
+        "-c",
+        "-e",
+        "--eval",
+        "--exec",
+        "-exec",
+        "-execdir",
+        "-ok",
+        "-okdir",
+        "-fprint",
+        "-fprintf",
+        "-fls",
+        "-delete",
+        "--upload-pack",
+        "-u",
+        "--receive-pack",
+        "--config",
+        "--config-env",
+        "--exec-path",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+        "--pre",
+        "--run",
+        "--command",
+        "--init-file",
+        "--rcfile",
+        "--output",
+        "-o",
+        "--shell",
+        "--editor",
+        "--pager",
+        "--ext-diff",
+        "--textconv",
+    }
+)
+# Shell syntax: more than one simple command, redirections, substitution, expansion.
+_SHELL_SYNTAX = ";&|`$<>()\n\r"
+
+
+def approval(command: str, allow: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether ``command`` runs without asking, and if not, why not (shown to the user).
+
+    Each ``command_allow`` entry is an argv prefix (``"pytest"``, ``"git status"``,
+    ``"npm test"``). A command runs unasked only when it is one simple command (no shell
+    metacharacter: ``; & | ` $ < > ( )`` or a newline), its words start with an entry's
+    words, and no word after that prefix is an option that can run code (``-c``,
+    ``--exec``, ``-exec``, ``--upload-pack``, ``--config``, ... :data:`RISKY_OPTIONS`,
+    also as ``--opt=value`` or ``-cVALUE``).
+    """
+    if not allow:
+        return False, "no command is allowed without asking (solver.tools.commandAllow)"
+    found = next((ch for ch in command if ch in _SHELL_SYNTAX), None)
+    if found is not None:
+        shown = {"\n": "a newline", "\r": "a carriage return"}.get(found, f"`{found}`")
+        return False, f"it uses shell syntax ({shown}), which the allow-list never covers"
     try:
         words = shlex.split(command)
     except ValueError:
-        return False
-    return bool(words) and words[0] in allow
+        return False, "it cannot be split into words"
+    if not words:
+        return False, "it is empty"
+    prefix = _matching_prefix(words, allow)
+    if prefix is None:
+        return False, f"`{' '.join(words[:2])}` is not in solver.tools.commandAllow"
+    for word in words[prefix:]:
+        risky = _risky(word)
+        if risky is not None:
+            return False, f"`{risky}` after `{' '.join(words[:prefix])}` can run other code"
+    return True, "allow-listed"
+
+
+def _matching_prefix(words: list[str], allow: tuple[str, ...]) -> int | None:
+    best: int | None = None
+    for entry in allow:
+        try:
+            wanted = shlex.split(entry)
+        except ValueError:
+            continue
+        if wanted and words[: len(wanted)] == wanted and (best is None or len(wanted) > best):
+            best = len(wanted)
+    return best
+
+
+def _risky(word: str) -> str | None:
+    option = word.split("=", 1)[0]
+    if option in RISKY_OPTIONS:
+        return option
+    # A short option with its value attached (-cfoo), or bundled (-xc).
+    if len(word) > 2 and word[0] == "-" and word[1] != "-":
+        for flag in ("-c", "-e", "-u", "-o"):
+            if word.startswith(flag) or flag[1] in word[1:3]:
+                return flag
+    return None

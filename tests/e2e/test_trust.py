@@ -368,3 +368,52 @@ async def test_writing_a_protected_path_needs_a_confirm_naming_it(scene: Scene, 
     (asked,) = scene.confirms
     assert asked["details"]["path"] == path and path in asked["message"]
     assert "did not allow" in result
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "git -c alias.x='!touch {marker}' x",
+        "find . -exec touch {marker} ;",
+        "find . -exec touch {marker} +",
+        "git status --upload-pack='touch {marker}'",
+        "git status; touch {marker}",
+        "git status > {marker}",
+        "git status $(touch {marker})",
+        "find . -name x -fprint {marker}",
+    ],
+)
+async def test_an_allow_listed_program_with_code_running_arguments_asks(
+    scene: Scene, command: str
+) -> None:
+    marker = scene.tmp_path / "pwned"
+    scene.user_config('[solver.tools]\ncommand_allow = ["git", "find"]\n')
+    _repository(scene.workspace)
+    line = command.format(marker=marker)
+    await scene.start(calls(Call("c", "execute_command", {"command": line})), answer())
+    await scene.query("run it")
+    assert not marker.exists()
+    (asked,) = scene.confirms
+    assert line in asked["message"] and asked["details"]["reason"] in asked["message"]
+    assert "declined" in scene.tool_results()[0]
+
+
+async def test_an_allow_listed_prefix_runs_without_asking(scene: Scene) -> None:
+    scene.user_config('[solver.tools]\ncommand_allow = ["git status", "echo"]\n')
+    _repository(scene.workspace)
+    await scene.start(
+        calls(
+            Call("a", "execute_command", {"command": "git status --short"}),
+            Call("b", "execute_command", {"command": "echo plain words"}),
+            Call("c", "execute_command", {"command": "git log"}),
+        ),
+        answer(),
+    )
+    await scene.query("run them")
+    first, second, third = scene.tool_results()
+    assert first.startswith("exit code 0") and second.startswith("exit code 0\nplain words")
+    assert "declined" in third
+    assert [c["details"]["command"] for c in scene.confirms] == ["git log"]

@@ -259,3 +259,38 @@ async def test_index_hits_in_secret_files_never_reach_the_model(root: Path) -> N
     out = await CodeSearch()({"query": "key"}, ctx)
     assert "app.py:3-4" in out and "sk-live" not in out and "secrets.yaml" not in out
     assert await SymbolSearch()({"name": "token"}, ctx) == "no results"
+
+
+@pytest.mark.parametrize(
+    ("command", "allow", "runs"),
+    [
+        ("pytest -q tests", ("pytest",), True),
+        ("git status --short", ("git status",), True),
+        ("git log", ("git status",), False),
+        ("npm test -- --watch=false", ("npm test",), True),
+        ("npm install evil", ("npm test",), False),
+        ("git -c alias.x='!touch /tmp/p' x", ("git",), False),
+        ("git -calias.x=!sh x", ("git",), False),
+        ("git fetch --upload-pack='touch /tmp/p' origin", ("git",), False),
+        ("git fetch -u 'touch /tmp/p' origin", ("git",), False),
+        ("git status --config=core.pager=sh", ("git",), False),
+        ("find . -exec touch /tmp/p {} +", ("find",), False),
+        ("find . -execdir sh {} ;", ("find",), False),
+        ("pytest; touch /tmp/p", ("pytest",), False),
+        ("pytest > /tmp/p", ("pytest",), False),
+        ("pytest $(touch /tmp/p)", ("pytest",), False),
+        ("pytest `touch /tmp/p`", ("pytest",), False),
+        ("pytest\ntouch /tmp/p", ("pytest",), False),
+        ("FOO=1 pytest", ("pytest",), False),
+        ("./pytest", ("pytest",), False),
+        ("pytest", (), False),
+    ],
+)
+def test_command_approval_covers_the_whole_command_line(
+    command: str, allow: tuple[str, ...], runs: bool
+) -> None:
+    from daemon.tools.shell import approval
+
+    allowed, why = approval(command, allow)
+    assert allowed is runs, why
+    assert why
