@@ -13,9 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
+from pygls.uris import from_fs_path, to_fs_path
 
 if TYPE_CHECKING:
     from indexer.search import SearchResult
+
+
+def uri_to_path(uri: str) -> Path | None:
+    """The file a ``file:`` URI names (as the editor spells it), or None for other schemes."""
+    path = to_fs_path(uri)
+    return Path(path) if path else None
+
+
+def path_to_uri(path: Path | str) -> str:
+    """The ``file:`` URI of ``path``, spelt as pygls keys its open documents."""
+    return from_fs_path(str(path)) or Path(path).absolute().as_uri()
+
 
 # The index's kinds of definition (indexer.languages' captures) as LSP symbol kinds.
 SYMBOL_KINDS: dict[str, types.SymbolKind] = {

@@ -13,7 +13,8 @@ pygls turns everything else into InternalError, and a cancelled task into Reques
     ├── SessionError             SESSION_ERROR
     │   ├── SessionBusy          SESSION_BUSY
     │   └── SessionNotFound      SESSION_NOT_FOUND
-    └── SyncError                SYNC_ERROR
+    ├── SyncError                SYNC_ERROR
+    └── EditorRefused            REQUEST_FAILED (the editor answered our request with an error)
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ class DaemonError(Exception):
     def __init__(self, message: str, **data: Any) -> None:
         super().__init__(message)
         self.data: dict[str, Any] = {k: v for k, v in data.items() if v is not None}
+
+
+class EditorRefused(DaemonError):
+    """The editor answered a request of ours (applyEdit, confirm, askUser) with an error, or
+    with a reply that is not one."""
 
 
 class ConfigError(DaemonError):

@@ -352,6 +352,37 @@ class DeputyServer(LanguageServer):
         doc = documents.get(uri) if uri else None
         return doc.source if doc is not None else None
 
+    # ---- talking to the editor: services use these, never ``self.protocol``
+
+    def notify(self, method: str, params: Any) -> None:
+        """Send a notification to the editor (``$/progress``, ``deputydev/index/updated``)."""
+        self.protocol.notify(method, params)
+
+    async def ask_editor(self, method: str, params: Any) -> Any:
+        """Send a request to the editor and return its reply, unchecked; an error response
+        is an :class:`~daemon.errors.EditorRefused`."""
+        from pygls.exceptions import JsonRpcException
+
+        from daemon.errors import EditorRefused
+
+        try:
+            return await self.protocol.send_request_async(method, params)
+        except JsonRpcException as exc:
+            raise EditorRefused(str(exc), method=method) from exc
+
+    async def apply_edit(self, edit: types.WorkspaceEdit, label: str) -> bool:
+        """``workspace/applyEdit``: True when the editor applied it."""
+        from pygls.exceptions import JsonRpcException
+
+        try:
+            result = await self.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=label)
+            )
+        except JsonRpcException as exc:  # an error response, or a reply that is not one
+            log.warning("workspace/applyEdit failed: %s", exc)
+            return False
+        return result is not None and result.applied is True
+
     # ---- services
 
     def service(self, cls: type[S]) -> S:

@@ -212,9 +212,9 @@ class CompletionService:
     # -- documents --------------------------------------------------------------------------
 
     def _on_changed(self, path: Path) -> None:
-        from pygls.uris import from_fs_path
+        from daemon.convert import path_to_uri
 
-        uri = from_fs_path(str(path))
+        uri = path_to_uri(path)
         if uri:
             self._recent[uri] = None
             self._recent.move_to_end(uri)
@@ -228,9 +228,9 @@ class CompletionService:
             self.builder.lookups.invalidate(paths)
 
     def _relative(self, uri: str) -> tuple[str, Path | None]:
-        from pygls.uris import to_fs_path
+        from daemon.convert import uri_to_path
 
-        path = Path(to_fs_path(uri) or "") if uri.startswith("file:") else None
+        path = (uri_to_path(uri) or Path()) if uri.startswith("file:") else None
         if path is None:
             return uri.rsplit("/", 1)[-1], None
         roots = self._server.roots()

@@ -273,9 +273,9 @@ class CommandRunner:
     # -- paths and the selection -----------------------------------------------------------
 
     def _path(self, uri: str) -> Path:
-        from pygls.uris import to_fs_path
+        from daemon.convert import uri_to_path
 
-        path = to_fs_path(uri) if uri.startswith("file:") else None
+        path = uri_to_path(uri) if uri.startswith("file:") else None
         if path is None:
             raise WorkspaceError(
                 f"{uri} is not a file on disk: DeputyDev works on files (file:// URIs)", path=uri

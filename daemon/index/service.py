@@ -173,9 +173,9 @@ class IndexService:
             if not roots:
                 raise WorkspaceError("no workspace folder is open")
             return roots
-        from pygls.uris import to_fs_path
+        from daemon.convert import uri_to_path
 
-        wanted = Path(to_fs_path(root) or root) if root.startswith("file:") else Path(root)
+        wanted = (uri_to_path(root) or Path(root)) if root.startswith("file:") else Path(root)
         wanted = wanted.resolve()
         if wanted not in roots:
             raise WorkspaceError(
@@ -341,7 +341,7 @@ class IndexService:
         from protocol.index import INDEX_UPDATED
 
         try:
-            self._server.protocol.notify(INDEX_UPDATED, params)
+            self._server.notify(INDEX_UPDATED, params)
         except Exception:
             log.debug("index/updated not sent", exc_info=True)
 

@@ -125,7 +125,7 @@ class ReviewService:
         async def emit(event: BaseModel) -> None:
             if token is not None:
                 value = event.model_dump(by_alias=True, mode="json", exclude_none=True)
-                self._server.protocol.notify(types.PROGRESS, types.ProgressParams(token, value))
+                self._server.notify(types.PROGRESS, types.ProgressParams(token, value))
             if observe is not None:
                 await observe(event)
 
@@ -170,7 +170,7 @@ class ReviewService:
     # -- diagnostics -----------------------------------------------------------------------
 
     async def publish(self, outcome: ReviewOutcome) -> None:
-        from pygls.uris import from_fs_path
+        from daemon.convert import path_to_uri
 
         change = outcome.change
         stale = self.board.clear()
@@ -187,14 +187,14 @@ class ReviewService:
                 if now is None:
                     continue
                 self.board.place(path, found, reviewed, now)
-                self._uris[path] = from_fs_path(str(path)) or path.as_uri()
+                self._uris[path] = path_to_uri(path)
         for path in {*stale, *self.board.files}:
             self._send(path)
 
     def _send(self, path: Path) -> None:
-        from pygls.uris import from_fs_path
+        from daemon.convert import path_to_uri
 
-        uri = self._uris.get(path) or from_fs_path(str(path)) or path.as_uri()
+        uri = self._uris.get(path) or path_to_uri(path)
         self._server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=self.board.diagnostics(path, uri))
         )
@@ -209,13 +209,13 @@ class ReviewService:
     # -- quick fixes -----------------------------------------------------------------------
 
     def code_actions(self, uri: str, selection: types.Range) -> list[types.CodeAction]:
-        from pygls.uris import to_fs_path
+        from daemon.convert import uri_to_path
 
-        fs = to_fs_path(uri)
+        fs = uri_to_path(uri)
         if fs is None:
             return []
         out = []
-        for placed, diagnostic in self.board.actions(Path(fs), uri, selection):
+        for placed, diagnostic in self.board.actions(fs, uri, selection):
             f = placed.finding
             title = f"DeputyDev: apply the suggestion ({f.category})"
             out.append(
@@ -234,10 +234,10 @@ class ReviewService:
         return out
 
     async def apply(self, uri: str, finding_id: str) -> bool:
-        from pygls.uris import to_fs_path
+        from daemon.convert import uri_to_path
 
-        fs = to_fs_path(uri)
-        placed = self.board.get(Path(fs), finding_id) if fs else None
+        fs = uri_to_path(uri)
+        placed = self.board.get(fs, finding_id) if fs else None
         if placed is None or placed.finding.suggestion is None:
             raise ReviewError(
                 f"no finding {finding_id!r} with a suggestion on {uri} (the review is gone, or "

@@ -120,7 +120,7 @@ class QueryService:
         from lsprotocol import types
 
         value = event.model_dump(by_alias=True, mode="json", exclude_none=True)
-        self._server.protocol.notify(types.PROGRESS, types.ProgressParams(token, value))
+        self._server.notify(types.PROGRESS, types.ProgressParams(token, value))
 
     async def _reply(self, method: str, params: BaseModel, expected: type[M]) -> M:
         """The editor's reply to ``method``, checked strictly against ``expected``.
@@ -130,13 +130,13 @@ class QueryService:
         model is told, nothing is approved, and the turn goes on.
         """
         from pydantic import ValidationError
-        from pygls.exceptions import JsonRpcException
 
+        from daemon.errors import EditorRefused
         from daemon.tools.base import ToolError
 
         try:
-            raw = await self._server.protocol.send_request_async(method, params)
-        except JsonRpcException as exc:
+            raw = await self._server.ask_editor(method, params)
+        except EditorRefused as exc:
             log.warning("the editor answered %s with an error: %s", method, exc)
             raise ToolError(
                 f"the editor could not ask the user ({method} failed: {exc}); nothing was done"
@@ -171,9 +171,10 @@ class QueryService:
 
     async def _apply_edit(self, path: Path, text: str) -> bool:
         from lsprotocol import types
-        from pygls.uris import from_fs_path
 
-        uri = from_fs_path(str(path)) or path.as_uri()
+        from daemon.convert import path_to_uri
+
+        uri = path_to_uri(path)
         current = self._server.document_text(path)
         if current is None:
             current = await asyncio.to_thread(_disk_text, path)
@@ -198,16 +199,7 @@ class QueryService:
             end = types.Position(line=len(current.splitlines()) + 1, character=0)
             whole = types.Range(start=types.Position(0, 0), end=end)
             edit = types.WorkspaceEdit(changes={uri: [types.TextEdit(range=whole, new_text=text)]})
-        from pygls.exceptions import JsonRpcException
-
-        try:
-            result = await self._server.workspace_apply_edit_async(
-                types.ApplyWorkspaceEditParams(edit=edit, label="DeputyDev")
-            )
-        except JsonRpcException as exc:  # an error response, or a reply that is not one
-            log.warning("workspace/applyEdit failed: %s", exc)
-            return False
-        return result is not None and result.applied is True
+        return await self._server.apply_edit(edit, "DeputyDev")
 
     # -- a query ----------------------------------------------------------------------------
 

@@ -19,21 +19,43 @@ ALLOWED = {
 }
 
 
-def imports_of(path: Path) -> set[str]:
+def _imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports: import statements, and ``importlib.import_module`` /
+    ``__import__`` calls whose name is a string literal."""
     tree = ast.parse(path.read_text(), str(path))
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.update(alias.name.split(".")[0] for alias in node.names)
+            found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module.split(".")[0])
+            found.add(node.module)
+        elif isinstance(node, ast.Call) and node.args:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+            if name in ("import_module", "__import__") and literal:
+                found.add(str(first.value))  # type: ignore[attr-defined]
+    return found
+
+
+def imports_of(path: Path) -> set[str]:
+    """The top-level packages ``path`` imports."""
+    return {module.split(".")[0] for module in _imported_modules(path)}
+
+
+def sources(package: str) -> list[Path]:
+    """The package's modules; a missing or empty folder fails, so no check passes vacuously."""
+    folder = ROOT / package
+    found = sorted(folder.rglob("*.py"))
+    assert found, f"{package}/ has no Python modules: is the layout in this test still right?"
     return found
 
 
 def test_imports_point_one_way() -> None:
     wrong = []
     for package, allowed in ALLOWED.items():
-        for path in (ROOT / package).rglob("*.py"):
+        for path in sources(package):
             for name in imports_of(path) & set(ALLOWED):
                 if name not in allowed:
                     wrong.append(f"{path.relative_to(ROOT)} imports {name}")
@@ -43,11 +65,55 @@ def test_imports_point_one_way() -> None:
 def test_only_daemon_imports_pygls() -> None:
     wrong = [
         str(path.relative_to(ROOT))
-        for package in ("protocol", "providers", "indexer", "hosting")
-        for path in (ROOT / package).rglob("*.py")
+        for package in ("protocol", "providers", "indexer", "hosting", "sqlmigrate")
+        for path in sources(package)
         if "pygls" in imports_of(path)
     ]
     assert wrong == []
+
+
+# Inside daemon/, the modules that speak pygls: the server and its transport, the handlers,
+# the error translator and the conversions. Services talk to the editor through the
+# server's notify / ask_editor / apply_edit and convert through daemon.convert.
+PYGLS_HOMES = ("server.py", "transport.py", "errors.py", "convert.py", "handlers/")
+
+
+def _in_homes(path: Path) -> bool:
+    rel = path.relative_to(ROOT / "daemon").as_posix()
+    return any(rel == home or rel.startswith(home) for home in PYGLS_HOMES)
+
+
+def test_inside_daemon_only_the_server_handlers_and_translators_import_pygls() -> None:
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in sources("daemon")
+        if not _in_homes(path) and "pygls" in imports_of(path)
+    ]
+    assert wrong == []
+
+
+def test_services_never_reach_into_the_servers_protocol() -> None:
+    """``server.protocol.notify(...)`` in a service ties it to pygls; ``server.notify``
+    is the server's to implement."""
+    wrong = [
+        str(path.relative_to(ROOT))
+        for path in sources("daemon")
+        if not _in_homes(path)
+        and path.relative_to(ROOT / "daemon").as_posix() != "commands/serve.py"
+        and ".protocol." in path.read_text()
+    ]
+    assert wrong == []
+
+
+def test_the_import_walk_sees_dynamic_imports(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "import importlib\n"
+        "def f():\n"
+        "    importlib.import_module('pygls.uris')\n"
+        "    __import__('daemon.server')\n"
+    )
+    assert {"pygls", "daemon", "importlib"} <= imports_of(module)
 
 
 HEAVY = (

@@ -23,10 +23,13 @@ class Host:
         self.roots_changed = Signal("roots_changed")
         self.document_saved = Signal("document_saved")
         self.settings_changed = Signal("settings_changed")
-        self.notified: list[Any] = []
+        self.notified: list[tuple[str, Any]] = []
 
     def roots(self) -> list[Path]:
         return self._roots
+
+    def notify(self, method: str, params: Any) -> None:
+        self.notified.append((method, params))
 
 
 async def test_code_and_symbol_search_return_hits_with_text(tmp_path: Path) -> None:
