@@ -28,6 +28,10 @@ class ModelCapabilities(WireModel):
     images: bool
     reasoning: list[str]  # the levels it accepts: none, low, medium, high
     prompt_caching: bool
+    # How it fills in the middle for inline completions: its own FIM endpoint (suffix,
+    # mistral) or FIM tokens (qwen, starcoder, deepseek, codellama, codestral), else chat
+    # (a fill-in-the-middle prompt through its chat API).
+    fim: str = "chat"
 
 
 class ModelEntry(WireModel):

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 
 def model_entry(found: ModelStatus) -> ModelEntry:
+    from providers.fim import native
+
     spec = found.spec
     return ModelEntry(
         name=spec.name,
@@ -47,6 +49,7 @@ def model_entry(found: ModelStatus) -> ModelEntry:
             images=spec.images,
             reasoning=list(spec.reasoning),
             prompt_caching=spec.prompt_caching,
+            fim=native(spec),
         ),
         usable=found.usable,
         reason=found.reason,

@@ -63,6 +63,11 @@ async def test_models_lists_the_registry_with_usability_and_no_key(
     assert "ANTHROPIC_API_KEY" in models["claude-sonnet"]["reason"]
     assert models["local"]["usable"] is True  # the fake server answers GET /v1/models
     assert models["local"]["server"] == "ollama"
+    # Which models fill in the middle natively, and how; the rest through a chat prompt.
+    fim = {name: models[name]["capabilities"]["fim"] for name in ("local", "codestral", "deepseek")}
+    assert fim == {"local": "suffix", "codestral": "mistral", "deepseek": "suffix"}
+    assert models["gpt"]["capabilities"]["fim"] == "chat"
+    assert models["claude-sonnet"]["capabilities"]["fim"] == "chat"
     assert "mine" not in models
     assert any("providers.models.mine" in i for i in result["issues"])
     assert (result["defaultModel"], result["fallbacks"]) == ("gpt", ["local"])
