@@ -20,6 +20,7 @@ with the level as ``output_config.effort`` instead.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -151,6 +152,9 @@ class AnthropicProvider:
 
         client = self._get_client()
         params = request_params(request)
+        if "temperature" in params and not sdk_takes("temperature"):
+            # Newer SDKs (2.14) no longer take a temperature: the model samples as it does.
+            del params["temperature"]
         options: dict[str, Any] = {}
         if request.timeout_s is not None:
             options["timeout"] = request.timeout_s
@@ -189,6 +193,16 @@ class AnthropicProvider:
 
 
 # --------------------------------------------------------------------------- the request
+
+
+@functools.cache
+def sdk_takes(name: str) -> bool:
+    """Whether the installed SDK's ``messages.create`` has the keyword argument ``name``."""
+    import inspect
+
+    from anthropic.resources.messages import AsyncMessages
+
+    return name in inspect.signature(AsyncMessages.create).parameters
 
 
 def request_params(request: ChatRequest) -> dict[str, Any]:

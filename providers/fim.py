@@ -283,13 +283,15 @@ class ChatCleaner:
     """A chat model's answer as the hole's text, while it streams.
 
     A leading code fence line is dropped, and the answer ends at a closing fence. A chat
-    model also often starts by repeating the cursor's line up to the cursor: that echo is
-    dropped. Text that could still turn out to be one of these is held back until it is
-    clear.
+    model also often starts by repeating the cursor's line up to the cursor (or, on a line
+    of indentation only, that indentation): that echo is dropped. Text that could still
+    turn out to be one of these is held back until it is clear.
     """
 
     def __init__(self, line_before_cursor: str) -> None:
         self._echo = line_before_cursor.lstrip()
+        # On a line of indentation only, the answer often starts by indenting again.
+        self._indent = line_before_cursor if not self._echo else ""
         self._head = ""  # the start of the answer, until it is known to be no fence/echo
         self._started = False
         self._tail = ""  # held back: it may be the start of a closing fence
@@ -318,6 +320,12 @@ class ChatCleaner:
             body = start.split("\n", 1)[1]
         elif not start and len(body) < 3 and not final:
             return None
+        indent = self._indent
+        if indent and not body.startswith("\n"):
+            if len(body) < len(indent) and indent.startswith(body) and not final:
+                return None  # could still be the indentation again
+            if body.startswith(indent):
+                return body[len(indent) :]
         echo = self._echo
         if echo and not body.startswith("\n"):
             probe = body.lstrip(" \t")

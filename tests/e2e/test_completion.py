@@ -44,12 +44,15 @@ class Editor:
 
     async def start(self, model: str | None = "local", **env: str) -> DaemonClient:
         url = self.llm.url + "/v1"
-        servers = {"ollama": {"base_url": url}, "codestral": {"base_url": url}}
+        servers = {name: {"base_url": url} for name in ("ollama", "codestral", "deepseek")}
         values = {
             "DEPUTYDEV_PROVIDERS__SERVERS": json.dumps(servers),
             "DEPUTYDEV_PROVIDERS__OPENAI": json.dumps({"base_url": url}),
+            "ANTHROPIC_BASE_URL": self.llm.url,
             "OPENAI_API_KEY": "sk-test",
+            "ANTHROPIC_API_KEY": "sk-ant-test",
             "CODESTRAL_API_KEY": "cs-test-key",
+            "DEEPSEEK_API_KEY": "ds-test-key",
             "DEPUTYDEV_INDEX__ENABLED": "false",
             **env,
         }
@@ -360,3 +363,21 @@ async def test_naming_a_model_later_registers_the_capability_with_the_editor(
         assert unregistered.unregisterations[0].id == registration.id
     finally:
         await client.stop_daemon()
+
+
+async def test_claude_fills_the_hole_through_the_chat_prompt(
+    editor: Editor, llm: LLMServer
+) -> None:
+    # Claude has no FIM endpoint: the chat fallback. It indents the line again; that is
+    # taken off, as is its closing fence.
+    llm.script(Reply([Text("  "), Text("  return total(order) + ship"), Text("ping(order)\n```")]))
+    await editor.start(model="claude-haiku")
+    editor.open("main.py", MAIN)
+
+    [item] = await editor.complete("main.py", CURSOR)
+
+    assert item.insert_text == "    return total(order) + shipping(order)"
+    [body] = llm.bodies("anthropic")
+    sent = json.dumps(body)
+    assert "<|HOLE|>" in sent
+    assert "def invoice(order):\\n    <|HOLE|>\\n" in sent

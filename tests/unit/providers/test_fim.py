@@ -230,6 +230,9 @@ def clean(chunks: list[str], line: str = "") -> str:
         (["a `b` c"], "", "a `b` c"),
         (["\n    ", "return 1"], "def f():", "\n    return 1"),
         (["\n```py\n", "x\n```"], "", "x\n"),
+        (["  ", "  return 1\n    x"], "    ", "return 1\n    x"),  # the indentation again
+        (["return 1"], "    ", "return 1"),
+        (["  y"], "    ", "  y"),  # less indentation than the line: the model's own
     ],
 )
 def test_chat_cleaner(chunks: list[str], line: str, expected: str) -> None:
