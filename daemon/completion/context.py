@@ -73,6 +73,30 @@ _DEFINITION = re.compile(
     r"|(?:[\w:<>\[\]*&,.]+\s+)+\**(?P<cname>[A-Za-z_]\w*)\s*\([^;]*$)"
 )
 _CONTROL = frozenset({"if", "for", "while", "switch", "return", "else", "catch", "elif", "new"})
+# A line starting with one of these is a statement, not a declaration (``return f(x`` is
+# no C function named f).
+_STATEMENTS = (
+    _CONTROL
+    | frozenset(
+        ("await", "yield", "throw", "raise", "not", "and", "or", "in", "is", "case", "do"),
+    )
+    | frozenset(("delete", "typeof", "echo", "assert", "del", "go", "defer", "print", "puts"))
+)
+
+
+def defined_name(line: str) -> str | None:
+    """The name a definition line defines (``def f(``, ``function f(``, ``int f(``, ...);
+    None for any other line."""
+    match = _DEFINITION.match(line)
+    if match is None:
+        return None
+    first = line.split(None, 1)[0] if line.strip() else ""
+    if match.group("cname") and first in _STATEMENTS:
+        return None
+    name = match.group("name") or match.group("arrow") or match.group("cname")
+    return name if name and name not in _CONTROL else None
+
+
 _IMPORT = re.compile(
     r"^\s*(?:import\s|from\s+\S+\s+import\s|#\s*include\s|#\s*import\s|@import\s|"
     r"using\s+[\w.]+\s*;|use\s+[\w:\\{]|require(?:_relative)?[\s(]|extern\s+crate\s|"
@@ -273,11 +297,9 @@ def enclosing_function(prefix: str) -> str | None:
         if not line.strip():
             continue
         indent = len(line) - len(line.lstrip(" \t"))
-        match = _DEFINITION.match(line)
-        if match is not None and indent < max(depth, 1):
-            name = match.group("name") or match.group("arrow") or match.group("cname")
-            if name and name not in _CONTROL:
-                return name
+        name = defined_name(line)
+        if name is not None and indent < max(depth, 1):
+            return name
         if indent == 0 and depth > 0 and not line.startswith(("}", ")", "@", "#")):
             depth = 0  # left the block the cursor is in without finding its definition
     return None
@@ -519,28 +541,26 @@ class Builder:
         call = re.compile(rf"(?<![\w$.]){re.escape(function)}\s*\(|\.{re.escape(function)}\s*\(")
         out: list[str] = []
         used = 0
+        seen: set[tuple[str, str]] = set()
         for hit in found:
-            lines = hit.text.split("\n")
-            if not lines or self.is_secret(hit.path):
+            if self.is_secret(hit.path):
                 continue
-            head = _DEFINITION.match(lines[0])
-            if head is not None and function in head.groups():
-                continue  # the function's own definition
-            calls = [line for line in lines[1:] if call.search(line)]
-            if not calls and call.search(lines[0]) is None:
-                continue
-            if hit.path == document.rel and lines[0].strip() in document.text:
-                near = document.text.find(lines[0].strip())
-                if abs(near - document.offset) < 4000:
-                    continue  # already in the prompt
-            shown = [lines[0], *(["..."] if calls else []), *calls[:2]]
-            text = comment_lines(language, [f"{hit.path}: calls {function}", *shown]) or ""
-            if used + len(text) > limit:
-                continue
-            used += len(text)
-            out.append(text)
-            if len(out) >= CALLERS:
-                break
+            for signature, calls in _calling_functions(hit.text, call, function):
+                if (hit.path, signature.strip()) in seen:
+                    continue
+                seen.add((hit.path, signature.strip()))
+                if hit.path == document.rel and signature.strip() in document.text:
+                    near = document.text.find(signature.strip())
+                    if abs(near - document.offset) < 4000:
+                        continue  # already in the prompt
+                shown = [signature, *(["..."] if calls else []), *calls[:2]]
+                text = comment_lines(language, [f"{hit.path}: calls {function}", *shown]) or ""
+                if used + len(text) > limit:
+                    continue
+                used += len(text)
+                out.append(text)
+                if len(out) >= CALLERS:
+                    return "".join(out)
         return "".join(out)
 
     def _neighbours(self, prefix: str, buffers: Sequence[Buffer], limit: int, language: str) -> str:
@@ -557,6 +577,39 @@ class Builder:
             used += len(snippet)
             out.append(snippet)
         return "".join(out)
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _calling_functions(
+    text: str, call: re.Pattern[str], function: str
+) -> list[tuple[str, list[str]]]:
+    """The functions of a chunk that call ``function``: each one's signature line (the
+    nearest definition above a calling line, indented less) and its calling lines. A call
+    outside any definition of the chunk is shown under the chunk's first line."""
+    lines = text.split("\n")
+    out: dict[int, list[str]] = {}
+    for number, line in enumerate(lines):
+        if not call.search(line):
+            continue
+        if defined_name(line) == function:
+            continue  # the function's own definition
+        owner = 0
+        depth = _indent_of(line)
+        for above in range(number - 1, -1, -1):
+            candidate = lines[above]
+            if not candidate.strip() or _indent_of(candidate) >= depth:
+                continue
+            if defined_name(candidate) is not None:
+                owner = above
+                break
+            depth = min(depth, _indent_of(candidate))
+        if owner == number:
+            continue
+        out.setdefault(owner, []).append(line)
+    return [(lines[owner], calls) for owner, calls in out.items()]
 
 
 def _call(

@@ -381,3 +381,92 @@ async def test_claude_fills_the_hole_through_the_chat_prompt(
     sent = json.dumps(body)
     assert "<|HOLE|>" in sent
     assert "def invoice(order):\\n    <|HOLE|>\\n" in sent
+
+
+SHOP = (
+    "from main import invoice\n\n\n"
+    "def checkout(cart, order):\n"
+    "    order.lines = list(cart)\n"
+    "    return invoice(order)\n"
+)
+REFUNDS = (
+    "def refund_invoice(order):\n"
+    "    credit = order.amount * (1 + vat_rate(order.country))\n"
+    "    return Credit(order.customer, credit)\n"
+)
+
+
+def long_main() -> str:
+    """MAIN with its imports, then enough code that the prompt cannot hold the whole file."""
+    filler = "".join(
+        f"\n\ndef helper_{n}(value):\n    return value * {n} + {n}\n" for n in range(100)
+    )
+    return (
+        "import decimal\nfrom billing.tax import vat_rate\n"
+        + filler
+        + "\n\ndef invoice(order):\n    amount = order.amount\n    \n"
+    )
+
+
+async def test_the_prompt_holds_callers_neighbours_and_imports_each_within_its_share(
+    workspace: Path, editor: Editor, llm: LLMServer
+) -> None:
+    (workspace / "billing").mkdir()
+    (workspace / "billing" / "tax.py").write_text(
+        "def vat_rate(country: str) -> float:\n    return 0.2\n"
+    )
+    (workspace / "shop.py").write_text(SHOP)
+    text = long_main()
+    (workspace / "main.py").write_text(text)
+    llm.script(Reply([Text("return amount")]), Reply([Text("return amount")]))
+    client = await editor.start(
+        DEPUTYDEV_INDEX__ENABLED="true",
+        DEPUTYDEV_COMPLETION__CONTEXT_TIMEOUT_MS="5000",
+        DEPUTYDEV_COMPLETION__CONTEXT_TOKENS="800",
+    )
+    await client.wait_for(
+        lambda: any(v and v[-1].get("kind") == "end" for v in client.progress_values.values()),
+        what="the first indexing to end",
+    )
+    editor.open("refunds.py", REFUNDS)  # an open buffer like the code at the cursor
+    editor.open("main.py", text)
+    cursor = types.Position(text.count("\n") - 1, 4)
+
+    await editor.complete("main.py", cursor)
+
+    [body] = fim_bodies(llm)
+    prompt = body["prompt"]
+    # The caller's signature and its calling line, from the index.
+    assert "# shop.py: calls invoice\n# def checkout(cart, order):\n" in prompt
+    assert "#     return invoice(order)\n" in prompt
+    # The open buffer's window most like the code before the cursor.
+    assert "# Compare this snippet from refunds.py:1:\n# def refund_invoice(order):\n" in prompt
+    # The file's top is cut, but its imports are kept, just before the kept prefix.
+    assert "helper_0" not in prompt
+    assert "import decimal\nfrom billing.tax import vat_rate\n" in prompt
+    assert prompt.endswith("def invoice(order):\n    amount = order.amount\n    ")
+    # 800 tokens of 4 characters: every part within the budget.
+    assert len(prompt) + len(body["suffix"]) <= 3200
+
+    # A share of 0 leaves its part out.
+    client.workspace_did_change_configuration(
+        types.DidChangeConfigurationParams(
+            settings={
+                "completion": {
+                    "model": "local",
+                    "contextTimeoutMs": 5000,
+                    "contextTokens": 800,
+                    "shares": {"neighbours": 0, "callers": 0},
+                }
+            }
+        )
+    )
+    editor.type("main.py", cursor, "x")  # not the suggestion: the model is asked again
+
+    async def asked_again() -> list[Any]:
+        await editor.complete("main.py", types.Position(cursor.line, 5))
+        return fim_bodies(llm)[1:]
+
+    [again] = await asked_again()
+    assert "refunds.py" not in again["prompt"]
+    assert "calls invoice" not in again["prompt"]

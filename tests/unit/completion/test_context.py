@@ -113,6 +113,26 @@ async def test_callers_of_the_enclosing_function_are_shown_by_their_signatures()
     assert "app.py: calls" not in prompt.context
 
 
+async def test_each_caller_in_a_chunk_is_shown_under_its_own_signature() -> None:
+    chunk = Found(
+        "shop.py",
+        1,
+        "from app import total\n\n\nclass Cart:\n    def checkout(self, order):\n"
+        "        if order:\n            return total(order)\n\n\n"
+        "def refund(order):\n    return -total(order)\n",
+    )
+    text = APP.replace("    return order.amount * (1 + rate)<|>", "    <|>")
+    prompt = await Builder(FakeLookup(mentions={"total": [chunk]})).build(document(text), SETTINGS)
+    assert (
+        "# shop.py: calls total\n#     def checkout(self, order):\n# ...\n"
+        "#             return total(order)\n"
+    ) in prompt.context
+    assert "# shop.py: calls total\n# def refund(order):\n# ...\n#     return -total(order)\n" in (
+        prompt.context
+    )
+    assert "from app import total" not in prompt.context
+
+
 async def test_the_most_similar_window_of_an_open_buffer_is_a_neighbour() -> None:
     other = "\n".join(
         [f"unrelated_{n} = {n}" for n in range(40)]
@@ -203,6 +223,8 @@ async def test_an_index_change_drops_the_answers_it_touches() -> None:
         ("export const load = async (id) => {\n  ", "load"),
         ("public static int Count(List<int> xs) {\n    ", "Count"),
         ("x = 1\n", None),
+        ("def total(order):\n    return compute(\n        order,\n        ", "total"),
+        ("int main() {\n    return run(argc,\n        ", "main"),
     ],
 )
 def test_the_enclosing_function_is_found(prefix: str, name: str | None) -> None:
