@@ -97,6 +97,9 @@ def setup(level: str = "info", *, stderr: bool = True, to_file: bool = True) -> 
             logging.getLogger(__name__).warning("no log file: %s", exc)
 
     # pygls logs every message body at INFO; that is debugging detail, not operations.
-    pygls_level = logging.DEBUG if level == "debug" else logging.WARNING
-    logging.getLogger("pygls").setLevel(pygls_level)
+    # httpx logs every request's URL at INFO: one line per keystroke with inline completions,
+    # where only counts are logged unless debugging.
+    quiet_level = logging.DEBUG if level == "debug" else logging.WARNING
+    for name in ("pygls", "httpx"):
+        logging.getLogger(name).setLevel(quiet_level)
     return log_file

@@ -470,3 +470,26 @@ async def test_the_prompt_holds_callers_neighbours_and_imports_each_within_its_s
     [again] = await asked_again()
     assert "refunds.py" not in again["prompt"]
     assert "calls invoice" not in again["prompt"]
+
+
+async def test_only_counts_are_logged_unless_debug_logging_is_on(
+    editor: Editor, llm: LLMServer
+) -> None:
+    secret_code = "confidential_margin_formula"
+    answer = "proprietary_rebate_schedule(order)"
+    text = MAIN.replace("    \n", f"    {secret_code} = 7\n    \n")
+    llm.script(Reply([Text(answer)]), Reply([Text(answer)]))
+    client = await editor.start()
+    editor.open("main.py", text)
+    assert await editor.complete("main.py", types.Position(10, 4))
+    await client.stop_daemon()
+    logged = (editor.tmp_path / "daemon.stderr").read_text()
+    assert "completion call local ok" in logged  # the counts
+    assert secret_code not in logged and answer not in logged
+
+    client = await editor.start(DEPUTYDEV_LOG_LEVEL="debug")
+    editor.open("main.py", text)
+    assert await editor.complete("main.py", types.Position(10, 4))
+    await client.stop_daemon()
+    logged = (editor.tmp_path / "daemon.stderr").read_text()
+    assert secret_code in logged and answer in logged
