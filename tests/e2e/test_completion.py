@@ -365,6 +365,35 @@ async def test_naming_a_model_later_registers_the_capability_with_the_editor(
         await client.stop_daemon()
 
 
+@pytest.mark.parametrize(
+    ("model", "route", "key"),
+    [
+        ("codestral", "mistral-fim", "Bearer cs-test-key"),  # Mistral's /v1/fim/completions
+        ("deepseek", "openai-completions", "Bearer ds-test-key"),  # DeepSeek's beta FIM
+    ],
+)
+async def test_codestral_and_deepseek_are_asked_through_their_own_fim_endpoints(
+    editor: Editor, llm: LLMServer, model: str, route: str, key: str
+) -> None:
+    llm.script(Reply([Text("return total(order)")], usage={"input": 50, "output": 5}))
+    client = await editor.start(model=model)
+    editor.open("main.py", MAIN)
+
+    [item] = await editor.complete("main.py", CURSOR)
+
+    assert item.insert_text == "    return total(order)"
+    [request] = llm.requests
+    assert request.headers["authorization"] == key
+    [body] = llm.bodies(route)
+    assert body["prompt"].endswith("def invoice(order):\n    ")
+    assert body["suffix"] == "\n"
+    assert body["stream"] is True
+    assert body["model"] == {"codestral": "codestral-latest", "deepseek": "deepseek-chat"}[model]
+    status = (await client.request("deputydev/status"))["completion"]
+    assert status["style"] == {"codestral": "mistral", "deepseek": "suffix"}[model]
+    assert (status["today"]["inputTokens"], status["today"]["outputTokens"]) == (50, 5)
+
+
 async def test_claude_fills_the_hole_through_the_chat_prompt(
     editor: Editor, llm: LLMServer
 ) -> None:
@@ -381,6 +410,32 @@ async def test_claude_fills_the_hole_through_the_chat_prompt(
     sent = json.dumps(body)
     assert "<|HOLE|>" in sent
     assert "def invoice(order):\\n    <|HOLE|>\\n" in sent
+
+
+async def test_a_blank_completion_is_not_sent(editor: Editor, llm: LLMServer) -> None:
+    llm.script(Reply([Text("   \n"), Text("\t  \n")]))
+    client = await editor.start()
+    editor.open("main.py", MAIN)
+
+    assert await editor.complete("main.py", CURSOR) == []
+
+    today = (await client.request("deputydev/status"))["completion"]["today"]
+    assert (today["modelCalls"], today["suggestions"]) == (1, 0)
+
+
+async def test_an_automatic_request_inside_a_word_waits_until_the_user_asks(
+    editor: Editor, llm: LLMServer
+) -> None:
+    llm.script(Reply([Text("order.")]))
+    await editor.start()
+    editor.open("main.py", "x = amount\n")
+    inside = types.Position(0, 4)  # before "amount"
+
+    assert await editor.complete("main.py", inside) == []
+    assert llm.requests == []  # typing inside a word costs nothing
+
+    items = await editor.complete("main.py", inside, types.InlineCompletionTriggerKind.Invoked)
+    assert [i.insert_text for i in items] == ["x = order.amount"]
 
 
 SHOP = (
