@@ -374,7 +374,7 @@ async def test_bad_arguments_name_the_field_and_reindex_needs_none(daemon: Edito
         result = await execute(client, {"command": "deputydev.reindex", "arguments": arguments})
         assert result["roots"][0]["files"] == 1
     await client.wait_for(lambda: client.messages, what="the re-index message")
-    assert "1 files" in client.messages[-1].message
+    assert "1 file," in client.messages[-1].message
 
 
 async def test_cancel_request_on_a_command_stops_its_turn(daemon: Editor) -> None:

@@ -35,7 +35,7 @@ async def test_first_index_reports_progress_and_search_finds_the_function(
     await _indexed(client)
     values = _ended(client)[0]
     assert values[0]["title"] == f"Indexing {workspace.name}"
-    assert "1 files" in values[-1]["message"] or "1/1" in values[-1]["message"]
+    assert "1 file," in values[-1]["message"] or "1/1" in values[-1]["message"]
 
     found = await client.request("deputydev/search", {"query": "greet someone by name"})
     assert found["mode"] == "lexical"
