@@ -74,6 +74,22 @@ def settings_or_exit(roots: Sequence[Path] = ()) -> LoadedSettings:
     return loaded
 
 
+def folder_problem(root: Path) -> str | None:
+    """Why ``root`` cannot be worked in (None: it can): missing, not a folder, unreadable."""
+    import os
+
+    try:
+        with os.scandir(root):
+            pass
+    except FileNotFoundError:
+        return f"{root} does not exist"
+    except NotADirectoryError:
+        return f"{root} is not a folder"
+    except OSError as exc:
+        return f"cannot read the folder {root} ({exc.strerror or exc})"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

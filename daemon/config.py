@@ -200,6 +200,8 @@ def load_settings(
     trusted = _trusted_folders([user_layer, env_layer])
 
     for root in roots:
+        if not os.access(root, os.R_OK | os.X_OK) and root.exists():
+            continue  # an unreadable folder is the command's to report, not its config's
         path = paths.workspace_config_file(root)
         layer = _read_toml(path, issues)
         if layer is not None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from indexer.errors import RootUnreadable
 from indexer.languages import language_for_path
 
 if TYPE_CHECKING:
@@ -237,8 +238,14 @@ def _git_files(root: Path) -> list[str] | None:
     return sorted({p for p in out.split("\0") if p})
 
 
-def _walk(root: Path, ignorer: Ignorer) -> Iterator[str]:
-    for folder, dirs, files in os.walk(root, followlinks=False):
+def _walk(root: Path, ignorer: Ignorer, unreadable: list[str]) -> Iterator[str]:
+    def refused(error: OSError) -> None:
+        # os.walk skips a folder it cannot list; the summary names it instead.
+        if error.filename is not None and isinstance(error, PermissionError):
+            rel = os.path.relpath(error.filename, root).replace(os.sep, "/")
+            unreadable.append("./" if rel == "." else rel + "/")
+
+    for folder, dirs, files in os.walk(root, followlinks=False, onerror=refused):
         rel_folder = os.path.relpath(folder, root).replace(os.sep, "/")
         rel_folder = "" if rel_folder == "." else rel_folder + "/"
         dirs[:] = sorted(d for d in dirs if not ignorer.ignored(rel_folder + d, is_dir=True))
@@ -246,15 +253,25 @@ def _walk(root: Path, ignorer: Ignorer) -> Iterator[str]:
             yield rel_folder + name
 
 
-def _check(root: Path, rel: str, max_file_bytes: int) -> FileInfo | None:
+def _check(
+    root: Path, rel: str, max_file_bytes: int, unreadable: list[str] | None = None
+) -> FileInfo | None:
     path = root / rel
     try:
         st = path.stat()  # follows a symlink; a loop or a dangling one raises
+    except PermissionError:
+        if unreadable is not None:
+            unreadable.append(rel)
+        return None
     except OSError:
         return None
     if not stat.S_ISREG(st.st_mode) or st.st_size > max_file_bytes:
         return None
     if os.path.splitext(rel)[1].lower() in BINARY_SUFFIXES:
+        return None
+    if not os.access(path, os.R_OK):
+        if unreadable is not None:
+            unreadable.append(rel)
         return None
     if path.is_symlink():
         # A link out of the root is not part of this workspace.
@@ -281,18 +298,33 @@ def _sniff_needed(rel: str) -> bool:
 
 
 def discover(
-    root: Path, *, max_file_bytes: int = 1 << 20, exclude: Exclude | None = None
+    root: Path,
+    *,
+    max_file_bytes: int = 1 << 20,
+    exclude: Exclude | None = None,
+    unreadable: list[str] | None = None,
 ) -> list[FileInfo]:
-    """The files to index under ``root``, sorted by path, without those ``exclude`` names."""
+    """The files to index under ``root``, sorted by path, without those ``exclude`` names.
+    Files and folders that cannot be read (permissions) are left out and, given
+    ``unreadable``, named there (folders end with ``/``). A root that cannot be listed
+    raises :class:`RootUnreadable`."""
     root = root.resolve()
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as exc:
+        raise RootUnreadable(
+            f"cannot read the folder {root} ({exc.strerror or exc})", root=str(root)
+        ) from None
+    refused: list[str] = [] if unreadable is None else unreadable
     listed = _git_files(root)
     ignorer = Ignorer(root, use_gitignore=listed is None)
-    names = listed if listed is not None else list(_walk(root, ignorer))
+    names = listed if listed is not None else list(_walk(root, ignorer, refused))
     found = []
     for rel in names:
         if ignorer.ignored(rel) or (exclude is not None and exclude.path(rel)):
             continue
-        info = _check(root, rel, max_file_bytes)
+        info = _check(root, rel, max_file_bytes, refused)
         if info is not None:
             found.append(info)
     return found

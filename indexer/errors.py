@@ -2,6 +2,7 @@
 
     IndexerError
     ├── IndexNotReady        the root has no usable index yet
+    ├── RootUnreadable       the root folder cannot be listed (permissions)
     ├── VectorsUnavailable   semantic search asked for, but no vector extension or embedder
     └── BadQuery             the query or a filter cannot be used (bad glob, unknown mode)
 
@@ -20,6 +21,10 @@ class IndexerError(Exception):
 
 
 class IndexNotReady(IndexerError):
+    pass
+
+
+class RootUnreadable(IndexerError):
     pass
 
 

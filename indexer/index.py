@@ -78,6 +78,8 @@ class RunSummary:
     seconds: float
     finished_at: float
     paths: tuple[str, ...] = ()  # the files added, updated or removed (first 100)
+    # Files and folders (ending in "/") left out because they cannot be read.
+    unreadable: tuple[str, ...] = ()
 
     @property
     def changed(self) -> int:
@@ -416,9 +418,13 @@ class Index:
         started = time.perf_counter()
         store = self._writer
         states = store.file_states()
+        unreadable: list[str] = []
         if paths is None:
             infos = discover(
-                self.root, max_file_bytes=self.settings.max_file_bytes, exclude=self.exclude
+                self.root,
+                max_file_bytes=self.settings.max_file_bytes,
+                exclude=self.exclude,
+                unreadable=unreadable,
             )
             seen = {info.path for info in infos}
             removed = sorted(p for p in states if p not in seen)
@@ -491,6 +497,7 @@ class Index:
             seconds=time.perf_counter() - started,
             finished_at=finished,
             paths=tuple(changed_paths),
+            unreadable=tuple(sorted(unreadable)),
         )
         if paths is None or summary.changed:
             store.set_meta("last_run", str(finished))

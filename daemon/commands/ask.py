@@ -79,6 +79,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     root = (args.root or Path.cwd()).resolve()
+    from daemon.cli import folder_problem
+
+    if (problem := folder_problem(root)) is not None:
+        print(f"deputydev: {problem}", file=sys.stderr)
+        return 2
     loaded = settings_or_exit([root])
     from daemon import logs
 

@@ -41,11 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.cli import settings_or_exit
+    from daemon.cli import folder_problem, settings_or_exit
 
     root = (args.path or Path.cwd()).resolve()
-    if not root.is_dir():
-        print(f"deputydev: {root} is not a folder", file=sys.stderr)
+    if (problem := folder_problem(root)) is not None:
+        print(f"deputydev: {problem}", file=sys.stderr)
         return 2
     loaded = settings_or_exit([root])
     if args.publish and not loaded.settings.sync.configured:
@@ -136,6 +136,10 @@ async def _run(
             f" updated, {run.removed} removed) in {run.seconds:.2f} s;"
             f" {plural(status['chunks'], 'chunk')}, {plural(status['symbols'], 'symbol')}{vectors}"
         )
+        if run.unreadable:
+            shown = ", ".join(run.unreadable[:10])
+            more = f", and {len(run.unreadable) - 10} more" if len(run.unreadable) > 10 else ""
+            print(f"skipped {len(run.unreadable)} unreadable (permission denied): {shown}{more}")
         print(f"database: {database_path(root)}", file=sys.stderr)
         if caching and status["vectors_enabled"]:
             await _share(cache, index)

@@ -78,8 +78,10 @@ def run(args: argparse.Namespace) -> int:
             return 2
         return asyncio.run(_team(settings_or_exit().settings, args))
     root = (args.root or Path.cwd()).resolve()
-    if not root.is_dir():
-        print(f"deputydev: {root} is not a folder", file=sys.stderr)
+    from daemon.cli import folder_problem
+
+    if (problem := folder_problem(root)) is not None:
+        print(f"deputydev: {problem}", file=sys.stderr)
         return 2
     if args.limit < 1:
         print("deputydev: --limit must be at least 1", file=sys.stderr)

@@ -70,6 +70,6 @@ def test_search_on_a_missing_folder_or_bad_mode_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["search", "x", "--root", str(tmp_path / "nope")]) == 2
-    assert "is not a folder" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert main(["search", "x", "--root", str(tmp_path), "--mode", "semantic"]) == 1
     assert "semantic search is off" in capsys.readouterr().err
