@@ -125,33 +125,68 @@ def check_config(loaded: LoadedSettings) -> list[Check]:
             )
         )
     checks.append(Check("data directory", "ok", str(paths.data_dir())))
+    checks.append(Check("log folder", "ok", str(paths.log_dir() / "deputydev.log")))
     return checks
 
 
-def check_provider_keys(loaded: LoadedSettings) -> list[Check]:
-    """Where each provider's key comes from (never the key), and registry entries left out."""
-    from providers.router import key_env, key_source
+def check_models(loaded: LoadedSettings) -> list[Check]:
+    """One verdict on the facts a user needs: which model answers ``ask`` and can it be
+    called; then, only when one can, where the keys come from (an unset key is no problem
+    then), and the model servers that answer or that the user declared and do not."""
+    import asyncio
+
+    from daemon.usable import HOW_TO_GET_A_MODEL, usable_model
+    from providers.errors import UnknownModel
+    from providers.registry import Registry
+    from providers.router import Router, key_env, key_source
 
     settings = loaded.settings.providers
-    checks = []
-    for provider, variables in key_env().items():
-        source = key_source(settings, provider)
-        if source is not None:
-            checks.append(Check(f"{provider} key", "ok", f"from {source}"))
-        else:
-            checks.append(
-                Check(
-                    f"{provider} key",
-                    "warn",
-                    "not set",
-                    f"export {variables[0]}=... or set api_key under "
-                    f"[providers.{provider}] in config.toml",
-                )
-            )
-    from providers.registry import Registry
-
-    for issue in Registry.from_settings(settings).issues:
-        checks.append(Check(f"model {issue.name}", "fail", issue.message, "complete the entry"))
+    router = Router(settings)
+    checks = [
+        Check(f"model {issue.name}", "fail", issue.message, "complete the entry")
+        for issue in Registry.from_settings(settings).issues
+    ]
+    try:
+        found = asyncio.run(usable_model(router))
+    except UnknownModel as exc:
+        return [*checks, Check("default model", "fail", str(exc), "set default_model")]
+    if found.model is None:
+        fix = HOW_TO_GET_A_MODEL.replace("\n", " ").replace("  ", " ")
+        return [*checks, Check("default model", "fail", found.message(), fix)]
+    spec = router.resolve(found.model)
+    chosen = settings.default_model
+    how = (
+        "the default"
+        if chosen == found.model
+        else f"a fallback ({chosen} cannot be called)"
+        if chosen
+        else "the first that can be called (no default_model set)"
+    )
+    where = (
+        f"server {spec.server or 'ollama'}"
+        if spec.provider == "compatible"
+        else f"key {key_source(settings, spec.provider)}"
+    )
+    checks.append(
+        Check(
+            "default model",
+            "ok" if chosen in (None, found.model) else "warn",
+            f"{found.model} ({spec.provider} {spec.model_id}), {how}; can be called ({where})",
+            "" if chosen in (None, found.model) else f"fix {chosen}: {'; '.join(found.problems)}",
+        )
+    )
+    sources = {kind: key_source(settings, kind) for kind in key_env()}
+    have = [f"{kind} ({source})" for kind, source in sources.items() if source is not None]
+    missing = [kind for kind, source in sources.items() if source is None]
+    detail = "; ".join(
+        part
+        for part in (
+            "set: " + ", ".join(have) if have else "",
+            "not set (not needed): " + ", ".join(missing) if missing else "",
+        )
+        if part
+    )
+    checks.append(Check("provider keys", "ok", detail))
     return checks
 
 
@@ -168,13 +203,18 @@ def check_index_vectors(loaded: LoadedSettings) -> list[Check]:
 
 
 def check_model_servers(loaded: LoadedSettings) -> list[Check]:
-    """Each OpenAI-compatible server a model uses: does it answer GET /models?"""
+    """The OpenAI-compatible servers: one that answers is listed with its models; one that
+    does not is a warning only when the user declared it under ``[providers.servers]`` (the
+    shipped Ollama entry nobody runs is no fault, and the default model's row already says
+    when the model in use cannot be reached)."""
     import asyncio
 
+    from providers.errors import ProviderError
     from providers.router import Router
 
-    router = Router(loaded.settings.providers)
-    # A hosted server whose key is missing is not probed: the key row says what to set.
+    settings = loaded.settings.providers
+    router = Router(settings)
+    # A hosted server whose key is missing is not probed: nothing would come of it.
     compatible = [
         s for s in router.registry if s.provider == "compatible" and router.key_problem(s) is None
     ]
@@ -183,18 +223,23 @@ def check_model_servers(loaded: LoadedSettings) -> list[Check]:
     async def probe() -> list[str | None]:
         return list(await asyncio.gather(*(router.reachable(n) for n in servers)))
 
+    try:
+        default = router.resolve(settings.default_model)
+    except ProviderError:
+        default = None
+    judged = (default.server or "ollama") if default and default.provider == "compatible" else ""
     checks = []
     for name, problem in zip(servers, asyncio.run(probe()), strict=True):
         users = ", ".join(s.name for s in compatible if (s.server or "ollama") == name)
         if problem is None:
             checks.append(Check(f"server {name}", "ok", f"answers (models: {users})"))
-        else:
+        elif name in settings.servers and name != judged:
             checks.append(
                 Check(
                     f"server {name}",
                     "warn",
                     f"{problem} (models: {users})",
-                    f"start the server, or set base_url under [providers.servers.{name}]",
+                    f"start the server, or fix base_url under [providers.servers.{name}]",
                 )
             )
     return checks
@@ -259,7 +304,7 @@ CHECKS: list[CheckFn] = [
     check_python,
     check_sqlite,
     check_config,
-    check_provider_keys,
+    check_models,
     check_embeddings,
     check_index_vectors,
     check_model_servers,

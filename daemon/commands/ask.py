@@ -55,17 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-# What to do when no model can be called: shown after the reason.
-HOW_TO_GET_A_MODEL = """\
-To use a model, do one of these:
-  - set a provider key: ANTHROPIC_API_KEY, OPENAI_API_KEY, GEMINI_API_KEY or OPENROUTER_API_KEY
-  - point OPENAI_BASE_URL at an OpenAI-compatible server (llama.cpp, vLLM, LM Studio, a proxy;
-    no key needed), e.g. export OPENAI_BASE_URL=http://127.0.0.1:8080/v1
-  - run Ollama on 127.0.0.1:11434 with the model of [providers.models.local]
-    (ollama pull qwen2.5-coder:7b), or set another server in config.toml
-Then `deputydev doctor` shows which models can be called here."""
-
-
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -98,9 +87,16 @@ def run(args: argparse.Namespace) -> int:
     from daemon import paths
 
     router = Router(loaded.settings.providers, catalogue_path=paths.openrouter_catalogue())
-    problem = asyncio.run(_no_model(router, args.model))
-    if problem is not None:
-        print(f"deputydev: {problem}\n\n{HOW_TO_GET_A_MODEL}", file=sys.stderr)
+    from daemon.usable import HOW_TO_GET_A_MODEL, usable_model
+    from providers.errors import UnknownModel
+
+    try:
+        found = asyncio.run(usable_model(router, args.model))
+    except UnknownModel as exc:
+        print(f"deputydev: {exc}", file=sys.stderr)
+        return 2
+    if found.model is None:
+        print(f"deputydev: {found.message()}\n\n{HOW_TO_GET_A_MODEL}", file=sys.stderr)
         return 2
     # stdout carries the answer alone (so `ask ... > answer.txt` holds just that); tool
     # steps, notes, errors and the closing line go to stderr.
@@ -128,34 +124,6 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         notes.print("\n[yellow]cancelled; the partial answer is saved[/yellow]")
         return 130
-
-
-async def _no_model(router: Any, model: str | None) -> str | None:
-    """Why no model can answer (None: the chosen one or a fallback can, as far as can be
-    told without calling it: its key is there, or its server answers)."""
-    from providers.errors import ProviderError
-
-    settings = router.settings
-    chosen = model or settings.default_model
-    names = [chosen, *(settings.fallbacks if model is None else ())]
-    problems: list[str] = []
-    for name in names:
-        try:
-            spec = router.resolve(name)
-        except ProviderError:
-            return None  # the solver names the unknown model precisely
-        problem = router.key_problem(spec)
-        if problem is None and spec.provider == "compatible":
-            problem = await router.reachable(spec.server or "ollama")
-        if problem is None:
-            return None
-        problems.append(f"{spec.name}: {problem}")
-    if chosen is None:
-        return (
-            "no model is usable here: no provider key is set, and the local model's server "
-            f"does not answer ({problems[0]})"
-        )
-    return "no model can be called: " + "; ".join(problems)
 
 
 async def ask(

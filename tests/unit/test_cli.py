@@ -83,5 +83,6 @@ def test_doctor_reports_sqlite_and_directories(tmp_path: Path, hermetic_env: Pat
     assert checks["python"]["status"] == "ok"
     assert "FTS5" in checks["sqlite (sqlite3)"]["detail"]
     assert str(hermetic_env) in checks["data directory"]["detail"]
-    assert checks["openai key"]["status"] == "warn"
-    assert "OPENAI_API_KEY" in checks["openai key"]["fix"]
+    assert str(hermetic_env) in checks["log folder"]["detail"]
+    assert checks["default model"]["status"] == "fail"  # hermetic: no key, no local server
+    assert "OPENAI_API_KEY" in checks["default model"]["fix"]
