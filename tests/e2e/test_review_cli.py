@@ -281,3 +281,26 @@ def test_with_claude_the_reviewers_share_one_cached_prefix(repo: Path, llm: LLMS
     assert "util.py" in first["system"][-1]["text"]  # the diff is in the cached prefix
     usage = json.loads(done.stdout)["usage"]
     assert usage["cacheReadTokens"] > usage["inputTokens"]
+
+
+def test_a_custom_reviewer_from_the_repository_config_reads_only_its_files(
+    repo: Path, llm: LLMServer
+) -> None:
+    (repo / ".deputydev").mkdir()
+    (repo / ".deputydev" / "config.toml").write_text(
+        '[review.agents.arith]\nprompt = "Check arithmetic: operands, overflow, rounding."\n'
+        'model = "gpt-4.1-mini"\nglobs = ["util*.py"]\n'
+    )
+    llm.responder = ReviewModel({"arith": [finding("util.py", 6, category="operands")]})
+    done = review(repo, llm, "--agents", "arith,correctness", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["reviewers"] == ["arith", "correctness"]
+    assert [f["reviewers"] for f in result["findings"]] == [["arith"]]
+    first = [b for b in sent(llm) if "as the arith reviewer" in json.dumps(b["messages"][:2])]
+    assert first and all(b["model"] == "gpt-4.1-mini" for b in first)
+    system = system_of(first[0])
+    assert "util.py" in system and "staged.py" not in system
+    assert "Check arithmetic" in json.dumps(first[0]["messages"])
+    others = [b for b in sent(llm) if "as the correctness reviewer" in json.dumps(b["messages"])]
+    assert "staged.py" in system_of(others[0])
