@@ -88,6 +88,8 @@ class _Watch:
     def __init__(self, router: ModelRouter) -> None:
         self.router = router
         self.intervals: list[tuple[float, float]] = []
+        # Every call's accounting, a failed reviewer's included (its turn is lost to us).
+        self.records: list[CallRecord] = []
 
     def resolve(self, name: str | None) -> ModelInfo:
         return self.router.resolve(name)
@@ -114,6 +116,8 @@ class _Watch:
             async for event in self.router.stream(request, model=model, fallbacks=fallbacks):
                 if first is not None:
                     first.set()
+                if isinstance(event, CallRecord):
+                    self.records.append(event)
                 yield event
         finally:
             if first is not None:
@@ -266,6 +270,10 @@ class Review:
 
         await self._reviewers(session, change, groups, chosen, sink, outcome, model_name)
         await self._validate(raw, change, outcome)
+        outcome.calls = list(self.watch.records)
+        for record in outcome.calls:
+            outcome.usage = outcome.usage + record.usage
+            outcome.cost_usd += record.cost_usd
         outcome.wall_s = time.monotonic() - started
         outcome.model_s = self.watch.busy_s()
         await self._keep(session.id, outcome)
@@ -339,7 +347,7 @@ class Review:
                     },
                 )
                 try:
-                    result = await solver.run(
+                    await solver.run(
                         query=reviewers_mod.brief(reviewer, part.paths),
                         session=session,
                         agent=agent_name,
@@ -364,9 +372,6 @@ class Review:
                         )
                     )
                     return
-                outcome.usage = outcome.usage + result.usage
-                outcome.cost_usd += result.cost_usd
-                outcome.calls += result.calls
                 await self.emit(
                     wire.ReviewerFinished(
                         reviewer=reviewer.name,
@@ -410,9 +415,7 @@ class Review:
             code = await fmod.code_of(kept, change)
             prompt = fmod.judge_prompt(kept, code, change.label)
             try:
-                reply = await asyncio.wait_for(
-                    self._complete(prompt, judge, outcome), JUDGE_TIMEOUT_S
-                )
+                reply = await asyncio.wait_for(self._complete(prompt, judge), JUDGE_TIMEOUT_S)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -426,7 +429,7 @@ class Review:
         outcome.findings = kept
         outcome.summary = summary_text(outcome, model_summary)
 
-    async def _complete(self, prompt: str, model: str | None, outcome: ReviewOutcome) -> str:
+    async def _complete(self, prompt: str, model: str | None) -> str:
         info = self.watch.resolve(model)
         request = ChatRequest(
             model=info.model_id,
@@ -437,10 +440,6 @@ class Review:
         async for event in self.watch.stream(request, model=model):
             if isinstance(event, TextDelta):
                 parts.append(event.text)
-            elif isinstance(event, CallRecord):
-                outcome.calls.append(event)
-                outcome.usage = outcome.usage + event.usage
-                outcome.cost_usd += event.cost_usd
         return "".join(parts)
 
     async def _keep(self, session_id: str, outcome: ReviewOutcome) -> None:

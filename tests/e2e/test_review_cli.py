@@ -178,11 +178,13 @@ def test_json_report_and_the_review_kept_as_a_session(repo: Path, llm: LLMServer
     assert "security" in result["summary"] and "Failed reviewers" in result["summary"]
     listing = subprocess.run(
         [sys.executable, "-m", "daemon", "sessions", "list"],
+        cwd=repo,
         capture_output=True,
         text=True,
         check=True,
     )
-    assert result["sessionId"] in listing.stdout and "Review: uncommitted changes" in listing.stdout
+    assert result["sessionId"][:8] in listing.stdout
+    assert "Review: uncommitted changes" in listing.stdout
     exported = subprocess.run(
         [sys.executable, "-m", "daemon", "sessions", "export", result["sessionId"]],
         capture_output=True,
