@@ -35,6 +35,8 @@ class SyncStatusResult(WireModel):
     vectors_uploaded: int = 0
     vectors_fetched: int = 0  # vectors the team cache gave this daemon
     vectors_error: str | None = None
+    # [sync] publish: per repository name, the last attempt's outcome.
+    published: dict[str, str] = {}
 
 
 METHODS: dict[str, tuple[type[Any] | None, type[Any] | None]] = {

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.server import DeputyServer
     from daemon.sessions.store import SessionStore
+    from daemon.sync.autopublish import AutoPublisher
     from daemon.sync.team import TeamCodeAdapter, TeamReader
     from daemon.sync.vectors import Outbox, RootShare, TeamCache
     from indexer.embedder import Embedder
@@ -46,6 +47,8 @@ class SyncService:
         self._uploader: asyncio.Task[None] | None = None
         self._outboxes: dict[Path, Outbox] = {}
         self._embedder: Embedder | Literal[False] | None = None
+        self._publisher: AutoPublisher | None = None
+        self._publishing: asyncio.Task[None] | None = None
 
     # ---- the team's embedding cache (daemon/sync/vectors.py)
 
@@ -78,9 +81,18 @@ class SyncService:
         return TeamCodeAdapter(self.team(), self.query_embedder)
 
     def attach(self, box: Outbox) -> None:
-        """An index whose outbox the uploader drains (until :meth:`detach`)."""
+        """An index whose outbox the uploader drains (until :meth:`detach`), and which
+        ``[sync] publish`` may publish."""
         self._outboxes[box.root] = box
         self.cache().wake.set()
+        subscribe = getattr(box, "subscribe", None)
+        if subscribe is not None:
+            subscribe(lambda event: self._index_changed(event.root))
+        self._index_changed(box.root)
+
+    def _index_changed(self, root: Path) -> None:
+        if self._publisher is not None:
+            self._publisher.changed(root)
 
     def detach(self, root: Path) -> None:
         self._outboxes.pop(root, None)
@@ -134,6 +146,15 @@ class SyncService:
 
             uploader = VectorUploader(self.cache(), self.state, lambda: [*self._outboxes.values()])
             self._uploader = asyncio.create_task(uploader.run(), name="sync-vectors")
+        if settings.publish:
+            from daemon.sync.autopublish import AutoPublisher
+
+            self._publisher = AutoPublisher(
+                lambda: self._server.settings, self.state, lambda: dict(self._outboxes)
+            )
+            for root in self._outboxes:
+                self._publisher.changed(root)
+            self._publishing = asyncio.create_task(self._publisher.run(), name="sync-publish")
         log.info("team sync to %s as %s", self.state.server, self.state.role)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
@@ -175,12 +196,13 @@ class SyncService:
         return self._reader
 
     async def _stop(self) -> None:
-        for task in (self._task, self._uploader):
+        for task in (self._task, self._uploader, self._publishing):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        self._task = self._uploader = None
+        self._task = self._uploader = self._publishing = None
+        self._publisher = None
         if self._cache is not None:
             await self._cache.close()
         if self._embedder:

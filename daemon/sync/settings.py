@@ -65,6 +65,9 @@ class SyncSettings(_Section):
     # never use it.
     embedding_cache: bool = True
     embedding_cache_exclude: tuple[str, ...] = ()
+    # Repositories (by name: origin's last path part, else the folder's) the daemon publishes
+    # to team search whenever their index settles on a clean commit (docs/SYNC.md).
+    publish: tuple[str, ...] = ()
 
     @field_validator("url")
     @classmethod

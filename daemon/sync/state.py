@@ -45,6 +45,9 @@ class SyncState:
     vectors_uploaded: int = 0
     vectors_fetched: int = 0
     vectors_error: str | None = None
+    # [sync] publish: per repository, what the last attempt did ("published 4ca6427 ...",
+    # "not published: uncommitted changes", or the error).
+    published: dict[str, str] = field(default_factory=dict)
     path: Path | None = field(default=None, repr=False, compare=False)
     _saved_at: float = field(default=0.0, repr=False, compare=False)
 

@@ -219,3 +219,37 @@ async def test_without_pgvector_team_search_is_full_text_and_says_why(
         )
         count = stored[0]["n"]
         assert isinstance(count, int) and count > 0  # vectors kept (bytea) for pgvector later
+
+
+async def test_the_daemon_publishes_listed_repositories_at_each_clean_commit(
+    vector_team: Team, fake: EmbeddingsServer, tmp_path: Path
+) -> None:
+    from tests.e2e.team_repo import eventually, sync_status
+
+    t = vector_team
+    repo = write_repo(tmp_path / "payments")
+    env = {
+        **env_of(t, t.alice, tmp_path / "home-a", fake),
+        "DEPUTYDEV_SYNC__PUBLISH": '["payments"]',
+    }
+    client = await start_daemon(repo, stderr_path=tmp_path / "a.stderr", env=env)
+
+    async def outcome(prefix: str) -> str | None:
+        said = (await sync_status(client)).get("published", {}).get("payments")
+        return said if said and said.startswith(prefix) else None
+
+    try:
+        first = await eventually(
+            lambda: outcome(f"published {git(repo, 'rev-parse', 'HEAD')[:12]}"), "a publish"
+        )
+        assert "13 files sent" in first
+        (repo / "billing_4.py").write_text("def reconcile_bank_4(value):\n    return value\n")
+        git(repo, "commit", "-qam", "reconcile")
+        head = git(repo, "rev-parse", "HEAD")
+        again = await eventually(lambda: outcome(f"published {head[:12]}"), "the republish")
+        assert "1 files sent, 0 removed, 12 unchanged" in again
+    finally:
+        await client.stop_daemon()
+    bob = env_of(t, t.bob, tmp_path / "home-b", fake)
+    hits = (await deputydev(bob, "search", "--team", "reconcile bank", "--json")).json()
+    assert any(h["path"] == "billing_4.py" and h["commit"] == head for h in hits)
