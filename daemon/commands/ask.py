@@ -149,7 +149,6 @@ async def ask(
     from daemon.errors import DomainError
     from daemon.paths import data_dir
     from daemon.sessions.store import SessionStore
-    from daemon.solver.agents import Agent
     from daemon.solver.loop import Solver
     from daemon.tools.base import ToolContext
     from daemon.tools.registry import make_tools
@@ -219,7 +218,8 @@ async def ask(
                         f"[yellow]MCP server {connection.name} is left out: "
                         f"{escape(connection.last_error or '')}[/yellow]"
                     )
-        solver = Solver(
+        solver = Solver.from_settings(
+            settings,
             router=router,
             store=store,
             tools=tools,
@@ -235,16 +235,7 @@ async def ask(
                 read_mcp_resource=mcp.read_resource,
                 team_code=team_code,
             ),
-            settings=settings.solver,
             emit=show,
-            default_model=settings.providers.default_model,
-            cheap_model=settings.providers.cheap_model,
-            fallbacks=settings.providers.fallbacks or None,
-            user_agents={
-                n: Agent(n, a.description, a.prompt, a.tools, a.model)
-                for n, a in settings.solver.agents.items()
-            },
-            choice_timeout_s=settings.solver.choice_timeout_s,
         )
         session = None
         try:

@@ -15,7 +15,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, assert_never
+from typing import TYPE_CHECKING, Any, assert_never
 
 from pydantic import BaseModel
 
@@ -65,6 +65,9 @@ from providers.base import (
     UsageEvent,
     UserMessage,
 )
+
+if TYPE_CHECKING:
+    from daemon.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +236,36 @@ class Solver:
         self.fallbacks = fallbacks
         self.agents = agent_mod.all_agents(user_agents or {})
         self.choice_timeout_s = choice_timeout_s
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        router: ModelRouter,
+        store: SessionStore,
+        tools: Sequence[Tool],
+        tool_context: ToolContext,
+        emit: Emit | None = None,
+    ) -> Solver:
+        """A solver as the settings ask for: their models, fallbacks, limits and agents (the
+        daemon's queries and ``deputydev ask`` alike)."""
+        return cls(
+            router=router,
+            store=store,
+            tools=tools,
+            tool_context=tool_context,
+            settings=settings.solver,
+            emit=emit,
+            default_model=settings.providers.default_model,
+            cheap_model=settings.providers.cheap_model,
+            fallbacks=settings.providers.fallbacks or None,
+            user_agents={
+                name: Agent(name, a.description, a.prompt, a.tools, a.model)
+                for name, a in settings.solver.agents.items()
+            },
+            choice_timeout_s=settings.solver.choice_timeout_s,
+        )
 
     async def _on_edit(self, path: str, status: wire.EditStatus, added: int, removed: int) -> None:
         await self.emit(wire.FileEdit(path=path, status=status, added=added, removed=removed))

@@ -234,7 +234,6 @@ class QueryService:
         observe: Callable[[BaseModel], Awaitable[None]] | None = None,
     ) -> TurnOutcome:
         """Run one turn; ``observe`` sees every event too (the editor commands' progress)."""
-        from daemon.solver.agents import Agent
         from daemon.solver.loop import Solver
         from daemon.tools.base import ToolContext
         from daemon.tools.registry import make_tools
@@ -289,22 +288,8 @@ class QueryService:
             from daemon.solver.attachments import load_images
 
             images = await load_images(params.attachments, context)
-        user_agents = {
-            name: Agent(name, a.description, a.prompt, a.tools, a.model)
-            for name, a in settings.solver.agents.items()
-        }
-        solver = Solver(
-            router=self.router,
-            store=store,
-            tools=tools,
-            tool_context=context,
-            settings=settings.solver,
-            emit=emit,
-            default_model=settings.providers.default_model,
-            cheap_model=settings.providers.cheap_model,
-            fallbacks=settings.providers.fallbacks or None,
-            user_agents=user_agents,
-            choice_timeout_s=settings.solver.choice_timeout_s,
+        solver = Solver.from_settings(
+            settings, router=self.router, store=store, tools=tools, tool_context=context, emit=emit
         )
         workspace = str(roots[0]) if roots else ""
         session = await solver.open_session(params.session_id, params.query, workspace)

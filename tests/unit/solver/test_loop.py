@@ -280,3 +280,31 @@ def test_history_is_summarised_oldest_first_when_tight() -> None:
     assert "summary 0" in texts[0] and "Earlier the user asked: q1" in texts[2]
     # never a cut message: every message is whole or a summary
     assert all(len(t) in (400, 2) or "summary" in t or t == "Understood." for t in texts)
+
+
+def test_a_solver_from_settings_takes_their_models_limits_and_agents(
+    root: Path, store: SessionStore
+) -> None:
+    from daemon.config import Settings
+
+    settings = Settings.model_validate(
+        {
+            "providers": {"default_model": "m1", "cheap_model": "cheap", "fallbacks": ["m2"]},
+            "solver": {
+                "max_steps": 7,
+                "choice_timeout_s": 0.5,
+                "agents": {"reviewer": {"description": "reviews", "prompt": "Be strict."}},
+            },
+        }
+    )
+    s = Solver.from_settings(
+        settings,
+        router=FakeRouter(scripts=[]),
+        store=store,
+        tools=make_tools(),
+        tool_context=ToolContext(roots=[root]),
+    )
+    assert (s.default_model, s.cheap_model, list(s.fallbacks or ())) == ("m1", "cheap", ["m2"])
+    assert (s.settings.max_steps, s.choice_timeout_s) == (7, 0.5)
+    assert s.agents["reviewer"].prompt == "Be strict."
+    assert "general" in s.agents
