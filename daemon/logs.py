@@ -14,8 +14,12 @@ import re
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daemon import paths
+
+if TYPE_CHECKING:
+    from daemon.sync.redact import Redactor
 
 LOG_FILE = "deputydev.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -41,16 +45,35 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` with every secret hidden: the values registered, provider key shapes, a
+    URL's credentials (valid URL or not), and the sync redactor's shapes (private key
+    blocks, GitHub/GitLab/AWS tokens, ``password=...`` and JSON/YAML/TOML secret keys)."""
     with _lock:
         secrets = sorted(_secrets, key=len, reverse=True)
     for secret in secrets:
         text = text.replace(secret, REDACTED)
-    return _KEY_SHAPES.sub(REDACTED, text)
+    text = _KEY_SHAPES.sub(REDACTED, text)
+    return _shapes().text(text)
+
+
+_redactor: Redactor | None = None
+
+
+def _shapes() -> Redactor:
+    global _redactor
+    if _redactor is None:
+        from daemon.sync.redact import Redactor
+
+        _redactor = Redactor()
+    return _redactor
 
 
 class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: log it as written, still redacted
+            message = f"{record.msg} {record.args}"
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None

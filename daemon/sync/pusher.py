@@ -88,6 +88,10 @@ def _is_uuid(value: Any) -> bool:
     return True
 
 
+def _text(redactor: Redactor, value: Any) -> Any:
+    return redactor.text(value) if isinstance(value, str) else value
+
+
 class Batch:
     """One outbox batch as server statements: the newest row per entity, grouped by kind."""
 
@@ -123,9 +127,9 @@ class Batch:
                         p["id"],
                         team,
                         p.get("visibility") or default_sharing,
-                        p["workspace"],
+                        r.text(p["workspace"]),
                         r.text(p["title"]),
-                        p.get("model"),
+                        _text(r, p.get("model")),
                         bool(p.get("pinned")),
                         bool(p.get("archived")),
                         p["created_at"],
@@ -141,12 +145,14 @@ class Batch:
                         p["seq"],
                         r.text(p["query"]),
                         json.dumps(r.value(p.get("focus_items") or [])),
-                        p.get("agent"),
-                        p.get("model"),
+                        _text(r, p.get("agent")),
+                        _text(r, p.get("model")),
                         p["status"],
-                        json.dumps(p.get("usage") or {}),
+                        json.dumps(r.value(p.get("usage") or {})),
                         p.get("cost_usd"),
-                        json.dumps(p.get("timings") or {}),
+                        # Every JSON field goes through redaction: a tool call's error in
+                        # the timings may quote a URL or a file.
+                        json.dumps(r.value(p.get("timings") or {})),
                         r.text(p["error"]) if p.get("error") else None,
                         r.text(p["summary"]) if p.get("summary") else None,
                         p["started_at"],

@@ -16,6 +16,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+# Names of keys whose value is a secret (db_password, client_secret, api_key, authToken).
+_SECRET_NAME = (
+    r"(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key"
+    r"|private[_\-]?key|credentials?|auth)"
+)
+SECRET_KEY = re.compile(rf"(?i){_SECRET_NAME}$")
+
 # Order matters: the more specific shape of a prefix comes first (sk-ant- before sk-).
 # Each pattern has needles: a pattern runs only on text holding one of them (lowercased),
 # which keeps the scan of ordinary prose to a few substring searches.
@@ -43,13 +50,28 @@ _BUILTIN: tuple[tuple[str, tuple[str, ...], str], ...] = (
         r"(\s*[:=]\s*[\"']?)[A-Za-z0-9/+=]{40}",
     ),
     (
+        # user:password@ in any URL, valid or not (mysql://user:PW@host/db); the user stays.
+        "url-password",
+        ("://",),
+        r"(?i)(\b[a-z][a-z0-9+.\-]*://[^/\s:@\[\]]*:)(?!\[REDACTED)[^\s/]*(@)",
+    ),
+    (
+        # A quoted value of a secret-named key: JSON "db_password": "...", YAML/TOML
+        # password = "two words", Python api_key='...'.
+        "quoted-assignment",
+        ("pass", "pwd", "secret", "token", "key", "auth", "credential"),
+        rf"(?i)((?:\\*[\"'])?\b[A-Za-z0-9_\-.]*{_SECRET_NAME}(?:\\*[\"'])?\s*[:=]\s*)"
+        r"(\\*[\"'])(?!\[REDACTED)(?:(?!\2)(?:\\.|[^\n]))+\2",
+    ),
+    (
         "assignment",
         ("pass", "pwd", "secret", "token", "key"),
         r"(?i)\b([A-Za-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_-]?key))"
-        r"(\s*[:=]\s*[\"']?)(?!\[REDACTED)([^\s\"',;]{4,})",
+        r"((?:\\*[\"'])?\s*[:=]\s*(?:\\*[\"'])?)(?!\[REDACTED)([^\s\"',;\\]{4,})",
     ),
 )
-_KEEP_NAME = {"aws-secret-key", "assignment"}
+_KEEP_NAME = {"aws-secret-key", "assignment", "url-password"}
+_QUOTED = {"quoted-assignment"}
 
 
 class Redactor:
@@ -65,18 +87,32 @@ class Redactor:
         for kind, needles, pattern in self._patterns:
             if needles and not any(needle in lowered for needle in needles):
                 continue
-            if kind in _KEEP_NAME:
+            if kind in _QUOTED:
+                text = pattern.sub(r"\1\2[REDACTED:assignment]\2", text)
+            elif kind == "url-password":
+                text = pattern.sub(r"\1[REDACTED:url-password]\2", text)
+            elif kind in _KEEP_NAME:
                 text = pattern.sub(rf"\1\2[REDACTED:{kind}]", text)
             else:
                 text = pattern.sub(f"[REDACTED:{kind}]", text)
         return text
 
     def value(self, value: Any) -> Any:
-        """``value`` with every string inside redacted (dict keys are left alone)."""
+        """``value`` with every string inside redacted; the value of a key named like a
+        secret (``db_password``, ``apiKey``) is replaced whole. Keys are left alone."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in value.items()}
+            return {
+                k: "[REDACTED:assignment]"
+                if self.enabled
+                and isinstance(k, str)
+                and SECRET_KEY.search(k)
+                and isinstance(v, str)
+                and v
+                else self.value(v)
+                for k, v in value.items()
+            }
         if isinstance(value, list | tuple):
             return [self.value(v) for v in value]
         return value

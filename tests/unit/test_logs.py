@@ -65,3 +65,20 @@ def test_a_sync_url_is_logged_with_only_its_password_hidden(
         assert hidden not in text
     else:
         assert logs.REDACTED not in text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI"),
+        ("token github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuv", "github_pat_11ABC"),
+        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEsecretbody\n-----END RSA PRIVATE KEY-----", "MIIE"),
+        ("password=hunter2-x", "hunter2-x"),
+        ('{"db_password": "two words"}', "two words"),
+        (repr('{"password": "two words"}'), "two words"),
+        ("mysql://user:PW-9x@host/db", "PW-9x"),
+        ("postgresql://u:p@ss@host:bad/db", "p@ss"),
+    ],
+)
+def test_every_secret_shape_is_redacted_at_every_level(text: str, secret: str) -> None:
+    assert secret not in logs.redact(text)

@@ -59,3 +59,31 @@ def test_values_are_redacted_recursively_and_ordinary_text_is_left() -> None:
     out = Redactor().value(value)
     assert out["text"] == "plain words" and out["n"] == 3
     assert KEYS["gitlab"] not in str(out)
+
+
+def test_credentials_in_urls_and_secret_keys_in_structured_text() -> None:
+    from daemon.sync.redact import Redactor
+
+    r = Redactor()
+    assert r.text("see postgresql://bob:pw-9x@db/team") == (
+        "see postgresql://bob:[REDACTED:url-password]@db/team"
+    )
+    assert "PW" not in r.text("mysql://user:PW@host/db")
+    assert r.text('{"db_password": "two words", "n": 1}') == (
+        '{"db_password": "[REDACTED:assignment]", "n": 1}'
+    )
+    assert r.text('password = "a b c"') == 'password = "[REDACTED:assignment]"'
+    assert r.text("db_password: hunter2") == "db_password: [REDACTED:assignment]"
+    for ordinary in ("the author: bob", "max_tokens: 4096", "http://example.com/a@b"):
+        assert r.text(ordinary) == ordinary
+
+
+def test_a_secret_named_key_has_its_value_replaced_in_json_fields() -> None:
+    from daemon.sync.redact import Redactor
+
+    value = {"calls": [{"error": "postgresql://u:pw@h/d"}], "apiKey": "k1", "name": "n"}
+    assert Redactor().value(value) == {
+        "calls": [{"error": "postgresql://u:[REDACTED:url-password]@h/d"}],
+        "apiKey": "[REDACTED:assignment]",
+        "name": "n",
+    }
