@@ -17,6 +17,8 @@ from pygls.uris import from_fs_path, to_fs_path
 
 if TYPE_CHECKING:
     from indexer.search import SearchResult
+    from protocol.query import UsageInfo
+    from providers.base import Usage
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -28,6 +30,13 @@ def uri_to_path(uri: str) -> Path | None:
 def path_to_uri(path: Path | str) -> str:
     """The ``file:`` URI of ``path``, spelt as pygls keys its open documents."""
     return from_fs_path(str(path)) or Path(path).absolute().as_uri()
+
+
+def usage_info(usage: Usage) -> UsageInfo:
+    """A model call's (or a turn's) token counts on the wire."""
+    from protocol.query import UsageInfo
+
+    return UsageInfo.model_validate(usage.as_dict())
 
 
 # The index's kinds of definition (indexer.languages' captures) as LSP symbol kinds.

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from daemon.convert import usage_info
 from daemon.errors import jsonrpc_errors
 from daemon.solver.service import QueryService
-from protocol.query import QUERY, QueryParams, QueryResult, ToolCallInfo, UsageInfo
+from protocol.query import QUERY, QueryParams, QueryResult, ToolCallInfo
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
@@ -20,7 +21,6 @@ if TYPE_CHECKING:
 
 def query_result(outcome: TurnOutcome) -> QueryResult:
     """A finished turn as the wire result (``deputydev/query`` and the editor commands)."""
-    usage = outcome.usage
     return QueryResult(
         session_id=outcome.session_id,
         query_id=outcome.query_id,
@@ -37,13 +37,7 @@ def query_result(outcome: TurnOutcome) -> QueryResult:
         ],
         model=outcome.model,
         agent=outcome.agent,
-        usage=UsageInfo(
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            cache_read_tokens=usage.cache_read_tokens,
-            cache_write_tokens=usage.cache_write_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-        ),
+        usage=usage_info(outcome.usage),
         cost_usd=round(outcome.cost_usd, 6),
         stop_reason=outcome.stop_reason,
         steps=outcome.steps,

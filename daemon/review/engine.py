@@ -444,7 +444,7 @@ class Review:
 
     async def _keep(self, session_id: str, outcome: ReviewOutcome) -> None:
         from daemon.review.render import markdown
-        from daemon.solver.loop import _call_dict, _usage_dict
+        from daemon.solver.loop import _call_dict
 
         turn = await self.store.start_turn(
             session_id, query=f"Review of {outcome.label}", agent="review", model=None
@@ -478,7 +478,7 @@ class Review:
         await self.store.finish_turn(
             turn.id,
             status="complete",
-            usage=_usage_dict(outcome.usage),
+            usage=outcome.usage.as_dict(),
             cost_usd=outcome.cost_usd,
             timings={
                 "total_ms": round(outcome.wall_s * 1000, 1),

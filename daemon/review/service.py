@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pydantic import BaseModel
 
+from daemon.convert import usage_info
 from daemon.errors import WorkspaceError
 from daemon.review.board import APPLY_COMMAND, Board, suggestion_edit
 from daemon.review.diff import ReviewError
 from protocol import review as wire
-from protocol.query import UsageInfo
 
 if TYPE_CHECKING:
     from daemon.review.engine import ReviewOutcome
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 
 def result_of(outcome: ReviewOutcome) -> wire.ReviewResult:
-    u = outcome.usage
     return wire.ReviewResult(
         session_id=outcome.session_id,
         scope=outcome.scope,
@@ -61,13 +60,7 @@ def result_of(outcome: ReviewOutcome) -> wire.ReviewResult:
         failed=[wire.FailedReviewer(reviewer=n, error=e) for n, e in outcome.failed.items()],
         skipped=[wire.SkippedFile(path=p, reason=r) for p, r in outcome.skipped],
         dropped=len(outcome.dropped),
-        usage=UsageInfo(
-            input_tokens=u.input_tokens,
-            output_tokens=u.output_tokens,
-            cache_read_tokens=u.cache_read_tokens,
-            cache_write_tokens=u.cache_write_tokens,
-            reasoning_tokens=u.reasoning_tokens,
-        ),
+        usage=usage_info(outcome.usage),
         cost_usd=round(outcome.cost_usd, 6),
         model_calls=len(outcome.calls),
         wall_ms=round(outcome.wall_s * 1000, 1),

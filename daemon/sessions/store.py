@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from daemon.errors import SessionError, SessionNotFound
 from daemon.sessions.migrations import migrate
+from providers.base import Usage
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -52,13 +53,7 @@ TURN_STATUSES: tuple[TurnStatus, ...] = (
     "failed",
     "interrupted",
 )
-EMPTY_USAGE: dict[str, int] = {
-    "input_tokens": 0,
-    "output_tokens": 0,
-    "cache_read_tokens": 0,
-    "cache_write_tokens": 0,
-    "reasoning_tokens": 0,
-}
+EMPTY_USAGE: dict[str, int] = Usage().as_dict()
 
 
 P = ParamSpec("P")

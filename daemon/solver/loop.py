@@ -157,7 +157,7 @@ def _call_dict(record: CallRecord) -> dict[str, Any]:
         "model": record.model,
         "provider": record.provider,
         "model_id": record.model_id,
-        "usage": _usage_dict(record.usage),
+        "usage": record.usage.as_dict(),
         "cost_usd": round(record.cost_usd, 6),
         "ttft_ms": record.ttft_ms,
         "total_ms": record.total_ms,
@@ -195,16 +195,6 @@ def image_dict(image: ImagePart) -> dict[str, str]:
     """An image as the session keeps it (and :func:`~daemon.solver.context.turn_messages`
     reads it back)."""
     return {"media_type": image.media_type, "data": image.data_base64}
-
-
-def _usage_dict(usage: Usage) -> dict[str, int]:
-    return {
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_read_tokens": usage.cache_read_tokens,
-        "cache_write_tokens": usage.cache_write_tokens,
-        "reasoning_tokens": usage.reasoning_tokens,
-    }
 
 
 class Solver:
@@ -397,7 +387,7 @@ class Solver:
         await self.store.finish_turn(
             turn.id,
             status=status,
-            usage=_usage_dict(outcome.usage),
+            usage=outcome.usage.as_dict(),
             cost_usd=outcome.cost_usd,
             timings={
                 "total_ms": round((time.monotonic() - started) * 1000, 1),
