@@ -17,7 +17,7 @@ $(BIN)/python:
 	$(PIP) --upgrade pip
 
 setup: $(BIN)/python
-	@echo "make: installing DeputyDev and its dependencies into $(VENV)/ (the first time: about 1-2 minutes, 500 MB)"
+	@echo "make: installing DeputyDev and its dependencies into $(VENV)/ (the first time: about 2 minutes, 400 MB)"
 	$(PIP) -e .
 
 setup-dev: $(BIN)/python
