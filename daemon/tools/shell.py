@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from daemon.tools.base import Args, Tool, ToolContext, ToolError, cap
 from daemon.tools.paths import confine
-from daemon.tools.runtime import run_process
+from daemon.tools.runtime import in_thread, run_process
 
 # Output kept from a command (the model sees at most solver.tools.maxOutputChars of it).
 MAX_OUTPUT_BYTES = 4_000_000
@@ -36,6 +37,15 @@ class ExecuteCommand(Tool):
         if not cwd.is_dir():
             raise ToolError(f"cwd {args.cwd!r} is not a directory")
         allowed, why = approval(args.command, ctx.settings.command_allow)
+        env: dict[str, str] | None = None
+        if allowed:
+            env, hazards = await in_thread(hardened_env, cwd)
+            if hazards:
+                allowed = False
+                why = (
+                    f"this repository's git config names a program ({', '.join(hazards)}) "
+                    "that the command could run"
+                )
         if not allowed:
             if ctx.confirm is None:
                 raise ToolError("commands need the user's approval and no one can give it")
@@ -45,9 +55,16 @@ class ExecuteCommand(Tool):
             )
             if not approved:
                 raise ToolError(f"the user declined to run `{args.command}`")
+        # Nobody looked at an allow-listed command, so the repository's git config must not
+        # turn it into another program (git status running core.fsmonitor): every git it
+        # starts gets the hardened settings through GIT_CONFIG_COUNT, which beat the files.
+        if not allowed:
+            env = None
         shell = ["cmd.exe", "/c"] if os.name == "nt" else ["/bin/sh", "-c"]
         argv = [*shell, args.command]
-        done = await run_process(argv, cwd=cwd, merge_stderr=True, max_stdout=MAX_OUTPUT_BYTES)
+        done = await run_process(
+            argv, cwd=cwd, env=env, merge_stderr=True, max_stdout=MAX_OUTPUT_BYTES
+        )
         text = done.stdout.decode("utf-8", errors="replace")
         if done.truncated:
             text += "\n[... the command printed more than 4 MB and was stopped there ...]"
@@ -61,6 +78,55 @@ class ExecuteCommand(Tool):
             f"`{arguments.get('command')}` did not finish within {seconds:g} s and was killed"
             " (solver.tools.commandTimeoutS)"
         )
+
+
+def hardened_env(cwd: Path) -> tuple[dict[str, str], list[str]]:
+    """The daemon's environment with git's program-naming settings overridden
+    (``indexer.gitsafe``) for every git a command starts, as ``-c`` would; and the
+    repository's settings no override can disarm (an external diff program runs even when
+    emptied, and only a ``--no-ext-diff`` the command does not have would stop it)."""
+    from indexer.gitsafe import SAFE_CONFIG, repository_drivers
+
+    env = dict(os.environ)
+    drivers = repository_drivers(cwd)
+    unarmed = [d.split("=", 1)[0] for d in drivers if d.split("=", 1)[0].endswith(".command")]
+    external = _git_config(cwd, "diff.external")
+    settings = [
+        s
+        for s in (*SAFE_CONFIG, *drivers)
+        if not s.startswith("diff.external=") and not s.split("=", 1)[0].endswith(".command")
+    ]
+    for index, setting in enumerate(settings):
+        key, _, value = setting.partition("=")
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    env["GIT_CONFIG_COUNT"] = str(len(settings))
+    env["GIT_CONFIG_NOSYSTEM"] = "1"
+    hazards = (["diff.external"] if external else []) + [
+        key for key in unarmed if _git_config(cwd, key)
+    ]
+    return env, hazards
+
+
+def _git_config(cwd: Path, key: str) -> str:
+    import subprocess
+
+    from indexer.gitsafe import git_env
+
+    try:
+        # No -c overrides here: they would answer instead of the repository's files, and
+        # reading config runs nothing.
+        done = subprocess.run(
+            ["git", "config", "--get", key],
+            cwd=cwd,
+            env=git_env(),
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", errors="replace").strip()
 
 
 # Options that make a program run code or another program, read a config that may, or

@@ -417,3 +417,36 @@ async def test_an_allow_listed_prefix_runs_without_asking(scene: Scene) -> None:
     assert first.startswith("exit code 0") and second.startswith("exit code 0\nplain words")
     assert "declined" in third
     assert [c["details"]["command"] for c in scene.confirms] == ["git log"]
+
+
+async def test_an_allow_listed_git_status_runs_no_repository_program(scene: Scene) -> None:
+    marker = scene.tmp_path / "pwned"
+    scene.user_config('[solver.tools]\ncommand_allow = ["git status", "git diff"]\n')
+    scene.write(".gitattributes", "*.py filter=evil\n")
+    _repository(scene.workspace)
+    scene.write("hello.py", "changed = True\n")
+    git(scene.workspace, "config", "core.fsmonitor", f"touch {marker}; false")
+    git(scene.workspace, "config", "filter.evil.clean", f"touch {marker}; cat")
+    git(scene.workspace, "config", "core.pager", f"touch {marker}; cat")
+    await scene.start(
+        calls(
+            Call("s", "execute_command", {"command": "git status --short"}),
+            Call("d", "execute_command", {"command": "git diff"}),
+        ),
+        answer(),
+        calls(Call("d2", "execute_command", {"command": "git diff"})),
+        answer(),
+    )
+    first = await scene.query("what changed?")
+    status, diff = scene.tool_results()
+    assert status.startswith("exit code 0") and "hello.py" in status
+    assert diff.startswith("exit code 0") and "+changed = True" in diff
+    assert scene.confirms == []
+    # diff.external cannot be disarmed from outside the command: now every allow-listed
+    # command in this repository asks first.
+    git(scene.workspace, "config", "diff.external", f"touch {marker}")
+    await scene.query("and now?", sessionId=first["sessionId"])
+    assert "declined" in scene.tool_results()[-1]
+    (asked,) = scene.confirms
+    assert "diff.external" in asked["message"]
+    assert not marker.exists()
