@@ -594,6 +594,20 @@ class Index:
         )
         return SearchResults(ran, result)
 
+    async def definitions(
+        self, names: Sequence[str], per_name: int = 3
+    ) -> dict[str, list[SearchResult]]:
+        """Definitions named exactly each of ``names`` (:meth:`Searcher.definitions`)."""
+        result: dict[str, list[SearchResult]] = await self._read(
+            self._searcher.definitions, names, per_name
+        )
+        return result
+
+    async def mentions(self, name: str, limit: int = 12) -> list[SearchResult]:
+        """Chunks that mention ``name`` (:meth:`Searcher.mentions`)."""
+        result: list[SearchResult] = await self._read(self._searcher.mentions, name, limit)
+        return result
+
     async def _lexical(
         self, query: str, limit: int, paths: Sequence[str], languages: Sequence[str]
     ) -> list[SearchResult]:

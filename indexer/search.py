@@ -16,7 +16,7 @@ through ``asyncio.to_thread`` under a lock).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +25,7 @@ from indexer.errors import BadQuery
 from indexer.fusion import fuse, lexical_weight
 from indexer.query import split_identifier
 from indexer.ranking import Candidate, lexical_search, rank_symbols
-from indexer.store import ChunkRow, Store
+from indexer.store import ChunkRow, Store, SymbolRow
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -187,34 +187,55 @@ class Searcher:
         if file_ids is not None:
             paths = self._paths_of(file_ids)
             candidates = [s for s in candidates if s.path in paths]
+        return self._symbol_results(
+            rank_symbols(query, candidates, limit=limit, path=lambda s: s.path)
+        )
+
+    def definitions(self, names: Sequence[str], per_name: int) -> dict[str, list[SearchResult]]:
+        """The definitions named exactly each of ``names``, unranked: one query, no fuzzy
+        matching (for inline completions, which ask for a dozen names a keystroke)."""
+        out: dict[str, list[SearchResult]] = {name: [] for name in names}
+        for symbol, chunk in self.store.definitions(names, per_name):
+            out[symbol.name].append(self._symbol_result(symbol, chunk, 1.0))
+        return out
+
+    def mentions(self, name: str, limit: int) -> list[SearchResult]:
+        """The chunks whose text has ``name``, by BM25 alone: one MATCH, without the
+        lexical ranking's second query and rescoring."""
+        from indexer.query import fts_query
+
+        expression = fts_query(name)
+        if expression is None:
+            return []
+        return self.chunk_results([(c.key, c.score) for c in self.store.match(expression, limit)])
+
+    def _symbol_results(self, ranked: Iterable[tuple[SymbolRow, float]]) -> list[SearchResult]:
         out = []
-        for sym, score in rank_symbols(query, candidates, limit=limit, path=lambda s: s.path):
-            # The definition cut to the chunk it starts in: a result is never two chunks.
+        for sym, score in ranked:
             chunk_id = self.store.chunk_at(sym.path, sym.start_line)
             rows = self.store.chunks([chunk_id]) if chunk_id is not None else {}
             row = rows.get(chunk_id) if chunk_id is not None else None
-            if row is None:
-                continue
-            end = min(sym.end_line, row.end_line)
-            lines = row.text.splitlines()[
-                sym.start_line - row.start_line : end - row.start_line + 1
-            ]
-            name = f"{sym.container}.{sym.name}" if sym.container else sym.name
-            out.append(
-                SearchResult(
-                    self.root,
-                    sym.path,
-                    sym.start_line,
-                    end,
-                    name,
-                    sym.kind,
-                    sym.language,
-                    round(score, 4),
-                    "\n".join(lines),
-                    row.id,
-                )
-            )
+            if row is not None:
+                out.append(self._symbol_result(sym, row, score))
         return out
+
+    def _symbol_result(self, sym: SymbolRow, row: ChunkRow, score: float) -> SearchResult:
+        """The definition cut to the chunk it starts in: a result is never two chunks."""
+        end = min(sym.end_line, row.end_line)
+        lines = row.text.splitlines()[sym.start_line - row.start_line : end - row.start_line + 1]
+        name = f"{sym.container}.{sym.name}" if sym.container else sym.name
+        return SearchResult(
+            self.root,
+            sym.path,
+            sym.start_line,
+            end,
+            name,
+            sym.kind,
+            sym.language,
+            round(score, 4),
+            "\n".join(lines),
+            row.id,
+        )
 
 
 def _like(text: str) -> str:

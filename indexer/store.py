@@ -387,6 +387,32 @@ class Store:
             params = [p for g in groups for p in g]
         return [SymbolRow(*r) for r in self.conn.execute(sql, params)]
 
+    def definitions(self, names: Sequence[str], per_name: int) -> list[tuple[SymbolRow, ChunkRow]]:
+        """Definitions named exactly one of ``names`` (case-sensitive), at most ``per_name``
+        of each, with the innermost chunk each starts in: one query for all the names."""
+        rows = self.conn.execute(
+            "SELECT s.id, f.path, f.language, s.name, s.kind, s.container, s.start_line,"
+            " s.end_line, c.id, c.start_line, c.end_line, c.kind, c.symbols, c.text"
+            " FROM symbols s JOIN files f ON f.id = s.file_id"
+            " JOIN chunks c ON c.file_id = s.file_id"
+            " AND c.start_line <= s.start_line AND c.end_line >= s.start_line"
+            " WHERE s.name IN (SELECT value FROM json_each(?))"
+            " ORDER BY s.name, f.path, s.start_line, c.end_line - c.start_line",
+            (json.dumps(list(names)),),
+        )
+        out: list[tuple[SymbolRow, ChunkRow]] = []
+        seen: set[int] = set()
+        count: dict[str, int] = {}
+        for r in rows:
+            if r[0] in seen or count.get(r[3], 0) >= per_name:
+                continue  # a wider chunk of a symbol already placed, or enough of this name
+            seen.add(r[0])
+            count[r[3]] = count.get(r[3], 0) + 1
+            symbol = SymbolRow(*r[:8])
+            chunk = ChunkRow(r[8], r[1], r[2], r[9], r[10], r[11], _names(r[12]), r[13])
+            out.append((symbol, chunk))
+        return out
+
     def chunk_at(self, path: str, line: int) -> int | None:
         """The chunk of ``path`` that holds ``line`` (the innermost when several do)."""
         row = self.conn.execute(

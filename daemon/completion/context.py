@@ -186,7 +186,9 @@ class Lookup(Protocol):
 
     def ready(self) -> bool: ...
 
-    async def definitions(self, name: str) -> list[Found]: ...
+    async def definitions(self, names: Sequence[str]) -> dict[str, list[Found]]:
+        """The definitions of each name, by exact name (all the names in one lookup)."""
+        ...
 
     async def mentions(self, name: str) -> list[Found]: ...
 
@@ -202,16 +204,24 @@ class Lookups:
         self._tasks: OrderedDict[tuple[str, str], tuple[float, asyncio.Task[Any]]] = OrderedDict()
 
     def get(self, key: tuple[str, str], make: Callable[[], Awaitable[Any]]) -> asyncio.Task[Any]:
-        now = time.monotonic()
+        found = self.cached(key)
+        return found if found is not None else self.put(key, asyncio.ensure_future(make()))
+
+    def cached(self, key: tuple[str, str]) -> asyncio.Task[Any] | None:
+        """The lookup of ``key``, running or done, unless it failed or is too old."""
         found = self._tasks.get(key)
-        if found is not None:
-            made, task = found
-            failed = task.done() and (task.cancelled() or task.exception() is not None)
-            if now - made <= self.ttl_s and not failed:
-                self._tasks.move_to_end(key)
-                return task
-        task = asyncio.ensure_future(make())
-        self._tasks[key] = (now, task)
+        if found is None:
+            return None
+        made, task = found
+        failed = task.done() and (task.cancelled() or task.exception() is not None)
+        if time.monotonic() - made > self.ttl_s or failed:
+            return None
+        self._tasks.move_to_end(key)
+        return task
+
+    def put(self, key: tuple[str, str], task: asyncio.Task[Any]) -> asyncio.Task[Any]:
+        self._tasks[key] = (time.monotonic(), task)
+        self._tasks.move_to_end(key)
         while len(self._tasks) > self.size:
             self._tasks.popitem(last=False)
         return task
@@ -489,8 +499,19 @@ class Builder:
         if lookup is None or not lookup.ready() or not (names or function):
             return {}, []
         wanted: dict[str, asyncio.Task[Any]] = {}
+        missing: list[str] = []
         for name in names:
-            wanted[name] = self.lookups.get(("definition", name), _call(lookup.definitions, name))
+            task = self.lookups.cached(("definition", name))
+            if task is None:
+                missing.append(name)
+            else:
+                wanted[name] = task
+        if missing:
+            # The names not seen lately in one lookup: one trip to the index's thread.
+            batch = asyncio.ensure_future(lookup.definitions(missing))
+            for name in missing:
+                wanted[name] = self.lookups.put(("definition", name), _pick(batch, name))
+        wanted = {name: wanted[name] for name in names}  # closest first
         callers: asyncio.Task[Any] | None = None
         if function:
             callers = self.lookups.get(("mentions", function), _call(lookup.mentions, function))
@@ -610,6 +631,13 @@ def _calling_functions(
             continue
         out.setdefault(owner, []).append(line)
     return [(lines[owner], calls) for owner, calls in out.items()]
+
+
+def _pick(batch: asyncio.Future[dict[str, list[Found]]], name: str) -> asyncio.Task[Any]:
+    async def one() -> list[Found]:
+        return (await batch).get(name, [])
+
+    return asyncio.ensure_future(one())
 
 
 def _call(

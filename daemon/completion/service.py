@@ -27,7 +27,7 @@ import re
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from daemon.completion.settings import CompletionSettings
     from daemon.server import DeputyServer
     from indexer.index import Index, IndexEvent
+    from indexer.search import SearchResult
     from providers.base import CallRecord
     from providers.fim import Completer
 
@@ -64,8 +65,8 @@ class _Request:
 
 class IndexLookup:
     """The workspace index as the prompt's :class:`~daemon.completion.context.Lookup`:
-    exact-name definitions through the index's symbol search, mentions through its lexical
-    search, one search at a time (they share the index's reader)."""
+    definitions by exact name, mentions by one full-text MATCH, one lookup at a time (they
+    share the index's reader)."""
 
     def __init__(self, server: DeputyServer, on_change: Callable[[set[str] | None], None]) -> None:
         self._server = server
@@ -101,24 +102,31 @@ class IndexLookup:
     def _path(self, index: Index, path: str, several: bool) -> str:
         return f"{index.root.name}/{path}" if several else path
 
-    async def definitions(self, name: str) -> list[Found]:
-        return await self._search(name, "symbol", exact=True)
+    # Exact names in one query and one MATCH, not the fuzzy symbol search and the lexical
+    # ranking: those cost 15-100 ms of Python a name on the stdlib corpus, holding the GIL
+    # while the next keystroke waits.
+
+    async def definitions(self, names: Sequence[str]) -> dict[str, list[Found]]:
+        indexes = self._indexes()
+        out: dict[str, list[Found]] = {name: [] for name in names}
+        for index in indexes:
+            async with self._one_at_a_time:
+                found = await index.definitions(names)
+            for name, hits in found.items():
+                out[name] += [self._found(index, hit, len(indexes) > 1) for hit in hits]
+        return out
 
     async def mentions(self, name: str) -> list[Found]:
-        return await self._search(name, "lexical", exact=False)
-
-    async def _search(self, name: str, mode: str, *, exact: bool) -> list[Found]:
         indexes = self._indexes()
         out: list[Found] = []
         for index in indexes:
             async with self._one_at_a_time:
-                hits = await index.search(name, mode=mode, limit=8 if exact else 12)
-            for hit in hits:
-                if exact and (hit.symbol or "").rsplit(".", 1)[-1] != name:
-                    continue
-                path = self._path(index, hit.path, len(indexes) > 1)
-                out.append(Found(path, hit.start_line, hit.text, hit.symbol))
+                hits = await index.mentions(name)
+            out += [self._found(index, hit, len(indexes) > 1) for hit in hits]
         return out
+
+    def _found(self, index: Index, hit: SearchResult, several: bool) -> Found:
+        return Found(self._path(index, hit.path, several), hit.start_line, hit.text, hit.symbol)
 
 
 class CompletionService:

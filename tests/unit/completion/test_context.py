@@ -4,6 +4,7 @@ neighbouring buffers, imports, and the deadline on the index."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import pytest
 
@@ -33,14 +34,16 @@ class FakeLookup:
         self._mentions = mentions or {}
         self.delay = delay
         self.asked: list[str] = []
+        self.batches = 0
 
     def ready(self) -> bool:
         return True
 
-    async def definitions(self, name: str) -> list[Found]:
-        self.asked.append(name)
+    async def definitions(self, names: Sequence[str]) -> dict[str, list[Found]]:
+        self.asked.extend(names)
+        self.batches += 1
         await asyncio.sleep(self.delay)
-        return self._definitions.get(name, [])
+        return {name: self._definitions.get(name, []) for name in names}
 
     async def mentions(self, name: str) -> list[Found]:
         await asyncio.sleep(self.delay)
@@ -72,6 +75,7 @@ async def test_definitions_of_names_near_the_cursor_come_from_the_lookup() -> No
     assert prompt.context.endswith("# Path: app.py\n")
     assert prompt.prefix.endswith("return order.amount * (1 + rate)")
     assert lookup.asked[:3] == ["rate", "amount", "order"]  # closest first
+    assert lookup.batches == 1  # every name in one lookup
     assert "vat_rate" in prompt.names and prompt.parts["definitions"] > 0
 
 

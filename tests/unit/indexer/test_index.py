@@ -95,6 +95,27 @@ async def test_symbol_mode_finds_exact_and_qualified_names(index: Index) -> None
     assert fuzzy[0].symbol == "openSocket"
 
 
+async def test_definitions_by_exact_name_come_in_one_lookup(index: Index) -> None:
+    await index.update()
+    found = await index.definitions(["parse_config", "lookup", "openSocket", "parse", "nope"])
+    [parse] = found["parse_config"]
+    assert (parse.path, parse.start_line, parse.kind) == ("app/config.py", 4, "function")
+    assert parse.text.startswith("def parse_config(path):\n")
+    assert [h.symbol for h in found["lookup"]] == ["ConfigCache.lookup"]
+    assert (
+        found["lookup"][0].text == "    def lookup(self, key):\n        return self.values.get(key)"
+    )
+    assert [h.path for h in found["openSocket"]] == ["web/net.js"]
+    assert found["parse"] == [] and found["nope"] == []  # exact names only
+
+
+async def test_mentions_are_the_chunks_that_name_it(index: Index) -> None:
+    await index.update()
+    hits = await index.mentions("values")
+    assert [h.path for h in hits] == ["app/config.py"]
+    assert "self.values.get(key)" in hits[0].text
+
+
 async def test_path_and_language_filters_restrict_results(index: Index) -> None:
     await index.update()
     only_js = await index.search("config open", mode="lexical", limit=10, languages=["javascript"])
