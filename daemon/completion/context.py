@@ -48,6 +48,7 @@ CALLERS = 3
 WINDOW = 20  # lines of a neighbour window, and of the code it is compared with
 NEIGHBOUR_BUFFERS = 8
 NEIGHBOUR_MIN_SCORE = 0.05
+SYNC_LINES = 1500  # lines of new buffers a request windows itself (about 7 ms)
 IMPORT_LINES = 300  # imports are looked for in the file's first lines
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -337,13 +338,6 @@ def _tokens(text: str) -> frozenset[str]:
     return frozenset(w for w in _WORD.findall(text) if w not in _KEYWORDS)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    both = len(a & b)
-    return both / (len(a) + len(b) - both)
-
-
 @dataclass(frozen=True, slots=True)
 class _Windows:
     lines: list[str]
@@ -352,25 +346,64 @@ class _Windows:
 
 
 class Neighbours:
-    """Windows of open buffers and their identifiers, kept per buffer version."""
+    """Windows of open buffers and their identifiers, kept per buffer version.
+
+    Windowing a buffer costs about 5 ms per 1,000 lines. A request windows the buffers it
+    has never seen while they total at most ``SYNC_LINES``; larger ones, and buffers edited
+    since they were windowed, are (re)done in the background, one buffer per turn of the
+    event loop, for the next request (which uses an edited buffer's old windows until then).
+    """
 
     def __init__(self) -> None:
         self._cache: OrderedDict[str, tuple[int, _Windows]] = OrderedDict()
+        self._pending: dict[str, Buffer] = {}
+        self._warming: asyncio.Task[None] | None = None
 
     def _windows(self, buffer: Buffer) -> _Windows:
-        found = self._cache.get(buffer.uri)
-        if found is not None and found[0] == buffer.version:
-            self._cache.move_to_end(buffer.uri)
-            return found[1]
         lines = buffer.text.split("\n")[:10_000]
         per_line = [_tokens(line) for line in lines]
         starts = list(range(0, max(1, len(lines) - WINDOW // 2), WINDOW // 2))
         tokens = [frozenset().union(*per_line[s : s + WINDOW]) for s in starts]
         windows = _Windows(lines, starts, tokens)
         self._cache[buffer.uri] = (buffer.version, windows)
+        self._cache.move_to_end(buffer.uri)
         while len(self._cache) > 4 * NEIGHBOUR_BUFFERS:
             self._cache.popitem(last=False)
         return windows
+
+    def _ready(self, buffer: Buffer, budget: list[int]) -> _Windows | None:
+        found = self._cache.get(buffer.uri)
+        if found is not None and found[0] == buffer.version:
+            self._cache.move_to_end(buffer.uri)
+            return found[1]
+        if found is None:
+            lines = buffer.text.count("\n") + 1
+            if lines <= budget[0]:
+                budget[0] -= lines
+                return self._windows(buffer)
+        self._pending[buffer.uri] = buffer
+        self._warm_later()
+        return found[1] if found is not None else None
+
+    def _warm_later(self) -> None:
+        if self._warming is None or self._warming.done():
+            self._warming = asyncio.ensure_future(self._warm())
+
+    async def _warm(self) -> None:
+        while self._pending:
+            await asyncio.sleep(0)  # a request that arrived first goes first
+            uri = next(iter(self._pending))
+            self._windows(self._pending.pop(uri))
+
+    async def settled(self) -> None:
+        """Wait until the background windowing is done."""
+        while self._warming is not None and not self._warming.done():
+            await asyncio.shield(self._warming)
+
+    async def aclose(self) -> None:
+        if self._warming is not None:
+            self._warming.cancel()
+            await asyncio.gather(self._warming, return_exceptions=True)
 
     def best(self, prefix: str, buffers: Sequence[Buffer]) -> list[tuple[float, Buffer, int, str]]:
         """The best window of each buffer, most similar first: (score, buffer, first line
@@ -379,17 +412,24 @@ class Neighbours:
         if not query:
             return []
         out = []
+        budget = [SYNC_LINES]
         for buffer in buffers[:NEIGHBOUR_BUFFERS]:
-            windows = self._windows(buffer)
-            scored = [(jaccard(query, t), i) for i, t in enumerate(windows.tokens)]
-            if not scored:
+            windows = self._ready(buffer, budget)
+            if windows is None:
                 continue
-            score, index = max(scored)
-            if score < NEIGHBOUR_MIN_SCORE:
+            size = len(query)
+            best, index = 0.0, -1
+            for i, tokens in enumerate(windows.tokens):
+                both = len(query & tokens)
+                if both:
+                    score = both / (size + len(tokens) - both)
+                    if score > best:
+                        best, index = score, i
+            if index < 0 or best < NEIGHBOUR_MIN_SCORE:
                 continue
             start = windows.starts[index]
             text = "\n".join(windows.lines[start : start + WINDOW]).strip("\n")
-            out.append((score, buffer, start + 1, text))
+            out.append((best, buffer, start + 1, text))
         out.sort(key=lambda item: -item[0])
         return out
 

@@ -158,6 +158,7 @@ class CompletionService:
             if request.task is not None:
                 request.task.cancel()
         await asyncio.gather(*self._flushing, return_exceptions=True)
+        await self.builder.neighbours.aclose()
         await self.ledger.flush()
         self.ledger.close()
         if self._completer is not None:

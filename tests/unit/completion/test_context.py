@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from daemon.completion.context import (
+    SYNC_LINES,
     Buffer,
     Builder,
     Document,
@@ -153,6 +154,30 @@ async def test_the_most_similar_window_of_an_open_buffer_is_a_neighbour() -> Non
     assert "#     rate = vat_rate(order.country)" in prompt.context
     assert "unrelated_0 " not in prompt.context  # not the file's start: its best window
     assert "SECRET" not in prompt.context
+
+
+async def test_a_large_or_edited_buffer_is_windowed_in_the_background() -> None:
+    def big(marker: str) -> str:
+        return "\n".join(
+            [f"unrelated_{n} = {n}" for n in range(SYNC_LINES)]
+            + ["def subtotal(order):", f"    rate = vat_rate(order.country)  # {marker}"]
+        )
+
+    builder = Builder(None)
+    large = Buffer("file:///w/big.py", "big.py", "python", big("first"), 1)
+    first = await builder.build(document(APP), SETTINGS, [large])
+    assert "big.py" not in first.context  # not windowed on the request's time
+    await builder.neighbours.settled()
+    second = await builder.build(document(APP), SETTINGS, [large])
+    assert "# first" in second.context
+
+    edited = Buffer(large.uri, large.rel, "python", big("second"), 2)
+    third = await builder.build(document(APP), SETTINGS, [edited])
+    assert "# first" in third.context  # the old windows until the new ones are made
+    await builder.neighbours.settled()
+    fourth = await builder.build(document(APP), SETTINGS, [edited])
+    assert "# second" in fourth.context
+    await builder.neighbours.aclose()
 
 
 async def test_each_part_stays_within_its_share_and_the_file_gets_the_rest() -> None:
