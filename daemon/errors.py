@@ -78,9 +78,7 @@ _CODES: dict[type[Exception], int] = {
     pe.TokenLimitExceeded: codes.TOKEN_LIMIT_EXCEEDED,
     pe.BadRequest: codes.PROVIDER_BAD_REQUEST,
     pe.UnknownModel: codes.UNKNOWN_MODEL,
-    pe.ProviderCancelled: codes.REQUEST_CANCELLED,
     ie.IndexerError: codes.INDEX_ERROR,
-    ie.IndexNotReady: codes.INDEX_NOT_READY,
     ie.VectorsUnavailable: codes.VECTORS_UNAVAILABLE,
     ie.BadQuery: codes.BAD_QUERY,
 }

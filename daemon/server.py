@@ -96,17 +96,6 @@ def _request_class(method: str, params: type[Any]) -> type[Any]:
     )
 
 
-def _notification_class(method: str, params: type[Any]) -> type[Any]:
-    return attrs.make_class(
-        _class_name("Notification", method),
-        {
-            "params": attrs.field(type=params, factory=params),
-            "method": attrs.field(type=str, default=method),
-            "jsonrpc": attrs.field(type=str, default="2.0"),
-        },
-    )
-
-
 def _response_class(method: str, result: type[Any]) -> type[Any]:
     return attrs.make_class(
         _class_name("Response", method),
@@ -127,9 +116,6 @@ class DeputyProtocol(LanguageServerProtocol):
             if params is None:
                 return None
             return _cached("request", method, lambda: _request_class(method, params))
-        if method in NOTIFICATIONS:
-            notification = NOTIFICATIONS[method]
-            return _cached("note", method, lambda: _notification_class(method, notification))
         return super().get_message_type(method)
 
     def get_result_type(self, method: str) -> type[Any] | None:  # type: ignore[override]

@@ -1,7 +1,6 @@
 """Errors raised by ``indexer``.
 
     IndexerError
-    ├── IndexNotReady        the root has no usable index yet
     ├── RootUnreadable       the root folder cannot be listed (permissions)
     ├── VectorsUnavailable   semantic search asked for, but no vector extension or embedder
     └── BadQuery             the query or a filter cannot be used (bad glob, unknown mode)
@@ -18,10 +17,6 @@ class IndexerError(Exception):
     def __init__(self, message: str, **data: Any) -> None:
         super().__init__(message)
         self.data: dict[str, Any] = {k: v for k, v in data.items() if v is not None}
-
-
-class IndexNotReady(IndexerError):
-    pass
 
 
 class RootUnreadable(IndexerError):

@@ -36,7 +36,6 @@ STREAM_INTERRUPTED: Final = -32057
 
 # Index
 INDEX_ERROR: Final = -32060
-INDEX_NOT_READY: Final = -32061
 VECTORS_UNAVAILABLE: Final = -32062  # data: reason
 BAD_QUERY: Final = -32063
 

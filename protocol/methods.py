@@ -2,7 +2,8 @@
 
 Each feature module in ``protocol`` declares ``METHODS``: ``{method: (params, result)}``;
 this module gathers them for the server's protocol class (typed params) and for docs.
-Server-to-client requests are listed in ``CLIENT_METHODS``.
+Server-to-client requests are listed in ``CLIENT_METHODS``, and the notifications the
+server sends in ``NOTIFICATIONS`` (advertised at initialize; none comes from the client).
 """
 
 from __future__ import annotations
@@ -29,4 +30,6 @@ CLIENT_METHODS: dict[str, MethodTypes] = {
     **query.CLIENT_METHODS,
 }
 
-NOTIFICATIONS: dict[str, type[Any]] = {}
+NOTIFICATIONS: dict[str, type[Any]] = {
+    index.INDEX_UPDATED: index.IndexUpdated,
+}

@@ -7,8 +7,7 @@
     │   └── StreamInterrupted    the stream broke after output had started: never retried
     ├── TokenLimitExceeded       refused before sending: ``count``, ``limit``, ``better_models``
     ├── BadRequest               the provider rejected the request as malformed
-    ├── UnknownModel             the model name is not in the registry
-    └── ProviderCancelled        the caller cancelled the call
+    └── UnknownModel             the model name is not in the registry
 
 Each carries ``data``: a JSON-ready dict for the editor (never a key or a header).
 ``retryable`` is the one retry rule of the package (rate limits and unavailability, never an
@@ -64,10 +63,6 @@ class BadRequest(ProviderError):
 
 
 class UnknownModel(ProviderError):
-    pass
-
-
-class ProviderCancelled(ProviderError):
     pass
 
 

@@ -304,13 +304,13 @@ class Router:
 
             return OpenRouterProvider(self.settings.openrouter)
         if spec.provider == "anthropic":
-            from providers.anthropic import (  # type: ignore[import-not-found, unused-ignore]
+            from providers.anthropic import (
                 AnthropicProvider,
             )
 
             made: Provider = AnthropicProvider(self.settings.anthropic)
             return made
-        from providers.gemini import GeminiProvider  # type: ignore[import-not-found, unused-ignore]
+        from providers.gemini import GeminiProvider
 
         made = GeminiProvider(self.settings.gemini)
         return made

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     # line per fact from this command.
     logs.setup(loaded.settings.log_level, stderr=False)
     try:
-        from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
+        from providers.router import Router
     except ImportError:
         print("deputydev: no model provider is available in this installation", file=sys.stderr)
         return 1

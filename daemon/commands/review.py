@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     root = (args.root or Path.cwd()).resolve()
     loaded = settings_or_exit([root])
     try:
-        from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
+        from providers.router import Router
     except ImportError:
         print("deputydev: no model provider is available in this installation", file=sys.stderr)
         return 2

@@ -470,17 +470,7 @@ class SessionStore:
             )
 
     @_atomic
-    async def set_archived(self, session_id: str, archived: bool) -> Session:
-        async with self._tx():
-            return await self._update_session(
-                await self.resolve_id(session_id), archived=int(archived)
-            )
-
     @_atomic
-    async def set_model(self, session_id: str, model: str | None) -> Session:
-        async with self._tx():
-            return await self._update_session(await self.resolve_id(session_id), model=model)
-
     @_atomic
     async def delete_session(self, session_id: str) -> None:
         """Remove the session with its turns and messages; sync deletes them server-side too."""
@@ -723,14 +713,6 @@ class SessionStore:
             tuple(session_ids),
         )
         return {str(r["session_id"]): str(r["status"]) for r in rows}
-
-    async def running_turn(self, session_id: str) -> Turn | None:
-        row = await self._one(
-            "SELECT * FROM turns WHERE session_id = ? AND status = 'running'", (session_id,)
-        )
-        return _turn(row) if row is not None else None
-
-    # -- outbox (consumed by daemon/sync) -----------------------------------------------------
 
     async def outbox_batch(self, limit: int) -> list[OutboxRow]:
         rows = await self._all("SELECT * FROM outbox ORDER BY seq LIMIT ?", (limit,))

@@ -81,7 +81,7 @@ class QueryService:
 
     def _default_router(self) -> ModelRouter:
         from daemon import paths
-        from providers.router import Router  # type: ignore[import-not-found, unused-ignore]
+        from providers.router import Router
 
         router: ModelRouter = Router(
             self._server.settings.providers, catalogue_path=paths.openrouter_catalogue()

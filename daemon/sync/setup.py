@@ -11,10 +11,6 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(name: str) -> str:
-    return "'" + name.replace("'", "''") + "'"
-
-
 def setup_sql(*, database: str, team: str, members: Sequence[str]) -> str:
     lines = [
         "-- DeputyDev team sync: run as a superuser (or a role with CREATEROLE that owns the",

@@ -26,6 +26,8 @@ async def test_initialize_advertises_version_and_every_custom_method(client: Dae
     advertised = result.capabilities.experimental["deputydev"]["methods"]
     assert sorted(METHOD_TYPES) == advertised
     assert "deputydev/status" in advertised
+    notifications = result.capabilities.experimental["deputydev"]["notifications"]
+    assert notifications == ["deputydev/index/updated"]  # every one the server sends
 
 
 async def test_status_reports_roots_and_version_and_shutdown_exits_zero(
