@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from daemon.words import plural
+
 NAME = "index"
 HELP = "Index a folder for search (incrementally: only what changed since the last run)."
 
@@ -124,7 +126,6 @@ async def _run(
         if wait and status["vectors_enabled"]:
             await index.embedded()
             status = await index.status()
-        from daemon.words import plural
 
         vectors = (
             f", {plural(status['vectors'], 'vector')}"
@@ -164,7 +165,9 @@ async def _share(cache: object, index: object) -> None:
         print(f"deputydev: vectors kept for the team cache later: {exc}", file=sys.stderr)
         return
     fetched = cache.state().vectors_fetched
-    print(f"team embedding cache: {fetched} vectors reused, {sent} added", file=sys.stderr)
+    print(
+        f"team embedding cache: {plural(fetched, 'vector')} reused, {sent} added", file=sys.stderr
+    )
 
 
 async def _publish(
@@ -213,9 +216,10 @@ async def _publish(
         return 1
     at = f" at {summary.commit[:12]}" if summary.commit else ""
     print(
-        f"published {summary.repository} to team {summary.team}{at}: {summary.sent} files"
-        f" sent, {summary.removed} removed, {summary.unchanged} unchanged; {summary.chunks}"
-        f" chunks ({summary.vectors} with vectors) in {summary.seconds:.2f} s"
+        f"published {summary.repository} to team {summary.team}{at}:"
+        f" {plural(summary.sent, 'file')} sent, {summary.removed} removed, {summary.unchanged}"
+        f" unchanged; {plural(summary.chunks, 'chunk')} ({summary.vectors} with vectors) in"
+        f" {summary.seconds:.2f} s"
     )
     if summary.vector_store != "pgvector":
         print(f"deputydev: note: {PGVECTOR_FIX}", file=sys.stderr)

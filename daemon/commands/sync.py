@@ -13,6 +13,8 @@ import argparse
 import asyncio
 import sys
 
+from daemon.words import plural
+
 NAME = "sync"
 HELP = "Team sync to PostgreSQL: status, push now, server schema migration, admin setup SQL."
 
@@ -55,7 +57,6 @@ async def _push(args: argparse.Namespace) -> int:
     from daemon.errors import SyncError
     from daemon.paths import data_dir
     from daemon.sessions.store import SessionStore
-    from daemon.words import plural
 
     settings = settings_or_exit().settings.sync
     if not settings.configured:
@@ -129,7 +130,7 @@ async def _migrate(args: argparse.Namespace) -> int:
     elif converted is None:
         print(f"nothing to do: the schema is at version {schema.latest()}")
     if converted is not None:
-        print(f"pgvector is in: {converted} vectors converted, team search is hybrid")
+        print(f"pgvector is in: {plural(converted, 'vector')} converted, team search is hybrid")
     return 0
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
+from daemon.words import plural
+
 if TYPE_CHECKING:
     from daemon.config import LoadedSettings
     from daemon.doctor import Check
@@ -43,8 +45,9 @@ async def _check_all(loaded: LoadedSettings) -> list[Check]:
                     label,
                     "ok",
                     f"{connection.settings.transport}: started in {connection.start_ms:.0f} ms; "
-                    f"{len(connection.tools)} tools, {len(connection.prompts)} prompts, "
-                    f"{len(connection.resources)} resources",
+                    f"{plural(len(connection.tools), 'tool')},"
+                    f" {plural(len(connection.prompts), 'prompt')},"
+                    f" {plural(len(connection.resources), 'resource')}",
                 )
             )
         else:

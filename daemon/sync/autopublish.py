@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.errors import SyncError
+from daemon.words import plural
 
 if TYPE_CHECKING:
     from daemon.config import Settings
@@ -115,7 +116,7 @@ class AutoPublisher:
         self._done[root] = commit
         at = (commit or "no commit")[:12]
         self.state.published[name] = (
-            f"published {at}: {summary.sent} files sent, {summary.removed} removed,"
+            f"published {at}: {plural(summary.sent, 'file')} sent, {summary.removed} removed,"
             f" {summary.unchanged} unchanged"
         )
         log.info("published %s at %s (%d files sent)", name, at, summary.sent)

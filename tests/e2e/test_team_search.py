@@ -166,7 +166,7 @@ async def test_republishing_after_a_push_sends_only_what_changed(
     head = git(repo, "rev-parse", "HEAD")
     again = await deputydev(alice, "index", str(repo), "--publish")
     assert again.code == 0, again.err
-    assert "1 files sent, 1 removed, 11 unchanged" in again.out
+    assert "1 file sent, 1 removed, 11 unchanged" in again.out
     rows = await t.pg.fetch("SELECT f.path, f.commit FROM deputydev.code_files f ORDER BY f.path")
     paths = {str(r["path"]): r["commit"] for r in rows}
     assert "billing_3.py" not in paths and paths["billing_2.py"] == head
@@ -247,7 +247,7 @@ async def test_the_daemon_publishes_listed_repositories_at_each_clean_commit(
         git(repo, "commit", "-qam", "reconcile")
         head = git(repo, "rev-parse", "HEAD")
         again = await eventually(lambda: outcome(f"published {head[:12]}"), "the republish")
-        assert "1 files sent, 0 removed, 12 unchanged" in again
+        assert "1 file sent, 0 removed, 12 unchanged" in again
     finally:
         await client.stop_daemon()
     bob = env_of(t, t.bob, tmp_path / "home-b", fake)
