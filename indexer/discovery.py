@@ -254,7 +254,11 @@ def _walk(root: Path, ignorer: Ignorer, unreadable: list[str]) -> Iterator[str]:
 
 
 def _check(
-    root: Path, rel: str, max_file_bytes: int, unreadable: list[str] | None = None
+    root: Path,
+    rel: str,
+    max_file_bytes: int,
+    unreadable: list[str] | None = None,
+    exclude: Exclude | None = None,
 ) -> FileInfo | None:
     path = root / rel
     try:
@@ -274,10 +278,13 @@ def _check(
             unreadable.append(rel)
         return None
     if path.is_symlink():
-        # A link out of the root is not part of this workspace.
+        # A link out of the root is not part of this workspace, and a link to a file that
+        # must not be indexed (notes.txt -> .env) is that file.
         try:
-            path.resolve(strict=True).relative_to(root.resolve())
+            target = path.resolve(strict=True).relative_to(root.resolve())
         except (OSError, ValueError, RuntimeError):
+            return None
+        if exclude is not None and exclude.path(target.as_posix()):
             return None
     if not _sniff_needed(rel):
         return FileInfo(rel, st.st_size, st.st_mtime_ns)
@@ -324,7 +331,7 @@ def discover(
     for rel in names:
         if ignorer.ignored(rel) or (exclude is not None and exclude.path(rel)):
             continue
-        info = _check(root, rel, max_file_bytes, refused)
+        info = _check(root, rel, max_file_bytes, refused, exclude)
         if info is not None:
             found.append(info)
     return found
@@ -338,4 +345,4 @@ def admits(
     an untracked file, and it costs no ``git`` process per change."""
     if ignorer.ignored(rel) or (exclude is not None and exclude.path(rel)):
         return None
-    return _check(root, rel, max_file_bytes)
+    return _check(root, rel, max_file_bytes, exclude=exclude)

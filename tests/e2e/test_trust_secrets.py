@@ -335,3 +335,26 @@ def test_the_table_covers_every_path_the_issue_lists() -> None:
     for suffix in (".key", ".p12", ".pfx", ".kdbx", ".pem"):
         assert any(p.endswith(suffix) for p in PATHS)
     assert subprocess.run(["git", "--version"], capture_output=True).returncode == 0
+
+
+async def test_a_link_to_a_secret_file_is_the_secret_file(scene: Scene) -> None:
+    token = "S3CRETlinked_0077"
+    scene.write(".env", f"DB_PASSWORD={token}\n")
+    scene.write("settings.py", f'DB_PASSWORD = "{CONTROL}"\n')
+    (scene.workspace / "notes.txt").symlink_to(".env")
+    (scene.workspace / "docs").mkdir()
+    (scene.workspace / "docs" / "env.md").symlink_to("../.env")
+    client = await scene.start(
+        calls(
+            Call("c", "code_search", {"query": "DB_PASSWORD", "limit": 30}),
+            Call("g", "grep_search", {"pattern": "DB_PASSWORD"}),
+            Call("r1", "read_file", {"path": "notes.txt"}),
+            Call("r2", "read_file", {"path": "docs/env.md"}),
+        ),
+        answer(),
+    )
+    await _indexed(scene)
+    found = await client.request("deputydev/search", {"query": "DB_PASSWORD", "limit": 20})
+    assert {r["path"] for r in found["results"]} == {"settings.py"}
+    await scene.query("where is the password?", focusItems=[{"kind": "file", "path": "notes.txt"}])
+    assert token not in scene.sent_to_model() and CONTROL in scene.sent_to_model()
