@@ -79,6 +79,9 @@ class Git(Tool):
         path = confine(ctx.roots, args.path)
         if args.ref is not None and (args.ref.startswith("-") or not args.ref.strip()):
             raise ToolError("ref must be a commit or branch name, not an option")
+        if args.ref is not None and ":" in args.ref:
+            # REV:PATH names a file's content (git show HEAD:.env), not a commit.
+            raise ToolError("ref must name a commit or branch; give a file in path, not ref")
         policy = SecretPolicy.of(ctx.settings)
         if args.command == "blame":
             check_readable(ctx.roots, path, ctx.settings)

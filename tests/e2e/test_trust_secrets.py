@@ -174,6 +174,13 @@ CHANNELS: dict[str, tuple[list[Call], list[dict[str, Any]]]] = {
         [],
     ),
     "git_blame": (_every("git", lambda p: {"command": "blame", "path": p}), []),
+    "git_show_blob": (
+        [
+            *_every("git", lambda p: {"command": "show", "ref": f"HEAD:{p}"}),
+            *_every("git", lambda p: {"command": "diff", "ref": f"HEAD:{p}", "path": p}),
+        ],
+        [],
+    ),
     "focus_file": ([], [{"kind": "file", "path": p} for p in PATHS]),
     "focus_snippet": (
         [],
@@ -198,6 +205,7 @@ CONTROL_SHOWN = {
     "git_log_patch": CONTROL,
     "git_show": CONTROL,
     "git_blame": "secrets file",
+    "git_show_blob": "give a file in path",
     "focus_file": "secrets file",
     "focus_snippet": "secrets file",
     "focus_symbol": "secrets file",
