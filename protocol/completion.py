@@ -7,8 +7,9 @@ from protocol.base import WireModel
 
 
 class CompletionDay(WireModel):
-    """Today's counts (local date), over every model and every daemon on the machine."""
+    """A day's counts (local date), over every model and every daemon on the machine."""
 
+    day: str | None = None  # YYYY-MM-DD (in ``days``)
     requests: int = 0
     suggestions: int = 0
     cache_hits: int = 0
@@ -24,6 +25,7 @@ class CompletionStatus(WireModel):
     model: str | None = None  # [completion] model; None: inline completions are off
     style: str | None = None  # how the model fills in the middle (suffix, mistral, chat, ...)
     today: CompletionDay = CompletionDay()
+    days: list[CompletionDay] = []  # the last 7 days with completions, newest first
     daily_budget_usd: float | None = None
     budget_reached: bool = False
     last_error: str | None = None

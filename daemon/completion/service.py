@@ -478,6 +478,7 @@ class CompletionService:
             "model": settings.model,
             "style": style,
             "today": await self.ledger.today(),
+            "days": await self.ledger.days(7),
             "daily_budget_usd": settings.daily_budget_usd,
             "budget_reached": self.budget_reached(settings),
             "last_error": self.last_error,

@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,33 @@ class Ledger:
                 pending = self._pending[(day, model)]
                 for name, value in row.items():
                     pending[name] += value
+
+    def _read_days(self, since: str) -> list[tuple[str, dict[str, float]]]:
+        with self._lock:
+            conn = self._connect()
+            sums = ", ".join(f"COALESCE(SUM({c}), 0)" for c in COUNTERS)
+            rows = conn.execute(
+                f"SELECT day, {sums} FROM usage WHERE day >= ? GROUP BY day", (since,)
+            ).fetchall()
+            return [(row[0], dict(zip(COUNTERS, row[1:], strict=True))) for row in rows]
+
+    async def days(self, count: int = 7) -> list[dict[str, Any]]:
+        """The last ``count`` days that saw completions, newest first, each with its day
+        (local date) and counters as :meth:`today` gives them."""
+        since = (datetime.date.today() - datetime.timedelta(days=count - 1)).isoformat()
+        try:
+            stored = dict(await asyncio.to_thread(self._read_days, since))
+        except sqlite3.Error:
+            stored = {}
+        for (day, _), row in self._pending.items():
+            if day >= since and any(row.values()):
+                totals = stored.setdefault(day, dict.fromkeys(COUNTERS, 0))
+                for name in COUNTERS:
+                    totals[name] += row[name]
+        return [
+            {"day": day, **{_camel(name): value for name, value in stored[day].items()}}
+            for day in sorted(stored, reverse=True)
+        ]
 
     async def today(self) -> dict[str, float]:
         """Today's counters over every model and daemon, camelCase, this daemon's unwritten

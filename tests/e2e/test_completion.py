@@ -227,6 +227,8 @@ async def test_typing_through_a_suggestion_costs_no_model_call(
     today = status["completion"]["today"]
     assert (today["requests"], today["cacheHits"], today["modelCalls"]) == (8, 7, 1)
     assert today["suggestions"] == 8
+    [day] = status["completion"]["days"]
+    assert day == {**today, "day": day["day"]} and len(day["day"]) == 10
 
 
 async def test_definitions_come_from_the_index(

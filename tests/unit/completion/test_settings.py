@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from pathlib import Path
 
 import pytest
@@ -66,6 +67,27 @@ async def test_every_daemon_adds_to_the_same_days_spending(tmp_path: Path) -> No
     assert third.spent(day) == pytest.approx(0.25)
     for ledger in (first, second, third):
         ledger.close()
+
+
+async def test_the_last_seven_days_are_counted_apart(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "completions.db")
+    now = datetime.date.today()
+    day = today()
+    old = (now - datetime.timedelta(days=7)).isoformat()
+    yesterday = (now - datetime.timedelta(days=1)).isoformat()
+    ledger.count(old, "codestral", requests=9, cost_usd=9.0)
+    ledger.count(yesterday, "codestral", requests=2, cost_usd=0.5, output_tokens=40)
+    ledger.count(yesterday, "local", requests=1)
+    await ledger.flush()
+    ledger.count(day, "codestral", requests=1, cost_usd=0.25)  # not written yet
+
+    days = await ledger.days(7)
+
+    assert [d["day"] for d in days] == [day, yesterday]  # a week ago is out
+    assert (days[1]["requests"], days[1]["outputTokens"]) == (3, 40)
+    assert days[1]["costUsd"] == pytest.approx(0.5)
+    assert days[0]["costUsd"] == pytest.approx(0.25)
+    ledger.close()
 
 
 async def test_spending_being_written_still_counts(tmp_path: Path) -> None:
