@@ -241,8 +241,17 @@ class IndexService:
             run = await index.update(progress=report)
             from daemon.words import plural
 
+            skipped = (
+                f"; {len(run.unreadable)} unreadable (permission denied):"
+                f" {', '.join(run.unreadable[:5])}{', ...' if len(run.unreadable) > 5 else ''}"
+                if run.unreadable
+                else ""
+            )
+            if run.unreadable:
+                log.warning("%s: cannot read %s", root, ", ".join(run.unreadable[:20]))
             progress.report(
-                f"{plural(run.files, 'file')}, {run.changed} changed in {run.seconds:.1f} s",
+                f"{plural(run.files, 'file')}, {run.changed} changed in {run.seconds:.1f} s"
+                + skipped,
                 100,
                 force=True,
             )

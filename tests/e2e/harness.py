@@ -18,7 +18,7 @@ import asyncio
 import os
 import sys
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -154,13 +154,18 @@ def daemon_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 
 async def spawn_daemon(
-    stderr_path: Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    stderr_path: Path,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    prefix: Sequence[str] = (),
 ) -> DaemonClient:
-    """Start the daemon without initializing it."""
+    """Start the daemon without initializing it (``prefix``: a command that runs it, such
+    as ``unshare``)."""
     client = DaemonClient()
     stderr_path.parent.mkdir(parents=True, exist_ok=True)
     with open(stderr_path, "wb") as stderr:
         process = await asyncio.create_subprocess_exec(
+            *prefix,
             sys.executable,
             "-m",
             "daemon",
@@ -199,10 +204,11 @@ async def start_daemon(
     initialization_options: Any = None,
     capabilities: types.ClientCapabilities | None = None,
     process_id: int | None = None,
+    prefix: Sequence[str] = (),
 ) -> DaemonClient:
     roots = workspace if isinstance(workspace, list) else [workspace]
     stderr_path = stderr_path or roots[0].parent / f"daemon-{os.getpid()}-{id(roots)}.stderr"
-    client = await spawn_daemon(stderr_path, env)
+    client = await spawn_daemon(stderr_path, env, prefix=prefix)
     caps = capabilities or types.ClientCapabilities(
         workspace=types.WorkspaceClientCapabilities(
             apply_edit=True, workspace_folders=True, configuration=True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import daemon_env
+from tests.e2e.harness import daemon_env, start_daemon
 
 STRANGER = 12345  # a uid nobody on the machine maps
 
@@ -99,3 +99,27 @@ def test_ask_in_an_unreadable_folder_says_so(tmp_path: Path, restore: list[Path]
     result = deputydev("ask", "hi", "--root", str(root), cwd=tmp_path)
     assert result.returncode == 2
     assert "cannot read the folder" in result.stderr and "config" not in result.stderr
+
+
+async def test_the_daemon_names_unreadable_files_when_it_indexes(
+    workspace: Path, tmp_path: Path, restore: list[Path]
+) -> None:
+    (workspace / "private.py").write_text("x = 1\n")
+    lock(workspace / "private.py")
+    restore.append(workspace / "private.py")
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", prefix=unprivileged())
+    try:
+
+        def ended() -> list[dict[str, object]] | None:
+            for values in client.progress_values.values():
+                if values and values[0].get("kind") == "begin" and values[-1]["kind"] == "end":
+                    return values
+            return None
+
+        await client.wait_for(ended, what="indexing progress to end")
+        done = ended()
+        assert done is not None
+        assert "1 unreadable (permission denied): private.py" in str(done[-1]["message"])
+        assert await client.stop_daemon() == 0
+    finally:
+        await client.kill()
