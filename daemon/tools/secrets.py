@@ -109,6 +109,13 @@ class SecretPolicy:
             return False
         if self.path(rel):
             return True
+        # A link is the file it points to (notes.txt -> .env).
+        try:
+            real = path.resolve()
+        except (OSError, RuntimeError):
+            real = path
+        if real != path.absolute() and self.path(real.as_posix()):
+            return True
         return content_is_secret(_head(path))
 
 

@@ -345,7 +345,9 @@ def test_the_table_covers_every_path_the_issue_lists() -> None:
     assert subprocess.run(["git", "--version"], capture_output=True).returncode == 0
 
 
-async def test_a_link_to_a_secret_file_is_the_secret_file(scene: Scene) -> None:
+@pytest.mark.parametrize("engine", ["ripgrep", "python"])
+async def test_a_link_to_a_secret_file_is_the_secret_file(scene: Scene, engine: str) -> None:
+    scene.user_config(f'[solver.tools]\ngrep_engine = "{engine}"\n')
     token = "S3CRETlinked_0077"
     scene.write(".env", f"DB_PASSWORD={token}\n")
     scene.write("settings.py", f'DB_PASSWORD = "{CONTROL}"\n')
