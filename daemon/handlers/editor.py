@@ -8,6 +8,7 @@ are left out of ``executeCommandProvider`` for a client that cannot apply edits 
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -77,13 +78,16 @@ def register(server: DeputyServer) -> None:
     def code_action(
         params: types.CodeActionParams,
     ) -> list[types.CodeAction | types.Command]:
-        from daemon.review.service import ReviewService
-
         caps = server.client_capabilities.text_document
         literals = bool(caps and caps.code_action and caps.code_action.code_action_literal_support)
         fixes: list[types.CodeAction | types.Command] = []
-        if actions.wanted(types.CodeActionKind.QuickFix, params.context.only):
-            found = server.service(ReviewService).code_actions(
+        # Review findings' quick fixes exist only once a review ran, which loaded its module:
+        # listing stays instant (no import of the review engine) until then.
+        review = sys.modules.get("daemon.review.service")
+        if review is not None and actions.wanted(
+            types.CodeActionKind.QuickFix, params.context.only
+        ):
+            found = server.service(review.ReviewService).code_actions(
                 params.text_document.uri, params.range
             )
             fixes = [a if literals or a.command is None else a.command for a in found]

@@ -1,5 +1,6 @@
 """``deputydev/review`` and the ``deputydev.review`` / ``deputydev.applyFinding`` commands:
-thin adapters over :class:`daemon.review.service.ReviewService`."""
+thin adapters over :class:`daemon.review.service.ReviewService`, imported on first use
+(the review engine pulls in git and the tools, which start-up does not need)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,18 @@ from pydantic import BaseModel
 from daemon.errors import DomainError, jsonrpc_errors
 from daemon.handlers.editor import parse
 from daemon.progress import WorkDone
-from daemon.review.service import ReviewService
 from protocol import commands as cmd
 from protocol import review as wire
 
 if TYPE_CHECKING:
+    from daemon.review.service import ReviewService
     from daemon.server import DeputyServer
+
+
+def _service_class() -> type[ReviewService]:
+    from daemon.review.service import ReviewService
+
+    return ReviewService
 
 
 def _line(event: BaseModel) -> str | None:
@@ -34,12 +41,12 @@ def _line(event: BaseModel) -> str | None:
 
 def register(server: DeputyServer) -> None:
     def service() -> ReviewService:
-        return server.service(ReviewService)
+        return server.service(_service_class())
 
     @server.feature(wire.REVIEW)
     @jsonrpc_errors
     async def review(params: wire.ReviewParams) -> wire.ReviewResult:
-        return await (await server.started(ReviewService)).review(params)
+        return await (await server.started(_service_class())).review(params)
 
     @server.command(cmd.REVIEW)
     @jsonrpc_errors
@@ -60,7 +67,7 @@ def register(server: DeputyServer) -> None:
                     progress.report(line, force=True)
 
             try:
-                result = await (await server.started(ReviewService)).review(params, observe)
+                result = await (await server.started(_service_class())).review(params, observe)
             except DomainError as exc:
                 server.show_message(f"DeputyDev: review failed: {exc}", types.MessageType.Error)
                 raise
