@@ -190,7 +190,7 @@ class CommandRunner:
             message="starting",
             percentage=None,
         ) as progress:
-            self._cancel_with(progress)
+            cancel_with(self._server, progress)
 
             async def observe(event: BaseModel) -> None:
                 if isinstance(event, FileEdit):
@@ -214,22 +214,6 @@ class CommandRunner:
             )
         await self._show(outcome, changed)
         return query_result(outcome)
-
-    def _cancel_with(self, progress: WorkDone) -> None:
-        """A cancel from the editor's progress UI cancels this command's task."""
-        token, task = progress.token, asyncio.current_task()
-        if token is None or task is None:
-            return
-        future = self._server.work_done_progress.tokens.get(token)
-        if future is None:
-            return
-        loop = asyncio.get_running_loop()
-
-        def cancelled(done: Any) -> None:
-            if done.cancelled() and not task.done():
-                loop.call_soon_threadsafe(task.cancel)
-
-        future.add_done_callback(cancelled)
 
     async def _show(self, outcome: TurnOutcome, changed: list[FileEdit]) -> None:
         from daemon.editor.transcript import write_transcript
@@ -338,3 +322,20 @@ def _first_lines(text: str, path: Path | None) -> str:
     if more:
         head += " …" + (f"\n(the whole answer: {path})" if path else "")
     return f"DeputyDev: {head}" if head else "DeputyDev: (no answer text)"
+
+
+def cancel_with(server: DeputyServer, progress: WorkDone) -> None:
+    """A cancel from the editor's progress UI cancels the current task (the command's)."""
+    token, task = progress.token, asyncio.current_task()
+    if token is None or task is None:
+        return
+    future = server.work_done_progress.tokens.get(token)
+    if future is None:
+        return
+    loop = asyncio.get_running_loop()
+
+    def cancelled(done: Any) -> None:
+        if done.cancelled() and not task.done():
+            loop.call_soon_threadsafe(task.cancel)
+
+    future.add_done_callback(cancelled)

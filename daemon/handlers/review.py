@@ -60,6 +60,9 @@ def register(server: DeputyServer) -> None:
             message="reading the changes",
             percentage=None,
         ) as progress:
+            from daemon.editor.runner import cancel_with
+
+            cancel_with(server, progress)
 
             async def observe(event: BaseModel) -> None:
                 line = _line(event)

@@ -208,3 +208,42 @@ async def test_a_follow_up_in_the_review_session_discusses_its_findings(
     sessions = await client.request("deputydev/sessions/list", {})
     titles = [s["title"] for s in sessions["sessions"]]
     assert "Review: uncommitted changes" in titles
+
+
+async def test_cancelling_the_review_commands_progress_stops_the_reviewers(
+    client: DaemonClient, llm: LLMServer
+) -> None:
+    import asyncio
+
+    llm.responder = ReviewModel(stall=True)
+    running = asyncio.ensure_future(
+        client.request(
+            types.WORKSPACE_EXECUTE_COMMAND,
+            types.ExecuteCommandParams(
+                command="deputydev.review", arguments=[{"agents": ["tests", "security"]}]
+            ),
+            timeout=60,
+        )
+    )
+    token = await client.wait_for(
+        lambda: next(
+            (
+                t
+                for t, values in client.progress_values.items()
+                if values and values[0].get("title") == "DeputyDev: review"
+            ),
+            None,
+        ),
+        what="the review's progress",
+    )
+    await llm.wait_requests(1)  # the first reviewer (the others wait for its first answer)
+    client.protocol.notify(
+        types.WINDOW_WORK_DONE_PROGRESS_CANCEL, types.WorkDoneProgressCancelParams(token=token)
+    )
+    with pytest.raises(JsonRpcException) as cancelled:
+        await running
+    assert cancelled.value.code == codes.REQUEST_CANCELLED
+    assert await llm.wait_disconnects(1) >= 1  # its stream was dropped
+    assert client.progress_values[token][-1]["kind"] == "end"
+    status = await client.request("deputydev/status", {})
+    assert status["version"]

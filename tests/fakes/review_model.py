@@ -82,12 +82,14 @@ class ReviewModel:
         fail: Sequence[str] = (),
         cache: bool = False,
         delay_s: float = 0.0,
+        stall: bool = False,
     ) -> None:
         self.findings = dict(findings or {})
         self.verdict = dict(verdict or {"drop": [], "summary": "Looks mostly fine."})
         self.fail = set(fail)
         self.cache = cache
         self.delay_s = delay_s
+        self.stall = stall  # reviewers' answers start, then hang until the client leaves
         self.reviewers_seen: set[str] = set()
         self.judged: list[str] = []
         self._prefixes: set[str] = set()
@@ -109,6 +111,8 @@ class ReviewModel:
         name = who.group(1) if who else "?"
         with self._lock:
             self.reviewers_seen.add(name)
+        if self.stall:
+            return Reply([Text("Looking"), Text(" closer")], stall_after=1)
         if name in self.fail:
             return Reply(
                 status=400,
