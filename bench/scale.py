@@ -143,6 +143,9 @@ def run_env(args: argparse.Namespace, home: Path, **extra: str) -> dict[str, str
     env["PYTHONPATH"] = str(args.repo)
     env["SCALE_BENCH_REPO"] = str(args.repo)
     env["PYTHONUNBUFFERED"] = "1"
+    # No embedding unless asked: the default backend may be a local model, whose background
+    # embedding of 200,000 chunks would be measured along with everything else.
+    env["DEPUTYDEV_INDEX__EMBEDDINGS__BACKEND"] = "none"
     env.update(extra)
     return env
 

@@ -45,7 +45,7 @@ from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
 from indexer.search import MODES, RanMode, Searcher, SearchResult, SearchResults
 from indexer.settings import IndexSettings
 from indexer.sqlite import Driver, driver
-from indexer.store import FileState, PreparedFile, Store, pack_vector
+from indexer.store import FileState, PreparedFile, Store, pack_text, pack_vector
 
 if TYPE_CHECKING:
     from indexer.embedder import Embedder, SharedVectors
@@ -156,6 +156,7 @@ def prepare_file(
         chunked.chunks,
         chunked.symbols,
         fts,
+        tuple(pack_text(chunk.text) for chunk in chunked.chunks),  # here, not in the writer
     )
 
 

@@ -114,5 +114,23 @@ def m003_vector_outbox(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m004_fts_contentless(db: sqlite3.Connection) -> None:
+    """The full-text table keeps its index and column sizes but no copy of the text: a
+    chunk's text is stored once, in ``chunks`` (zlib-compressed, ``store.pack_text``).
+    The stored copy of seven columns (text, its identifier parts, the file's summary,
+    prose and callers) was two thirds of a large database: 641 of 936 MB.  Deleting a
+    row needs ``contentless_delete`` (SQLite 3.43); an older SQLite keeps the content.
+    Every file is marked changed, so the next update writes the new rows."""
+    db.execute("DROP TABLE chunks_fts")
+    version = tuple(int(p) for p in db.execute("SELECT sqlite_version()").fetchone()[0].split("."))
+    contentless = ", content='', contentless_delete=1" if version >= (3, 43) else ""
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(symbols, path, text, terms, context, doc,"
+        f" callers, tokenize='{FTS_TOKENIZE}'{contentless})"
+    )
+    db.execute("UPDATE files SET size = -1, hash = ''")
+
+
 # The columns of ``chunks_fts`` as the last migration made them, in order.
 FTS_COLUMNS = ("symbols", "path", "text", "terms", "context", "doc", "callers")

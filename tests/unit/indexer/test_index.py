@@ -530,3 +530,71 @@ async def test_an_index_from_before_the_doc_and_callers_columns_is_rebuilt(
         store.close()
     assert columns[-2:] == ["doc", "callers"]
     assert any("Parse an INI configuration file into a dict." in doc for (doc,) in docs)
+
+
+async def test_an_index_that_stored_the_text_twice_is_rebuilt_storing_it_once(
+    root: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "old.db"
+    index = await Index.open(root, db)
+    await index.update()
+    await index.close()
+    # Back to the schema before m004: the full-text table keeps its own copy of every
+    # column, and chunks hold plain text.
+    store = Store.open(db, driver())
+    store.conn.execute("DROP TABLE chunks_fts")
+    store.conn.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5(symbols, path, text, terms, context, doc,"
+        " callers, tokenize='porter unicode61 remove_diacritics 2')"
+    )
+    store.conn.execute(
+        "INSERT INTO chunks_fts (rowid, symbols, path, text, terms, context, doc, callers)"
+        " SELECT id, symbols, '', 'stale words', '', '', '', '' FROM chunks"
+    )
+    store.conn.execute("UPDATE chunks SET text = 'plain text, as an older daemon wrote it'")
+    store.conn.execute("DELETE FROM _migrations WHERE name = 'm004_fts_contentless'")
+    store.close()
+
+    index = await Index.open(root, db)
+    try:
+        # Before the next update: the old rows are still readable, plain text and all.
+        assert await index.search("parse_config", mode="symbol", limit=1)
+        run = await index.update()
+        assert run.updated == run.files == 3  # every file read again
+        hits = await index.search("parse an INI configuration file", mode="lexical", limit=1)
+        assert [h.symbol for h in hits] == ["parse_config"]
+        assert "def parse_config(path):" in hits[0].text
+        assert not await index.search("stale words", mode="lexical", limit=1)
+    finally:
+        await index.close()
+    store = Store.open(db, driver())
+    try:
+        (sql,) = store.conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'"
+        ).fetchone()
+        texts = [t for (t,) in store.conn.execute("SELECT text FROM chunks")]
+        stored = store.conn.execute("SELECT text FROM chunks_fts").fetchall()
+    finally:
+        store.close()
+    assert "content=''" in sql
+    assert texts and all(isinstance(t, bytes) for t in texts)  # compressed
+    assert all(row == (None,) for row in stored)  # the index keeps no copy
+
+
+async def test_a_file_replaced_or_deleted_leaves_nothing_in_the_contentless_index(
+    root: Path, tmp_path: Path
+) -> None:
+    index = await Index.open(root, tmp_path / "index.db")
+    try:
+        await index.update()
+        write(root, "app/config.py", "def load_settings(path):\n    return path\n")
+        (root / "web" / "net.js").unlink()
+        await index.update()
+        assert not await index.search("INI handle lookup values", mode="lexical", limit=5)
+        assert not await index.search("openSocket", mode="lexical", limit=5)
+        hits = await index.search("load settings", mode="lexical", limit=5)
+        assert {h.path for h in hits} == {"app/config.py"}
+        await index.clear()
+        assert not await index.search("load settings", mode="lexical", limit=5)
+    finally:
+        await index.close()
