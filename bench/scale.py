@@ -267,7 +267,7 @@ def fill_vectors(db: Path) -> None:
             pending = reader.pending_chunks(batch * 2)
             if not pending:
                 break
-            rows = [(cid, _text(text)) for cid, _, text in pending]
+            rows = [(row[0], _text(row[2])) for row in pending]
             halves = [rows[: len(rows) // 2], rows[len(rows) // 2 :]]
             vectors = [v for part in pool.map(_vectors_for, halves) for v in part]
             with store.transaction():
