@@ -476,6 +476,12 @@ class Index:
                         changed_paths.append(item.path)
                     chunks += len(item.chunks)
                     store.replace_file(item)
+            names = {
+                s.name for item in batch if isinstance(item, PreparedFile) for s in item.symbols
+            }
+            if names:
+                with self._read_lock:
+                    self._searcher.names_added(names)
             batch.clear()
 
         for done, result in enumerate(self._prepared(todo, states), start=1):
@@ -546,6 +552,7 @@ class Index:
         """Drop every indexed file (for a full rebuild); vectors stay cached by hash."""
         await self._write(self._writer.clear)
         self._searcher.changed()
+        await self._read(self._searcher.names_dropped)
 
     # ---- searching
 

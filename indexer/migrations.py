@@ -132,5 +132,11 @@ def m004_fts_contentless(db: sqlite3.Connection) -> None:
     db.execute("UPDATE files SET size = -1, hash = ''")
 
 
+@migration
+def m005_symbols_by_name(db: sqlite3.Connection) -> None:
+    """A symbol search reads the definitions of a few names (``symbols.NameTable``)."""
+    db.execute("CREATE INDEX symbols_name ON symbols (name)")
+
+
 # The columns of ``chunks_fts`` as the last migration made them, in order.
 FTS_COLUMNS = ("symbols", "path", "text", "terms", "context", "doc", "callers")

@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from indexer.errors import BadQuery
 from indexer.fusion import fuse, lexical_weight
-from indexer.query import split_identifier
 from indexer.ranking import Candidate, lexical_search, rank_symbols
 from indexer.store import ChunkRow, Store, SymbolRow
+from indexer.symbols import NameTable
 
 if TYPE_CHECKING:
     from pathspec import PathSpec
@@ -34,6 +34,8 @@ __all__ = ["MODES", "RanMode", "SearchResult", "SearchResults", "Searcher"]
 
 MODES = ("auto", "hybrid", "lexical", "semantic", "symbol")
 SNIPPET_LINES = 12
+# Names whose definitions a symbol search reads in one query.
+_NAMES_PER_FETCH = 256
 # How many candidates each side brings to a hybrid fusion.
 FUSION_DEPTH = 50
 
@@ -79,6 +81,7 @@ class Searcher:
         self.root = root
         self.store = store
         self.generation = 0
+        self._names: NameTable | None = None
 
     def changed(self) -> None:
         """The index was written: cached symbols are stale."""
@@ -180,13 +183,45 @@ class Searcher:
         weight = lexical_weight(query)
         return self.chunk_results(fuse(lexical, semantic, limit=limit, lexical_weight=weight))
 
+    def names_added(self, names: Iterable[str]) -> None:
+        """Definitions of these names were written (the name table learns them)."""
+        if self._names is not None:
+            self._names.add(names)
+
+    def names_dropped(self) -> None:
+        """Every definition was dropped: the name table starts again."""
+        self._names = None
+
+    def _named(self, query: str, limit: int, file_ids: list[int] | None) -> list[SymbolRow]:
+        """The definitions among which ``rank_symbols`` finds the best ``limit``: those of
+        the names ``NameTable.candidates`` yields, group by group, until there are enough
+        (a later group scores below all of them)."""
+        if self._names is None:
+            self._names = NameTable(self.store.symbol_names())
+        paths = self._paths_of(file_ids) if file_ids is not None else None
+        found: list[SymbolRow] = []
+        wanted: list[str] = []
+
+        def fetch() -> None:
+            rows = self.store.symbols_named(wanted)
+            found.extend(rows if paths is None else [s for s in rows if s.path in paths])
+            wanted.clear()
+
+        for group in self._names.candidates(query):
+            wanted.extend(group)
+            # Names are asked for a few hundred at a time; more than needed is harmless.
+            if len(wanted) >= max(limit, _NAMES_PER_FETCH):
+                fetch()
+                if len(found) >= limit:
+                    return found
+        if wanted:
+            fetch()
+        return found
+
     def symbols(self, query: str, limit: int, file_ids: list[int] | None) -> list[SearchResult]:
         if not query.strip():
             return []
-        candidates = self.store.symbols(_like_groups(query))
-        if file_ids is not None:
-            paths = self._paths_of(file_ids)
-            candidates = [s for s in candidates if s.path in paths]
+        candidates = self._named(query, limit, file_ids)
         return self._symbol_results(
             rank_symbols(query, candidates, limit=limit, path=lambda s: s.path)
         )
@@ -236,24 +271,6 @@ class Searcher:
             "\n".join(lines),
             row.id,
         )
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _like_groups(query: str) -> list[list[str]]:
-    """LIKE patterns that every name ``rank_symbols`` would score above 0 matches: the
-    query's last dotted part as a subsequence (``%g%c%m%``: exact, prefix, substring and
-    fuzzy matches alike), or each of its word parts as a substring."""
-    last = query.strip().replace("::", ".").rsplit(".", 1)[-1].lower()
-    groups = []
-    if last:
-        groups.append(["%" + "%".join(_like(char) for char in last) + "%"])
-    parts = split_identifier(last)
-    if parts:
-        groups.append([f"%{_like(part)}%" for part in parts])
-    return groups
 
 
 def _result(root: Path, row: ChunkRow, score: float) -> SearchResult:

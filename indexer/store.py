@@ -436,9 +436,27 @@ class Store:
             seen.add(r[0])
             count[r[3]] = count.get(r[3], 0) + 1
             symbol = SymbolRow(*r[:8])
-            chunk = ChunkRow(r[8], r[1], r[2], r[9], r[10], r[11], _names(r[12]), r[13])
+            chunk = ChunkRow(
+                r[8], r[1], r[2], r[9], r[10], r[11], _names(r[12]), unpack_text(r[13])
+            )
             out.append((symbol, chunk))
         return out
+
+    def symbol_names(self) -> list[str]:
+        """Every distinct name of a definition."""
+        return [name for (name,) in self.conn.execute("SELECT DISTINCT name FROM symbols")]
+
+    def symbols_named(self, names: Sequence[str]) -> list[SymbolRow]:
+        """The definitions of these names."""
+        if not names:
+            return []
+        rows = self.conn.execute(
+            "SELECT s.id, f.path, f.language, s.name, s.kind, s.container, s.start_line,"
+            " s.end_line FROM symbols s JOIN files f ON f.id = s.file_id"
+            " WHERE s.name IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(names)),),
+        )
+        return [SymbolRow(*r) for r in rows]
 
     def chunk_at(self, path: str, line: int) -> int | None:
         """The chunk of ``path`` that holds ``line`` (the innermost when several do)."""
