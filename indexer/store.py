@@ -38,6 +38,7 @@ from indexer.chunking import Chunk, Symbol
 from indexer.migrations import migrate
 from indexer.ranking import COLUMN_WEIGHTS, Candidate
 from indexer.sqlite import Driver, connect
+from indexer.vectors import QuantisedVectors
 
 __all__ = [
     "ChunkRow",
@@ -116,8 +117,11 @@ def pack_vector(vector: Sequence[float]) -> bytes:
     return struct.pack(f"{len(vector)}f", *vector)
 
 
-# Above this many floats (256 MB) the vectors stay in SQLite and vec0 answers every query.
-MATRIX_MAX_FLOATS = 64_000_000
+# Up to this many floats (64 MB) the vectors are held as they are; above, quantised
+# (``vectors.QuantisedVectors``: 433 bytes a vector of 384 floats instead of 1,536), up
+# to QUANTISED_MAX_FLOATS (about 1.1 GB of them), beyond which vec0 answers every query.
+MATRIX_MAX_FLOATS = 16_000_000
+QUANTISED_MAX_FLOATS = 2_500_000_000
 
 
 class VectorMatrix:
@@ -129,7 +133,7 @@ class VectorMatrix:
         self.version = version
 
     @classmethod
-    def load(cls, conn: Any, version: int) -> VectorMatrix | None:
+    def load(cls, conn: Any, version: int) -> VectorMatrix | QuantisedVectors | None:
         """None when numpy is missing or the vectors are too many to hold."""
         try:
             import numpy as np
@@ -138,17 +142,20 @@ class VectorMatrix:
         row = conn.execute("SELECT value FROM meta WHERE key = 'vector_dimensions'").fetchone()
         dims = int(row[0]) if row is not None else 0
         (count,) = conn.execute("SELECT COUNT(*) FROM chunks WHERE has_vector = 1").fetchone()
-        if dims <= 0 or count * dims > MATRIX_MAX_FLOATS:
+        if dims <= 0 or count * dims > QUANTISED_MAX_FLOATS:
             return None
+        rows = conn.execute("SELECT rowid, embedding FROM chunk_vectors")
+        if count * dims > MATRIX_MAX_FLOATS:
+            return QuantisedVectors.build(rows, count, dims, version)
         ids: list[int] = []
         blobs = bytearray()
-        for rowid, blob in conn.execute("SELECT rowid, embedding FROM chunk_vectors"):
+        for rowid, blob in rows:
             ids.append(int(rowid))
             blobs += blob
-        rows = np.frombuffer(bytes(blobs), dtype=np.float32).reshape(len(ids), dims).copy()
-        norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        rows /= np.where(norms == 0, 1.0, norms)
-        return cls(np.asarray(ids, dtype=np.int64), rows, version)
+        matrix = np.frombuffer(bytes(blobs), dtype=np.float32).reshape(len(ids), dims).copy()
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        matrix /= np.where(norms == 0, 1.0, norms)
+        return cls(np.asarray(ids, dtype=np.int64), matrix, version)
 
     def nearest(self, vector: bytes, k: int) -> list[tuple[int, float]]:
         import numpy as np
@@ -169,7 +176,7 @@ class Store:
         self.conn = conn
         self.driver = driver
         self.path = path
-        self._matrix: VectorMatrix | None = None
+        self._matrix: VectorMatrix | QuantisedVectors | None = None
         self._seen_version: int | None = None
 
     @classmethod
@@ -575,7 +582,8 @@ class Store:
         queries, this connection keeps the vectors as one normalised matrix in memory and
         answers with a matrix product instead (0.4 ms), until the next write by anyone
         (``PRAGMA data_version``). While embedding fills vectors in, every query sees a new
-        version and vec0 answers: the matrix is never rebuilt under churn.
+        version and vec0 answers: the matrix is never rebuilt under churn.  Above
+        ``MATRIX_MAX_FLOATS`` the matrix is quantised (``vectors.QuantisedVectors``).
         """
         version = int(self.conn.execute("PRAGMA data_version").fetchone()[0])
         matrix = self._matrix
