@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     import cattrs
 
     from daemon.services import Service
+    from daemon.status import Contributor
 
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound="Service")
@@ -292,6 +293,11 @@ class DeputyServer(LanguageServer):
         self.capability_hooks: list[
             Callable[[types.ClientCapabilities, types.ServerCapabilities], None]
         ] = []
+        # What deputydev/status gathers from each feature (daemon.status), and the services
+        # started after initialized, in order (the rest start on first use). Both are filled
+        # by the handlers' register(server): each server has its own.
+        self.status_contributors: list[Contributor] = []
+        self.autostart: list[Callable[[], type[Any]]] = []
         self._services: dict[type[Any], Service] = {}
         self._service_starts: dict[type[Any], asyncio.Task[None]] = {}
         self._reported_issues: set[str] = set()

@@ -1,7 +1,7 @@
 """Long-lived parts of the daemon (index, providers, sessions, sync), created on first use.
 
 A service is a class whose constructor takes the server and does no I/O; ``start`` runs after
-``initialized`` (for services listed in ``daemon.handlers.AUTOSTART``) or on first use, and
+``initialized`` (for services listed in the server's ``autostart`` list) or on first use, and
 ``aclose`` at shutdown. Nothing here is on the start-up path: importing a service module must
 stay cheap, so heavy imports (SDKs, tree-sitter, sqlite) happen inside methods.
 

@@ -1,9 +1,10 @@
 """What ``deputydev/status`` reports beyond the basics, contributed by each feature.
 
 A contributor is an async function of the server returning a dict of ``StatusResult``
-fields (``index``, ``providers``, ``roots``, ...); feature modules append theirs to
-``CONTRIBUTORS`` in their ``register``. A contributor that fails is logged and skipped:
-status must answer even when a part of the daemon is broken.
+fields (``index``, ``providers``, ``roots``, ...); feature modules add theirs to the
+server's ``status_contributors`` in their ``register``, so each server has its own. A
+contributor that fails is logged and skipped: status must answer even when a part of the
+daemon is broken.
 """
 
 from __future__ import annotations
@@ -18,12 +19,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Contributor = Callable[["DeputyServer"], Awaitable[dict[str, Any]]]
-CONTRIBUTORS: list[Contributor] = []
 
 
 async def collect(server: DeputyServer) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for contributor in CONTRIBUTORS:
+    for contributor in server.status_contributors:
         try:
             out.update(await contributor(server))
         except Exception:

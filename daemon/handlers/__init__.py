@@ -1,8 +1,8 @@
 """Feature registration: one module per area, each with ``register(server)``.
 
 Handlers are thin: read the params, call into a service or package, convert, return.
-``AUTOSTART`` lists the services started after ``initialized`` (in order); everything
-else starts on first use.
+``register_all`` puts the sessions, index and sync services on the server's ``autostart``
+list (started after ``initialized``, in order); everything else starts on first use.
 """
 
 from __future__ import annotations
@@ -47,9 +47,6 @@ FEATURES: list[Callable[[DeputyServer], None]] = [
     review.register,
 ]
 
-# Filled with service classes by feature modules that need a service running from the start.
-AUTOSTART: list[Callable[[], type[Any]]] = []
-
 
 def _sessions_service() -> type[Any]:
     from daemon.sessions.service import SessionsService
@@ -69,15 +66,11 @@ def _sync_service() -> type[Any]:
     return SyncService
 
 
-AUTOSTART.append(_sessions_service)
-AUTOSTART.append(_index_service)
-AUTOSTART.append(_sync_service)
-
-
 PLUGINS_ENV = "DEPUTYDEV_PLUGINS"
 
 
 def register_all(server: DeputyServer) -> None:
+    server.autostart.extend([_sessions_service, _index_service, _sync_service])
     for register in FEATURES:
         register(server)
     # Extra handler modules, each with register(server): comma-separated module names.

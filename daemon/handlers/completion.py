@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from daemon import status
-
 if TYPE_CHECKING:
     from daemon.config import Settings
     from daemon.server import DeputyServer
@@ -47,12 +45,8 @@ def _dynamic(server: DeputyServer) -> bool:
 
 
 def register(server: DeputyServer) -> None:
-    from daemon.handlers import AUTOSTART
-
-    if _status not in status.CONTRIBUTORS:
-        status.CONTRIBUTORS.append(_status)
-    if _service not in AUTOSTART:
-        AUTOSTART.append(_service)  # reads today's spending, warms the SDK up
+    server.status_contributors.append(_status)
+    server.autostart.append(_service)  # reads today's spending, warms the SDK up
     advertised = {"on": False}
 
     def adjust(client: types.ClientCapabilities, capabilities: types.ServerCapabilities) -> None:

@@ -103,10 +103,7 @@ async def index_status(server: DeputyServer) -> dict[str, Any]:
 
 
 def register(server: DeputyServer) -> None:
-    from daemon.status import CONTRIBUTORS
-
-    if index_status not in CONTRIBUTORS:
-        CONTRIBUTORS.append(index_status)
+    server.status_contributors.append(index_status)
 
     async def service() -> IndexService:
         from daemon.index.service import IndexService

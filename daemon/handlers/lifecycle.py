@@ -39,13 +39,11 @@ def register(server: DeputyServer) -> None:
 
     @server.feature(types.INITIALIZED)
     async def initialized(params: types.InitializedParams) -> None:
-        from daemon.handlers import AUTOSTART
-
         for issue in server.loaded.issues:
             log.warning("config: %s", issue)
             server.show_message(f"DeputyDev settings: {issue}")
         server.initialized.set()
-        for get_cls in AUTOSTART:
+        for get_cls in server.autostart:
             cls = get_cls()
             spawn(server.started(cls))
 

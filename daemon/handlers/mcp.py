@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from daemon import status
 from daemon.errors import jsonrpc_errors
 from protocol.mcp import (
     MCP_LIST,
@@ -100,8 +99,7 @@ async def _status(server: DeputyServer) -> dict[str, Any]:
 
 
 def register(server: DeputyServer) -> None:
-    if _status not in status.CONTRIBUTORS:
-        status.CONTRIBUTORS.append(_status)
+    server.status_contributors.append(_status)
 
     @server.feature(MCP_LIST)
     @jsonrpc_errors

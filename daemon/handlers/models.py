@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from daemon import paths, status
+from daemon import paths
 from daemon.errors import jsonrpc_errors
 from protocol.models import (
     MODELS,
@@ -93,8 +93,7 @@ async def _status(server: DeputyServer) -> dict[str, Any]:
 
 
 def register(server: DeputyServer) -> None:
-    if _status not in status.CONTRIBUTORS:
-        status.CONTRIBUTORS.append(_status)
+    server.status_contributors.append(_status)
 
     @server.feature(MODELS)
     @jsonrpc_errors

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from daemon import status
 from daemon.errors import jsonrpc_errors
 from daemon.sync.service import SyncService
 from protocol.sync import SYNC_STATUS, SyncStatusParams, SyncStatusResult
@@ -37,8 +36,7 @@ async def _contribute(server: DeputyServer) -> dict[str, Any]:
 
 
 def register(server: DeputyServer) -> None:
-    if _contribute not in status.CONTRIBUTORS:
-        status.CONTRIBUTORS.append(_contribute)
+    server.status_contributors.append(_contribute)
 
     @server.feature(SYNC_STATUS)
     @jsonrpc_errors

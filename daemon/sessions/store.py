@@ -82,21 +82,22 @@ def _retrieve(task: asyncio.Future[Any]) -> None:
         log.debug("a write finished after its caller left: %r", exc)
 
 
-_last_stamp = datetime.min.replace(tzinfo=UTC)
-
-
-def now_iso() -> str:
-    """The current UTC time, strictly later than the previous call's.
+class Clock:
+    """UTC times as ISO strings, each strictly later than the one before.
 
     Changes made within one clock tick still sort in the order they happened, so the
-    session list's "most recent first" is exact.
+    session list's "most recent first" is exact. Each store has its own.
     """
-    global _last_stamp
-    stamp = datetime.now(UTC)
-    if stamp <= _last_stamp:
-        stamp = _last_stamp + timedelta(microseconds=1)
-    _last_stamp = stamp
-    return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+    def __init__(self) -> None:
+        self._last = datetime.min.replace(tzinfo=UTC)
+
+    def now_iso(self) -> str:
+        stamp = datetime.now(UTC)
+        if stamp <= self._last:
+            stamp = self._last + timedelta(microseconds=1)
+        self._last = stamp
+        return stamp.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +273,7 @@ class SessionStore:
         # Set after every commit that wrote outbox rows: team sync waits on it.
         self.outbox_event = asyncio.Event()
         self._emitted = False
+        self._clock = Clock()
 
     @classmethod
     async def open(cls, path: Path) -> SessionStore:
@@ -363,7 +365,7 @@ class SessionStore:
         sets = "".join(f"{column} = ?, " for column in changes)
         cursor = await self._db.execute(
             f"UPDATE sessions SET {sets}updated_at = ?, version = version + 1 WHERE id = ?",
-            (*changes.values(), now_iso(), session_id),
+            (*changes.values(), self._clock.now_iso(), session_id),
         )
         if cursor.rowcount == 0:
             raise SessionNotFound(f"no session {session_id!r}", sessionId=session_id)
@@ -383,7 +385,7 @@ class SessionStore:
         visibility: Visibility | None = None,
         session_id: str | None = None,
     ) -> Session:
-        stamp = now_iso()
+        stamp = self._clock.now_iso()
         session = Session(
             id=session_id or str(uuid.uuid4()),
             workspace=workspace,
@@ -516,7 +518,7 @@ class SessionStore:
                 timings={},
                 error=None,
                 summary=None,
-                started_at=now_iso(),
+                started_at=self._clock.now_iso(),
                 finished_at=None,
                 version=1,
             )
@@ -571,7 +573,7 @@ class SessionStore:
                 seq=row["next"],
                 role=role,
                 content=dict(content),
-                created_at=now_iso(),
+                created_at=self._clock.now_iso(),
                 version=1,
             )
             await db.execute(
@@ -632,7 +634,7 @@ class SessionStore:
                 error=error,
                 model=model or turn.model,
                 agent=agent or turn.agent,
-                finished_at=now_iso(),
+                finished_at=self._clock.now_iso(),
                 version=turn.version + 1,
             )
             await db.execute(
@@ -674,7 +676,7 @@ class SessionStore:
         async with self._tx() as db:
             rows = await self._all("SELECT * FROM turns WHERE status = 'running'")
             marked: list[Turn] = []
-            stamp = now_iso()
+            stamp = self._clock.now_iso()
             for row in rows:
                 turn = replace(
                     _turn(row), status="interrupted", finished_at=stamp, version=row["version"] + 1

@@ -75,25 +75,29 @@ Emit = Callable[[BaseModel], Awaitable[None]]
 SUMMARY_TIMEOUT_S = 60.0
 REVIEWER_PREFIX = "review/"
 
-# Work that outlives the turn (summaries): referenced here until done, so it is not collected.
-_BACKGROUND: set[asyncio.Task[None]] = set()
 
+class Background:
+    """Work that outlives a turn (summaries), referenced until done so it is not collected.
 
-def _background(work: Coroutine[Any, Any, None]) -> None:
-    task = asyncio.ensure_future(work)
-    _BACKGROUND.add(task)
-    task.add_done_callback(_BACKGROUND.discard)
+    The query service holds one for all its solvers and cancels it at shutdown.
+    """
 
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
 
-def cancel_background() -> None:
-    for task in list(_BACKGROUND):
-        task.cancel()
+    def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
+    def cancel(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
 
-async def wait_background() -> None:
-    """Wait for the summaries still being written (tests, and a clean shutdown)."""
-    while _BACKGROUND:
-        await asyncio.gather(*_BACKGROUND, return_exceptions=True)
+    async def wait(self) -> None:
+        """Wait for the summaries still being written (tests, and a clean shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 class UnknownAgent(DaemonError):
@@ -212,6 +216,7 @@ class Solver:
         fallbacks: Sequence[str] | None = None,
         user_agents: Mapping[str, Agent] | None = None,
         choice_timeout_s: float = 2.0,
+        background: Background | None = None,
     ) -> None:
         self.router = router
         self.store = store
@@ -226,6 +231,7 @@ class Solver:
         self.fallbacks = fallbacks
         self.agents = agent_mod.all_agents(user_agents or {})
         self.choice_timeout_s = choice_timeout_s
+        self.background = background or Background()
 
     @classmethod
     def from_settings(
@@ -237,6 +243,7 @@ class Solver:
         tools: Sequence[Tool],
         tool_context: ToolContext,
         emit: Emit | None = None,
+        background: Background | None = None,
     ) -> Solver:
         """A solver as the settings ask for: their models, fallbacks, limits and agents (the
         daemon's queries and ``deputydev ask`` alike)."""
@@ -255,6 +262,7 @@ class Solver:
                 for name, a in settings.solver.agents.items()
             },
             choice_timeout_s=settings.solver.choice_timeout_s,
+            background=background,
         )
 
     async def _on_edit(self, path: str, status: wire.EditStatus, added: int, removed: int) -> None:
@@ -352,7 +360,7 @@ class Solver:
                 title_task.cancel()
         await self._finish(turn, outcome, "complete", started)
         if self.cheap_model is not None and outcome.text:
-            _background(self._summarise(turn, query, outcome, self.cheap_model))
+            self.background.spawn(self._summarise(turn, query, outcome, self.cheap_model))
         return outcome
 
     async def _summarise(

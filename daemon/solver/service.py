@@ -52,14 +52,16 @@ class QueryService:
         # [hosting] settings change, the old one closed once no turn uses it.
         self._hosting: Hosting | None = None
         self._retired_hosting: list[Hosting] = []
+        from daemon.solver.loop import Background
+
+        # The turns' summaries, written after each answer: cancelled at shutdown.
+        self.background = Background()
 
     async def start(self) -> None:
         pass
 
     async def aclose(self) -> None:
-        from daemon.solver.loop import cancel_background
-
-        cancel_background()  # summaries are a nicety: never hold up shutdown
+        self.background.cancel()  # summaries are a nicety: never hold up shutdown
         if self._router is not None:
             self._retired.append(self._router)
             self._router = None
@@ -289,7 +291,13 @@ class QueryService:
 
             images = await load_images(params.attachments, context)
         solver = Solver.from_settings(
-            settings, router=self.router, store=store, tools=tools, tool_context=context, emit=emit
+            settings,
+            router=self.router,
+            store=store,
+            tools=tools,
+            tool_context=context,
+            emit=emit,
+            background=self.background,
         )
         workspace = str(roots[0]) if roots else ""
         session = await solver.open_session(params.session_id, params.query, workspace)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from daemon.sessions.store import SessionStore
 from daemon.solver.context import PastTurn, budget_history
-from daemon.solver.loop import Solver, UnknownAgent, wait_background
+from daemon.solver.loop import Solver, UnknownAgent
 from daemon.solver.settings import SolverSettings
 from daemon.tools.base import Tool, ToolContext
 from daemon.tools.registry import make_tools
@@ -71,7 +71,7 @@ def solver(
 async def ask(s: Solver, query: str, session_id: str | None = None, **kw: Any) -> Any:
     session = await s.open_session(session_id, query, "/ws")
     outcome = await s.run(query=query, session=session, new_session=session_id is None, **kw)
-    await wait_background()
+    await s.background.wait()
     return outcome
 
 
