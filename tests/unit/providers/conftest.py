@@ -13,3 +13,8 @@ from tests.fakes.llm_server import LLMServer
 def llm_server() -> Iterator[LLMServer]:
     with LLMServer() as server:
         yield server
+
+
+@pytest.fixture
+def server(llm_server: LLMServer) -> LLMServer:
+    return llm_server

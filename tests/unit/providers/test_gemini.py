@@ -43,15 +43,10 @@ from providers.errors import (
 from providers.gemini import GeminiProvider, gemini_schema
 from providers.settings import ConnectionSettings
 from tests.fakes.llm_server import Call, LLMServer, Reply, Text, Thinking
-from tests.unit.providers.common import GREP, READ, cancel_after_first_text
+from tests.unit.providers.common import GREP, READ, asking, cancel_after_first_text, collect
 
 KEY = "AIza-test-0123456789"
 MODEL = "gemini-test-flash"
-
-
-@pytest.fixture
-def server(llm_server: LLMServer) -> LLMServer:
-    return llm_server
 
 
 @pytest.fixture
@@ -61,12 +56,7 @@ async def provider(server: LLMServer) -> AsyncIterator[GeminiProvider]:
     await made.aclose()
 
 
-def ask(text: str = "hi", **fields: Any) -> ChatRequest:
-    return ChatRequest(model=MODEL, messages=(UserMessage(text),), **fields)
-
-
-async def collect(provider: GeminiProvider, request: ChatRequest) -> list[Event]:
-    return [event async for event in provider.stream(request)]
+ask = asking(MODEL)
 
 
 def sent(server: LLMServer) -> list[Any]:

@@ -22,7 +22,14 @@ from providers.base import (
     Usage,
     UserMessage,
 )
-from providers.errors import AuthenticationError, ProviderUnavailable, StreamInterrupted
+from providers.errors import (
+    AuthenticationError,
+    BadRequest,
+    ProviderUnavailable,
+    RateLimited,
+    StreamInterrupted,
+    TokenLimitExceeded,
+)
 from providers.openai import OpenAIProvider
 from providers.settings import ConnectionSettings
 from tests.fakes.llm_server import Call, LLMServer, Reply, Text, Thinking
@@ -262,3 +269,61 @@ async def test_cancelling_the_consumer_closes_the_connection(
     llm_server.script(Reply([Text("first"), Text("never sent")], stall_after=2))
     await cancel_after_first_text(openai.stream(request()))
     assert await llm_server.wait_disconnects(1) == 1
+
+
+def openai_error(message: str, kind: str, code: str | None = None) -> dict[str, object]:
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"), [({"retry-after": "7"}, 7.0), ({"retry-after-ms": "1500"}, 1.5)]
+)
+async def test_throttled_carries_retry_after(
+    openai: OpenAIProvider, llm_server: LLMServer, headers: dict[str, str], wait: float
+) -> None:
+    error = openai_error("Rate limit reached for gpt-4.1", "requests", "rate_limit_exceeded")
+    llm_server.script(Reply(status=429, headers=headers, error=error))
+    with pytest.raises(RateLimited) as caught:
+        await collect(openai.stream(request()))
+    assert caught.value.retry_after == wait
+    assert caught.value.retryable
+    assert "Rate limit reached" in str(caught.value)
+    assert len(llm_server.requests) == 1  # one attempt: retries are the router's
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_a_server_error_before_output_is_unavailable_and_retryable(
+    openai: OpenAIProvider, llm_server: LLMServer, status: int
+) -> None:
+    llm_server.script(Reply(status=status, error=openai_error("upstream down", "server_error")))
+    with pytest.raises(ProviderUnavailable) as caught:
+        await collect(openai.stream(request()))
+    assert not isinstance(caught.value, StreamInterrupted)
+    assert caught.value.retryable
+    assert caught.value.data["status"] == status
+    assert len(llm_server.requests) == 1
+
+
+async def test_a_context_overflow_is_a_token_limit(
+    openai: OpenAIProvider, llm_server: LLMServer
+) -> None:
+    message = (
+        "This model's maximum context length is 128000 tokens. However, your messages "
+        "resulted in 130512 tokens. Please reduce the length of the messages."
+    )
+    error = openai_error(message, "invalid_request_error", "context_length_exceeded")
+    llm_server.script(Reply(status=400, error=error))
+    with pytest.raises(TokenLimitExceeded, match="130512 tokens") as caught:
+        await collect(openai.stream(request()))
+    assert not caught.value.retryable
+
+
+async def test_other_bad_requests_are_not_retried(
+    openai: OpenAIProvider, llm_server: LLMServer
+) -> None:
+    error = openai_error("Invalid schema for function 'grep'", "invalid_request_error")
+    llm_server.script(Reply(status=400, error=error))
+    with pytest.raises(BadRequest, match="Invalid schema for function 'grep'") as caught:
+        await collect(openai.stream(request()))
+    assert not caught.value.retryable
+    assert caught.value.data["status"] == 400
