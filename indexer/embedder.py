@@ -10,6 +10,15 @@ one place that retries a failed batch (``retryable``, ``retry_after``), at most
 
 A vector is cached by ``(content hash, embedder.key)``: two backends that would give different
 vectors for the same text must have different keys (model name, dimensions, prefixes).
+
+A chunk is embedded as ``document_text``: its file's path, then its text.  The path says
+what the code is part of (``calendar.py``, ``tempfile.py``, ``http/cookiejar.py``) in words
+its first lines rarely repeat.  With it, MiniLM alone (``bench/hybrid.py``, recall@10 /
+MRR@10) went from 0.550 / 0.360 to 0.725 / 0.479 on the 40 public retrieval questions and
+from 0.727 / 0.434 to 0.739 / 0.492 on the 88 held-out ones, and hybrid search's MRR@10
+from 0.516 to 0.563 and from 0.574 to 0.594 (recall@10 0.925 and 0.841 both ways).  The
+index stores vectors under ``vector_key``, which names that framing, so vectors made
+without it are made again.
 """
 
 from __future__ import annotations
@@ -20,6 +29,14 @@ from typing import Literal, Protocol
 from indexer.errors import IndexerError
 
 Purpose = Literal["document", "query"]
+
+# How ``document_text`` frames a chunk; part of ``vector_key``.
+DOCUMENT_FRAMING = "path"
+
+
+def document_text(path: str, text: str) -> str:
+    """What is embedded for a chunk: its path (relative to the root), then its text."""
+    return f"{path}\n{text}"
 
 
 class EmbeddingFailed(IndexerError):
@@ -83,3 +100,8 @@ class SharedVectors(Protocol):
     def offered(self) -> None:
         """New rows wait in an index's outbox."""
         ...
+
+
+def vector_key(embedder: Embedder) -> str:
+    """Identity of the vectors the index stores and caches for ``embedder``'s chunks."""
+    return f"{embedder.key}+{DOCUMENT_FRAMING}"

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from indexer.discovery import Exclude, FileInfo, Ignorer, admits, discover, is_binary
+from indexer.embedder import document_text, vector_key
 from indexer.errors import BadQuery, IndexerError, VectorsUnavailable
 from indexer.search import MODES, RanMode, Searcher, SearchResult, SearchResults
 from indexer.settings import IndexSettings
@@ -290,6 +291,10 @@ class Index:
             exclude,
         )
         if embedder is not None and drv.vectors:
+            held = index._held
+            if held is not None and held[0] != vector_key(embedder):
+                # Another model, or chunks framed another way: every vector is made again.
+                await index._write(writer.forget_vectors)
             index._state.embed_state = "idle"
             index._embed_task = asyncio.create_task(index._embed_loop())
             index._embed_wakeup.set()
@@ -691,7 +696,7 @@ class Index:
                 )
             return None
         held = self._held
-        if held is None or held[0] != self.embedder.key:
+        if held is None or held[0] != vector_key(self.embedder):
             if required:
                 raise VectorsUnavailable("semantic search is not ready: no vectors stored yet")
             return None
@@ -764,7 +769,7 @@ class Index:
         """Vectors for ``pending`` chunks: cached ones reused (locally, then from the team's
         cache), the rest embedded."""
         assert self.embedder is not None
-        key = self.embedder.key
+        key = vector_key(self.embedder)
         cached: dict[str, bytes] = await self._read(
             self._reader.cached_vectors, [h for _, h, _, _ in pending], key
         )
@@ -776,7 +781,7 @@ class Index:
             if self.shared is not None:
                 shareable[h] = shareable.get(h, True) and self.shared.shares(path, text)
             if h not in cached:
-                missing.setdefault(h, text)
+                missing.setdefault(h, document_text(path, text))
         remote: dict[str, bytes] = {}
         if self.shared is not None and missing:
             asked = [h for h in missing if shareable.get(h)]
@@ -841,7 +846,7 @@ class Index:
         self, paths: Sequence[str]
     ) -> list[tuple[str, int, int, str, tuple[str, ...], str, str, bytes | None]]:
         """The chunks of ``paths`` with their vectors (of the embedder in use, if any)."""
-        key = self.embedder.key if self.embedder is not None else None
+        key = vector_key(self.embedder) if self.embedder is not None else None
         rows: list[tuple[str, int, int, str, tuple[str, ...], str, str, bytes | None]]
         rows = await self._read(self._reader.export_chunks, paths, key)
         return rows

@@ -506,6 +506,11 @@ class Store:
         self.set_meta("vector_embedder", embedder)
         self.set_meta("vector_dimensions", str(dimensions))
 
+    def forget_vectors(self) -> None:
+        """Mark every chunk as lacking its vector, so that all are made again (the first
+        new batch replaces the table: ``reset_vectors``)."""
+        self.conn.execute("UPDATE chunks SET has_vector = 0 WHERE has_vector = 1")
+
     def pending_chunks(self, limit: int) -> list[tuple[int, str, str, str]]:
         """(id, content hash, text, path) of chunks with no vector yet."""
         rows = self.conn.execute(

@@ -180,6 +180,7 @@ async def _publish(
     from daemon.sync.redact import Redactor
     from daemon.sync.repo import repo_info
     from daemon.sync.vectors import PGVECTOR_FIX
+    from indexer.embedder import vector_key
     from indexer.index import Index
 
     assert isinstance(settings, Settings) and isinstance(index, Index)
@@ -204,7 +205,9 @@ async def _publish(
                 name=name,
                 team=team,
                 commit=info.commit,
-                embedder=index.embedder.key if vectors and index.embedder is not None else None,
+                embedder=(
+                    vector_key(index.embedder) if vectors and index.embedder is not None else None
+                ),
                 redactor=Redactor(redaction.patterns, enabled=redaction.enabled),
                 secret_patterns=settings.solver.tools.secret_patterns,
                 readers=args.readers,

@@ -123,6 +123,7 @@ class TeamReader:
         vectors; otherwise, or without pgvector, the search is full-text."""
         from daemon.sync import search
         from daemon.sync.vectors import prepare
+        from indexer.embedder import vector_key
 
         async def work(conn: asyncpg.Connection) -> tuple[list[TeamHit], str]:
             if self._vector_store is None:
@@ -135,14 +136,14 @@ class TeamReader:
             vector = None
             if embedder is not None and self._vector_store == "vector":
                 published = await search.embedders(conn)
-                if embedder.key in published:
+                if vector_key(embedder) in published:
                     vector = await self._query_vector(embedder, query)
             return await search.search(
                 conn,
                 query,
                 limit=limit,
                 vector=vector,
-                embedder=embedder.key if embedder is not None else None,
+                embedder=vector_key(embedder) if embedder is not None else None,
                 repositories=repositories,
                 vector_store=self._vector_store,
             )

@@ -260,6 +260,60 @@ async def test_a_renamed_file_is_not_embedded_again(root: Path, tmp_path: Path) 
         await index.close()
 
 
+@needs_vec
+async def test_a_chunk_is_embedded_with_its_path(root: Path, tmp_path: Path) -> None:
+    embedder = CountingEmbedder()
+    index = await Index.open(root, tmp_path / "vec.db", embedder=embedder)
+    try:
+        await index.update()
+        await index.embedded()
+        config = [t for t in embedder.texts if "def parse_config" in t]
+        assert config and all(t.startswith("app/config.py\n") for t in config)
+        status = await index.status()
+        assert status["embedder"] == "counting:bag-of-letters"
+    finally:
+        await index.close()
+
+
+class OtherEmbedder(CountingEmbedder):
+    @property
+    def key(self) -> str:
+        return "counting:another-model"
+
+
+@needs_vec
+async def test_vectors_of_another_model_or_framing_are_made_again(
+    root: Path, tmp_path: Path
+) -> None:
+    first = CountingEmbedder()
+    index = await Index.open(root, tmp_path / "vec.db", embedder=first)
+    try:
+        await index.update()
+        await index.embedded()
+    finally:
+        await index.close()
+    embedded = len(first.texts)
+    # The same model with the same framing: nothing is embedded again.
+    same = CountingEmbedder()
+    index = await Index.open(root, tmp_path / "vec.db", embedder=same)
+    try:
+        await index.embedded()
+        assert same.texts == []
+    finally:
+        await index.close()
+    # Another model's key: every chunk is embedded again, and semantic search answers.
+    other = OtherEmbedder()
+    index = await Index.open(root, tmp_path / "vec.db", embedder=other)
+    try:
+        await index.embedded()
+        assert len(other.texts) == embedded
+        status = await index.status()
+        assert status["vectors"] == status["chunks"] and status["vectors_pending"] == 0
+        assert (await index.search("parse config", mode="semantic", limit=3)).mode == "semantic"
+    finally:
+        await index.close()
+
+
 async def test_a_batch_that_keeps_failing_is_tried_max_attempts_times_in_all(
     root: Path, tmp_path: Path
 ) -> None:
