@@ -58,7 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from daemon.cli import settings_or_exit
+    from daemon import logs, paths
+    from daemon.cli import folder_problem, settings_or_exit
+    from daemon.usable import HOW_TO_GET_A_MODEL, usable_model
 
     if not args.query.strip():
         print(
@@ -68,28 +70,21 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     root = (args.root or Path.cwd()).resolve()
-    from daemon.cli import folder_problem
-
     if (problem := folder_problem(root)) is not None:
         print(f"deputydev: {problem}", file=sys.stderr)
         return 2
     loaded = settings_or_exit([root])
-    from daemon import logs
-
     # The log file has the details (a fallback's failure, a retry); the terminal gets one
     # line per fact from this command.
     logs.setup(loaded.settings.log_level, stderr=False)
     try:
+        from providers.errors import UnknownModel
         from providers.router import Router
     except ImportError:
         print("deputydev: no model provider is available in this installation", file=sys.stderr)
         return 1
-    from daemon import paths
 
     router = Router(loaded.settings.providers, catalogue_path=paths.openrouter_catalogue())
-    from daemon.usable import HOW_TO_GET_A_MODEL, usable_model
-    from providers.errors import UnknownModel
-
     try:
         found = asyncio.run(usable_model(router, args.model))
     except UnknownModel as exc:
