@@ -38,7 +38,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResults,
     Usage,
     UserMessage,
@@ -401,7 +401,7 @@ class StreamTranslator:
             self._tools[index] = (block.id, block.name, [])
             if block.input:
                 self._initial_input[index] = json.dumps(block.input)
-            yield ToolCallStarted(block.id, block.name)
+            yield ToolCallOpened(block.id, block.name)
 
     def _block_delta(self, index: int, delta: Any) -> Iterator[Event]:
         kind = delta.type

@@ -151,7 +151,7 @@ class RedactedThinking:
 
 
 @dataclass(frozen=True, slots=True)
-class ToolCallStarted:
+class ToolCallOpened:
     """A tool call has begun streaming; its complete :class:`ToolCallEvent` follows."""
 
     call_id: str
@@ -235,7 +235,7 @@ Event = (
     TextDelta
     | ThinkingDelta
     | RedactedThinking
-    | ToolCallStarted
+    | ToolCallOpened
     | ToolCallEvent
     | MalformedToolCall
     | UsageEvent

@@ -45,7 +45,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResults,
     Usage,
     UserMessage,
@@ -497,7 +497,7 @@ class StreamTranslator:
             self.output_started = True
             self._called = True
             call_id = call.id or f"{GENERATED_ID_PREFIX}{uuid.uuid4().hex[:16]}"
-            yield ToolCallStarted(call_id, call.name)
+            yield ToolCallOpened(call_id, call.name)
             yield ToolCallEvent(ToolCall(call_id, call.name, dict(call.args or {})))
 
     def _reason(self, finish: str) -> FinishReason:

@@ -34,7 +34,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResults,
     Usage,
     UserMessage,
@@ -430,7 +430,7 @@ class ChatState:
                         pending.call_id = fragment.id
                     if function is not None and function.name:
                         pending.name = function.name
-                        yield ToolCallStarted(pending.call_id, pending.name)
+                        yield ToolCallOpened(pending.call_id, pending.name)
                     if function is not None and function.arguments:
                         pending.arguments.append(function.arguments)
             if choice.finish_reason:
@@ -544,7 +544,7 @@ class ResponsesState:
                 yield ThinkingDelta(item.delta)
         elif kind == "response.output_item.added":
             if getattr(item.item, "type", "") == "function_call":
-                yield ToolCallStarted(item.item.call_id, item.item.name)
+                yield ToolCallOpened(item.item.call_id, item.item.name)
         elif kind == "response.output_item.done":
             call = item.item
             if getattr(call, "type", "") == "function_call":

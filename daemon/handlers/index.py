@@ -120,7 +120,7 @@ def register(server: DeputyServer) -> None:
             params.query,
             mode=params.mode,
             limit=params.limit,
-            paths_=params.paths,
+            globs=params.paths,
             languages=params.languages,
             root=params.root,
         )

@@ -195,15 +195,15 @@ class IndexService:
                 best = root
         return best
 
-    def _schedule(self, root: Path, paths_: Sequence[str] | None = None) -> None:
+    def _schedule(self, root: Path, files: Sequence[str] | None = None) -> None:
         """Index ``root`` (or those files of it) in the background."""
         root = root.resolve()
         previous = self._runs.get(root)
-        task = asyncio.ensure_future(self._run(root, paths_, previous))
+        task = asyncio.ensure_future(self._run(root, files, previous))
         self._runs[root] = task
 
     async def _run(
-        self, root: Path, paths_: Sequence[str] | None, previous: asyncio.Task[None] | None
+        self, root: Path, files: Sequence[str] | None, previous: asyncio.Task[None] | None
     ) -> None:
         if previous is not None and not previous.done():
             try:
@@ -215,20 +215,20 @@ class IndexService:
                 if current is not None and current.cancelling():
                     raise
         try:
-            await self.update(root, paths_)
+            await self.update(root, files)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("indexing %s failed", root)
-        if paths_ is None and self.settings.watch and root not in self._watchers:
+        if files is None and self.settings.watch and root not in self._watchers:
             self._start_watcher(root)
 
-    async def update(self, root: Path, paths_: Sequence[str] | None = None) -> None:
+    async def update(self, root: Path, files: Sequence[str] | None = None) -> None:
         from daemon.progress import WorkDone
 
         index = await self.index_for(root)
-        if paths_ is not None:
-            await index.update(paths_)
+        if files is not None:
+            await index.update(files)
             return
         loop = asyncio.get_running_loop()
         async with WorkDone(self._server, f"Indexing {root.name}") as progress:
@@ -371,7 +371,7 @@ class IndexService:
         *,
         mode: str = "auto",
         limit: int = 10,
-        paths_: Sequence[str] = (),
+        globs: Sequence[str] = (),
         languages: Sequence[str] = (),
         root: str | None = None,
     ) -> SearchResults:
@@ -388,7 +388,7 @@ class IndexService:
                     self._schedule(r)
                 await self.wait_idle([r])
             found = await index.search(
-                query, mode=mode, limit=limit, paths=paths_, languages=languages
+                query, mode=mode, limit=limit, paths=globs, languages=languages
             )
             modes.add(found.mode)
             out.extend(found)
@@ -437,7 +437,7 @@ class IndexService:
                 index.resume()
 
 
-class Searcher(Protocol):
+class SearchSource(Protocol):
     """What CodeIndexAdapter needs: the IndexService, or one root's index (``deputydev ask``)."""
 
     @property
@@ -447,7 +447,7 @@ class Searcher(Protocol):
 
 
 class OneRoot:
-    """One root's index as a Searcher."""
+    """One root's index as a SearchSource."""
 
     def __init__(self, index: Index) -> None:
         self.indexes = {index.root: index}
@@ -461,7 +461,7 @@ class CodeIndexAdapter:
     """What the solver's ``code_search`` and ``symbol_search`` tools ask of the index
     (``daemon.tools.base.CodeIndex``), answered by the service."""
 
-    def __init__(self, service: Searcher) -> None:
+    def __init__(self, service: SearchSource) -> None:
         self._service = service
 
     async def search(self, query: str, *, limit: int) -> list[Any]:
@@ -483,11 +483,11 @@ class CodeIndexAdapter:
         return self._hits(found)
 
     def _hits(self, results: Sequence[SearchResult]) -> list[Any]:
-        from daemon.tools.base import SearchHit
+        from daemon.tools.base import CodeHit
 
         several = len({r.root for r in results}) > 1 or len(self._service.indexes) > 1
         return [
-            SearchHit(
+            CodeHit(
                 path=str(r.root / r.path) if several else r.path,
                 start_line=r.start_line,
                 end_line=r.end_line,

@@ -57,7 +57,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResult,
     ToolResults,
     ToolSpec,
@@ -536,7 +536,7 @@ class Solver:
             case RedactedThinking(data=data):
                 step.close_thinking()
                 step.thinking.append(ThinkingBlock(redacted=data))
-            case ToolCallStarted():
+            case ToolCallOpened():
                 pass
             case ToolCallEvent(call=call):
                 step.calls.append(call)

@@ -253,13 +253,13 @@ class TeamCodeAdapter:
         self._embedder = embedder
 
     async def search(self, query: str, *, limit: int, repositories: Sequence[str]) -> list[Any]:
-        from daemon.tools.base import SearchHit
+        from daemon.tools.base import CodeHit
 
         hits, _ = await self._reader.code_search(
             query, limit=limit, repositories=repositories, embedder=self._embedder()
         )
         return [
-            SearchHit(
+            CodeHit(
                 path=f"{h.repository}@{(h.commit or 'unknown')[:12]}:{h.path}",
                 start_line=h.start_line,
                 end_line=h.end_line,

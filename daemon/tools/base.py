@@ -48,7 +48,7 @@ class Args(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class SearchHit:
+class CodeHit:
     path: str
     start_line: int
     end_line: int
@@ -60,9 +60,9 @@ class SearchHit:
 class CodeIndex(Protocol):
     """The part of the workspace index the search tools need."""
 
-    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]: ...
+    async def search(self, query: str, *, limit: int) -> Sequence[CodeHit]: ...
 
-    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]: ...
+    async def symbols(self, name: str, *, limit: int) -> Sequence[CodeHit]: ...
 
 
 class TeamCode(Protocol):
@@ -71,7 +71,7 @@ class TeamCode(Protocol):
 
     async def search(
         self, query: str, *, limit: int, repositories: Sequence[str]
-    ) -> Sequence[SearchHit]: ...
+    ) -> Sequence[CodeHit]: ...
 
 
 Confirm = Callable[[str, Mapping[str, Any]], Awaitable[bool]]

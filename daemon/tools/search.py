@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import Field
 
 from daemon.tools import grep_worker
-from daemon.tools.base import Args, SearchHit, Tool, ToolContext, ToolError
+from daemon.tools.base import Args, CodeHit, Tool, ToolContext, ToolError
 from daemon.tools.fileio import kind
 from daemon.tools.paths import confine, is_secret, relative
 from daemon.tools.runtime import in_thread, run_process
@@ -144,7 +144,7 @@ def _parse(out: bytes) -> list[tuple[str, int, str]]:
     return results
 
 
-def _format_hits(ctx: ToolContext, hits: Sequence[SearchHit]) -> str:
+def _format_hits(ctx: ToolContext, hits: Sequence[CodeHit]) -> str:
     """The hits as text, without any from a secrets file: the index leaves them out, and
     this catches an index built before a file became secret (its next run drops it)."""
     policy = SecretPolicy.of(ctx.settings)

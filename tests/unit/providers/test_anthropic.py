@@ -27,7 +27,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResult,
     ToolResults,
     Usage,
@@ -179,7 +179,7 @@ async def test_tool_call_round_trip(server: LLMServer, provider: AnthropicProvid
     call = ToolCall("toolu_1", "read_file", {"path": "a.py"})
     assert events[:3] == [
         TextDelta("Reading."),
-        ToolCallStarted("toolu_1", "read_file"),
+        ToolCallOpened("toolu_1", "read_file"),
         ToolCallEvent(call),
     ]
     assert isinstance(events[3], Finished)

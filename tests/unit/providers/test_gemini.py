@@ -25,7 +25,7 @@ from providers.base import (
     ThinkingDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResult,
     ToolResults,
     ToolSpec,
@@ -181,7 +181,7 @@ async def test_tool_call_round_trip(server: LLMServer, provider: GeminiProvider)
     call = ToolCall("call-7", "read_file", {"path": "a.py"})
     assert events[:3] == [
         TextDelta("Reading."),
-        ToolCallStarted("call-7", "read_file"),
+        ToolCallOpened("call-7", "read_file"),
         ToolCallEvent(call),
     ]
     assert isinstance(events[3], Finished)
@@ -245,7 +245,7 @@ async def test_parallel_calls_without_ids(server: LLMServer, provider: GeminiPro
     ]
     # Ids are made up when Gemini sends none, distinct, and announced before each call.
     assert len({c.call_id for c in calls}) == 2
-    started = [e.call_id for e in events if isinstance(e, ToolCallStarted)]
+    started = [e.call_id for e in events if isinstance(e, ToolCallOpened)]
     assert started == [c.call_id for c in calls]
 
     results = ToolResults(

@@ -16,7 +16,7 @@ from providers.base import (
     TextDelta,
     ToolCall,
     ToolCallEvent,
-    ToolCallStarted,
+    ToolCallOpened,
     ToolResult,
     ToolResults,
     Usage,
@@ -84,7 +84,7 @@ async def test_tool_call_round_trip_sends_results_in_openai_format(
     first = await collect(openai.stream(request(tools=(READ,))))
     assert first == [
         TextDelta("Reading."),
-        ToolCallStarted("call_1", "read_file"),
+        ToolCallOpened("call_1", "read_file"),
         ToolCallEvent(ToolCall("call_1", "read_file", {"path": "a.py"})),
         Finished("tool_use", Usage()),
     ]
@@ -198,7 +198,7 @@ async def test_responses_api_streams_text_and_tool_calls(
     )
     assert events == [
         TextDelta("Looking."),
-        ToolCallStarted("call_9", "read_file"),
+        ToolCallOpened("call_9", "read_file"),
         ToolCallEvent(ToolCall("call_9", "read_file", {"path": "x"})),
         Finished("tool_use", Usage(10, 7, 5)),
     ]

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from daemon.solver.focus import html_text, render_focus
-from daemon.tools.base import SearchHit, ToolContext
+from daemon.tools.base import CodeHit, ToolContext
 from protocol.query import FocusItem
 
 
@@ -58,11 +58,11 @@ async def test_directory_symbol_and_refusals(root: Path) -> None:
 
 async def test_a_symbol_without_a_path_comes_from_the_index(root: Path) -> None:
     class Index:
-        async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]:
+        async def search(self, query: str, *, limit: int) -> Sequence[CodeHit]:
             return []
 
-        async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]:
-            return [SearchHit("pkg/mod.py", 4, 6, "class Parser: ...", symbol=name)]
+        async def symbols(self, name: str, *, limit: int) -> Sequence[CodeHit]:
+            return [CodeHit("pkg/mod.py", 4, 6, "class Parser: ...", symbol=name)]
 
     out = await render_focus([focus(symbol="Parser")], ToolContext([root], index=Index()))
     assert "pkg/mod.py:4-6" in out and "class Parser: ..." in out

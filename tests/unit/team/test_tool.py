@@ -9,7 +9,7 @@ import pytest
 
 from daemon.errors import SyncError
 from daemon.solver.agents import READ_TOOLS
-from daemon.tools.base import SearchHit, ToolContext, ToolError
+from daemon.tools.base import CodeHit, ToolContext, ToolError
 from daemon.tools.registry import ALL_TOOLS, BY_NAME, make_tools
 from daemon.tools.search import TeamCodeSearch, TeamCodeSearchArgs
 
@@ -21,12 +21,12 @@ class Published:
 
     async def search(
         self, query: str, *, limit: int, repositories: Sequence[str]
-    ) -> Sequence[SearchHit]:
+    ) -> Sequence[CodeHit]:
         self.asked.append((query, limit, list(repositories)))
         if self.fail:
             raise SyncError("cannot read the team's history: connection refused")
         return [
-            SearchHit("payments@4ca642754637:billing.py", 3, 9, "def refund(): ...", 0.9, "refund")
+            CodeHit("payments@4ca642754637:billing.py", 3, 9, "def refund(): ...", 0.9, "refund")
         ]
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from daemon.solver.settings import ToolSettings
-from daemon.tools.base import SearchHit, ToolContext, ToolError, invoke
+from daemon.tools.base import CodeHit, ToolContext, ToolError, invoke
 from daemon.tools.git import Git
 from daemon.tools.registry import make_tools
 from daemon.tools.search import CodeSearch, Grep, SymbolSearch, ripgrep
@@ -97,10 +97,10 @@ async def test_grep_refuses_a_fifo_target(root: Path) -> None:
 
 
 class FakeIndex:
-    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]:
-        return [SearchHit("a.py", 1, 2, "import os\nTOKEN_LIMIT = 5", symbol="TOKEN_LIMIT")]
+    async def search(self, query: str, *, limit: int) -> Sequence[CodeHit]:
+        return [CodeHit("a.py", 1, 2, "import os\nTOKEN_LIMIT = 5", symbol="TOKEN_LIMIT")]
 
-    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]:
+    async def symbols(self, name: str, *, limit: int) -> Sequence[CodeHit]:
         return []
 
 
@@ -244,14 +244,14 @@ async def test_git_diff_and_blame_never_show_secret_files(root: Path) -> None:
 
 
 class SecretIndex:
-    async def search(self, query: str, *, limit: int) -> Sequence[SearchHit]:
+    async def search(self, query: str, *, limit: int) -> Sequence[CodeHit]:
         return [
-            SearchHit("config/secrets.yaml", 1, 1, "api_key: sk-live-999"),
-            SearchHit("app.py", 3, 4, "KEY = load()"),
+            CodeHit("config/secrets.yaml", 1, 1, "api_key: sk-live-999"),
+            CodeHit("app.py", 3, 4, "KEY = load()"),
         ]
 
-    async def symbols(self, name: str, *, limit: int) -> Sequence[SearchHit]:
-        return [SearchHit("credentials.json", 1, 1, '{"token": "t-1"}', symbol="token")]
+    async def symbols(self, name: str, *, limit: int) -> Sequence[CodeHit]:
+        return [CodeHit("credentials.json", 1, 1, '{"token": "t-1"}', symbol="token")]
 
 
 async def test_index_hits_in_secret_files_never_reach_the_model(root: Path) -> None:
