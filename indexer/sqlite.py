@@ -70,7 +70,16 @@ def _has_fts5(conn: Any) -> bool:
 
 @cache
 def driver(vectors: bool = True) -> Driver:
-    """The module the index uses in this process (probed once per ``vectors`` value)."""
+    """The module the index uses in this process (probed once per ``vectors`` value).
+
+    Without vectors it is still the module vectors would use: one database is opened
+    with either setting, and a full-text table written by SQLite 3.43 or later
+    (contentless, ``migrations.m004``) cannot be read by an older one, such as this
+    machine's stdlib ``sqlite3`` (3.40) beside sqlean (3.50)."""
+    if not vectors:
+        same = driver(True)
+        off = "turned off by index.vectors = false"
+        return Driver(same.name, same.module, same.sqlite_version, False, off)
     reasons: list[str] = []
     fallback: Driver | None = None
     for name in _CANDIDATES:
@@ -88,8 +97,6 @@ def driver(vectors: bool = True) -> Driver:
             version = str(module.sqlite_version)
             if fallback is None:
                 fallback = Driver(name, module, version, False, "")
-            if not vectors:
-                return Driver(name, module, version, False, "turned off by index.vectors = false")
             if not hasattr(conn, "enable_load_extension"):
                 reasons.append(f"{name}: built without extension loading")
                 continue
