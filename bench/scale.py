@@ -577,24 +577,32 @@ def main_run(args: argparse.Namespace) -> int:
         work = args.work or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="scale-")))
         root = work / "corpus"
         home = work / "home"
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(home, ignore_errors=True)
-        root.mkdir(parents=True)
-        files, size, lines = build_corpus(args.env, root)
-        print(
-            f"corpus: {files} files, {lines / 1e6:.1f} million lines, {size / 1e6:.0f} MB"
-            f" (the .py files of {site_packages(args.env)}); code from {args.repo}"
-        )
-        with lock.held("cold index"):
-            cold = timed_index(args, home, root)
+        if args.reuse:
+            paths = [p for p in root.rglob("*.py") if p.is_file()]
+            files, size = len(paths), sum(p.stat().st_size for p in paths)
+            print(f"corpus: {files} files, {size / 1e6:.0f} MB, indexed already (--reuse)")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(home, ignore_errors=True)
+            root.mkdir(parents=True)
+            files, size, lines = build_corpus(args.env, root)
+            print(
+                f"corpus: {files} files, {lines / 1e6:.1f} million lines, {size / 1e6:.0f} MB"
+                f" (the .py files of {site_packages(args.env)}); code from {args.repo}"
+            )
+            with lock.held("cold index"):
+                cold = timed_index(args, home, root)
+            print(f"  {cold['summary']}")
+            print(f"cold lexical index: {cold['seconds']:.1f} s  [target < 60 s]")
+            print(
+                f"peak RSS while indexing: {cold['rss_mb']:.0f} MB (indexing process),"
+                f" {cold['tree_mb']:.0f} MB (with its chunking workers)"
+            )
+        with lock.held("re-run"):
             warm = timed_index(args, home, root)
-        print(f"  {cold['summary']}")
-        print(f"cold lexical index: {cold['seconds']:.1f} s  [target < 60 s]")
         print(f"re-run, nothing changed: {warm['seconds']:.2f} s (process start included)")
-        print(
-            f"peak RSS while indexing: {cold['rss_mb']:.0f} MB (indexing process),"
-            f" {cold['tree_mb']:.0f} MB (with its chunking workers)"
-        )
+        if args.index_only:
+            return 0
         db = database(home)
         on_disk = db_bytes(db)
         print(
@@ -613,6 +621,10 @@ def main() -> int:
     parser.add_argument("--lock", type=Path, help="flock this file around each heavy phase")
     parser.add_argument("--skip", nargs="*", default=[], choices=["hybrid"])
     parser.add_argument("--names", type=int, default=100, help="symbol names drawn")
+    parser.add_argument(
+        "--reuse", action="store_true", help="the work folder's corpus is indexed already"
+    )
+    parser.add_argument("--index-only", action="store_true", help="stop after indexing")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--fill-vectors", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
