@@ -1,10 +1,11 @@
-"""Translates between our results and the standard LSP types, back and forth.
+"""Translates between our results and what the editor sees, back and forth.
 
-The index, the solver and the sessions know nothing of LSP; handlers that answer standard
-methods (``workspace/symbol``, code actions) turn their results into ``lsprotocol`` types
-here, and editor positions into ours. Lines on our side are 1-based and inclusive; LSP
-positions are 0-based, with the character offset in the encoding the client negotiated
-(UTF-16 unless it chose otherwise).
+The index, the solver, the sessions and the providers know nothing of LSP nor of the wire:
+handlers turn their results into ``lsprotocol`` types and ``protocol`` models here (search
+hits, symbols, model entries, sessions and turns, token usage), and the editor's URIs into
+our paths. Lines on our side are 1-based and inclusive; LSP positions are 0-based, with the
+character offset in the encoding the client negotiated (UTF-16 unless it chose otherwise).
+jedi-language-server's ``jedi_utils.lsp_*`` functions are the model.
 """
 
 from __future__ import annotations
@@ -16,9 +17,14 @@ from lsprotocol import types
 from pygls.uris import from_fs_path, to_fs_path
 
 if TYPE_CHECKING:
+    from daemon.sessions.store import Session, Turn
     from indexer.search import SearchResult
+    from protocol.index import SearchHit
+    from protocol.models import ModelEntry
     from protocol.query import UsageInfo
+    from protocol.sessions import SessionInfo, TurnInfo
     from providers.base import Usage
+    from providers.router import ModelStatus
 
 
 def uri_to_path(uri: str) -> Path | None:
@@ -88,4 +94,73 @@ def symbol_information(hit: SearchResult, encoding: str | None) -> types.SymbolI
             uri=Path(hit.root, hit.path).as_uri(), range=types.Range(start=start, end=end)
         ),
         container_name=container or None,
+    )
+
+
+# --------------------------------------------------------------------------- to the wire
+
+
+def search_hit(found: SearchResult) -> SearchHit:
+    """One index hit as ``deputydev/search`` returns it."""
+    from protocol.index import SearchHit
+
+    return SearchHit(
+        path=found.path,
+        root=str(found.root),
+        start_line=found.start_line,
+        end_line=found.end_line,
+        symbol=found.symbol,
+        kind=found.kind,
+        language=found.language,
+        score=found.score,
+        snippet=found.snippet,
+    )
+
+
+def model_entry(found: ModelStatus) -> ModelEntry:
+    """A registry entry, with whether it can be called now, as ``deputydev/models`` lists it."""
+    from protocol.models import ModelCapabilities, ModelEntry, ModelPrices
+    from providers.fim import native
+
+    spec = found.spec
+    return ModelEntry(
+        name=spec.name,
+        provider=spec.provider,
+        model_id=spec.model_id,
+        server=spec.server,
+        api=spec.api,
+        context_window=spec.context_window,
+        max_output_tokens=spec.max_output_tokens,
+        prices=ModelPrices(
+            input=spec.input_price,
+            output=spec.output_price,
+            cache_read=spec.cache_read_price,
+            cache_write=spec.cache_write_price,
+        ),
+        capabilities=ModelCapabilities(
+            tools=spec.tools,
+            images=spec.images,
+            reasoning=list(spec.reasoning),
+            prompt_caching=spec.prompt_caching,
+            fim=native(spec),
+        ),
+        usable=found.usable,
+        reason=found.reason,
+    )
+
+
+def session_info(session: Session) -> SessionInfo:
+    from protocol.sessions import SessionInfo
+
+    return SessionInfo.model_validate(session.payload())
+
+
+def turn_info(turn: Turn) -> TurnInfo:
+    from protocol.sessions import MessageInfo, TurnInfo
+
+    return TurnInfo.model_validate(
+        {
+            **turn.payload(),
+            "messages": [MessageInfo.model_validate(m.payload()) for m in turn.messages],
+        }
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from daemon.convert import search_hit
 from daemon.errors import jsonrpc_errors
 from protocol.index import (
     INDEX_PAUSE,
@@ -27,21 +28,6 @@ from protocol.index import (
 if TYPE_CHECKING:
     from daemon.index.service import IndexService
     from daemon.server import DeputyServer
-    from indexer.search import SearchResult as Found
-
-
-def hit(found: Found) -> SearchHit:
-    return SearchHit(
-        path=found.path,
-        root=str(found.root),
-        start_line=found.start_line,
-        end_line=found.end_line,
-        symbol=found.symbol,
-        kind=found.kind,
-        language=found.language,
-        score=found.score,
-        snippet=found.snippet,
-    )
 
 
 async def team_search(server: DeputyServer, params: SearchParams) -> SearchResult:
@@ -124,7 +110,7 @@ def register(server: DeputyServer) -> None:
             languages=params.languages,
             root=params.root,
         )
-        return SearchResult(mode=found.mode, results=[hit(f) for f in found])
+        return SearchResult(mode=found.mode, results=[search_hit(f) for f in found])
 
     @server.feature(INDEX_STATUS)
     @jsonrpc_errors

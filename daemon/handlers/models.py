@@ -9,12 +9,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from daemon import paths
+from daemon.convert import model_entry
 from daemon.errors import jsonrpc_errors
 from protocol.models import (
     MODELS,
-    ModelCapabilities,
-    ModelEntry,
-    ModelPrices,
     ModelsParams,
     ModelsResult,
 )
@@ -22,38 +20,7 @@ from protocol.status import ProviderStatus
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
-    from providers.router import ModelStatus
     from providers.settings import ProvidersSettings
-
-
-def model_entry(found: ModelStatus) -> ModelEntry:
-    from providers.fim import native
-
-    spec = found.spec
-    return ModelEntry(
-        name=spec.name,
-        provider=spec.provider,
-        model_id=spec.model_id,
-        server=spec.server,
-        api=spec.api,
-        context_window=spec.context_window,
-        max_output_tokens=spec.max_output_tokens,
-        prices=ModelPrices(
-            input=spec.input_price,
-            output=spec.output_price,
-            cache_read=spec.cache_read_price,
-            cache_write=spec.cache_write_price,
-        ),
-        capabilities=ModelCapabilities(
-            tools=spec.tools,
-            images=spec.images,
-            reasoning=list(spec.reasoning),
-            prompt_caching=spec.prompt_caching,
-            fim=native(spec),
-        ),
-        usable=found.usable,
-        reason=found.reason,
-    )
 
 
 async def list_models(settings: ProvidersSettings, check_servers: bool = True) -> ModelsResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from daemon.convert import session_info, turn_info
 from daemon.errors import jsonrpc_errors
 from daemon.sessions.service import SessionsService
 from daemon.sync.service import SyncService
@@ -14,7 +15,6 @@ from protocol.sessions import (
     SESSIONS_PIN,
     SESSIONS_RENAME,
     SESSIONS_SHARE,
-    MessageInfo,
     SessionInfo,
     SessionParams,
     SessionResult,
@@ -31,20 +31,7 @@ from protocol.sessions import (
 
 if TYPE_CHECKING:
     from daemon.server import DeputyServer
-    from daemon.sessions.store import Session, SessionStore, Turn
-
-
-def session_info(session: Session) -> SessionInfo:
-    return SessionInfo.model_validate(session.payload())
-
-
-def turn_info(turn: Turn) -> TurnInfo:
-    return TurnInfo.model_validate(
-        {
-            **turn.payload(),
-            "messages": [MessageInfo.model_validate(m.payload()) for m in turn.messages],
-        }
-    )
+    from daemon.sessions.store import SessionStore
 
 
 def register(server: DeputyServer) -> None:
