@@ -50,7 +50,11 @@ async def test_ask_streams_asks_on_the_terminal_and_saves(tmp_path: Path) -> Non
         prompt=prompt,
     )
     assert code == 0
-    assert asked == ["Run `touch no.txt`? [y/N] ", f"Write {root / 'a.py'}? [y/N] "]
+    assert asked == [
+        "Run `touch no.txt`? (no command is allowed without asking "
+        "(solver.tools.commandAllow)) [y/N] ",
+        f"Write {root / 'a.py'}? [y/N] ",
+    ]
     assert not (root / "no.txt").exists()
     assert (root / "a.py").read_text() == "x = 2\n"
     text = out.getvalue()
