@@ -60,11 +60,10 @@ async def lexical(
     expression = tsquery(query)
     if expression is None:
         return []
+    # A security-definer function: it applies the read policy itself, so that the GIN
+    # index serves the match (under row-level security it could not: migration 003).
     rows = await conn.fetch(
-        f"SELECT c.id, ts_rank_cd(c.tsv, q) AS rank FROM {_S}.code_chunks c,"
-        " to_tsquery('simple', $1) q WHERE c.tsv @@ q"
-        f" AND ($3::text[] IS NULL OR c.repo_id IN (SELECT id FROM {_S}.code_repos"
-        " WHERE name = ANY($3::text[]))) ORDER BY rank DESC, c.id LIMIT $2",
+        f"SELECT id, rank FROM {_S}.search_code_text(to_tsquery('simple', $1), $2, $3)",
         expression,
         depth,
         list(repositories) or None,
