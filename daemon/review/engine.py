@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -424,8 +424,9 @@ class Review:
             verdict = fmod.parse_verdict(reply, [f.id for f in kept])
             if verdict is not None:
                 model_summary = verdict.summary
-                outcome.dropped += [(f, verdict.drop[f.id]) for f in kept if f.id in verdict.drop]
-                kept = [f for f in kept if f.id not in verdict.drop]
+                kept, dropped = verdict.apply(kept)
+                outcome.dropped += dropped
+                kept = [replace(f, id=f"F{n}") for n, f in enumerate(kept, 1)]
         outcome.findings = kept
         outcome.summary = summary_text(outcome, model_summary)
 

@@ -245,6 +245,30 @@ async def screen(
 class Verdict:
     drop: dict[str, str]  # finding id -> why the code contradicts it
     summary: str | None
+    # Groups of ids that are one problem (the screen's heuristics missed them).
+    duplicates: list[list[str]] = field(default_factory=list)
+
+    def apply(self, findings: Sequence[Finding]) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+        """The findings kept (duplicates merged into the first of their group), and those
+        dropped with why."""
+        by_id = {f.id: f for f in findings}
+        dropped: list[tuple[Finding, str]] = []
+        for group in self.duplicates:
+            ids = [i for i in dict.fromkeys(group) if i in by_id and i not in self.drop]
+            if len(ids) < 2:
+                continue
+            merged = by_id[ids[0]]
+            for other in ids[1:]:
+                merged = replace(_stronger(merged, by_id[other]), id=ids[0])
+                dropped.append((by_id.pop(other), f"duplicate of {ids[0]}"))
+            by_id[ids[0]] = merged
+        kept = []
+        for f in findings:
+            if f.id in self.drop:
+                dropped.append((f, self.drop[f.id]))
+            elif f.id in by_id:
+                kept.append(by_id[f.id])
+        return kept, dropped
 
 
 def judge_prompt(findings: Sequence[Finding], code: Mapping[str, str], label: str) -> str:
@@ -261,9 +285,11 @@ def judge_prompt(findings: Sequence[Finding], code: Mapping[str, str], label: st
     return (
         f"You validate the findings of an automated code review of {label}. For each finding, "
         "look at the code shown with it: if the code contradicts the finding (the problem "
-        "is not there, or is already handled), list its id to drop, with the reason. Then "
+        "is not there, or is already handled), list its id to drop, with the reason. If "
+        "several findings are one problem, list their ids together as duplicates. Then "
         "write a summary of the review for the author in at most 80 words.\n"
-        'Reply with JSON only: {"drop": [{"id": "F1", "reason": "..."}], "summary": "..."}'
+        'Reply with JSON only: {"drop": [{"id": "F1", "reason": "..."}], '
+        '"duplicates": [["F2", "F4"]], "summary": "..."}'
         f"\n\nFindings:\n\n{listing}"
     )
 
@@ -285,7 +311,14 @@ def parse_verdict(reply: str, ids: Sequence[str]) -> Verdict | None:
         elif isinstance(item, str) and item in ids:
             drop[item] = "contradicted by the code"
     summary = data.get("summary")
-    return Verdict(drop, summary.strip() if isinstance(summary, str) and summary.strip() else None)
+    groups = [
+        [str(i) for i in g if i in ids] for g in data.get("duplicates") or [] if isinstance(g, list)
+    ]
+    return Verdict(
+        drop,
+        summary.strip() if isinstance(summary, str) and summary.strip() else None,
+        [g for g in groups if len(g) > 1],
+    )
 
 
 async def code_of(findings: Sequence[Finding], change: Change, around: int = 3) -> dict[str, str]:

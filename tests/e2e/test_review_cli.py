@@ -306,3 +306,28 @@ def test_a_custom_reviewer_from_the_repository_config_reads_only_its_files(
     assert "Check arithmetic" in json.dumps(first[0]["messages"])
     others = [b for b in sent(llm) if "as the correctness reviewer" in json.dumps(b["messages"])]
     assert "staged.py" in system_of(others[0])
+
+
+def test_the_validation_pass_drops_what_the_code_contradicts_and_writes_the_summary(
+    repo: Path, llm: LLMServer
+) -> None:
+    model = ReviewModel(
+        {
+            "correctness": [finding("util.py", 6, category="operands", message="b - a")],
+            "tests": [finding("staged.py", 1, 2, category="untested", message="no test")],
+        },
+        verdict={
+            "drop": [{"id": "F2", "reason": "util.py has a test for sub"}],
+            "summary": "One real problem: sub's operands.",
+        },
+    )
+    llm.responder = model
+    done = review(repo, llm, "--agents", "correctness,tests", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert [f["category"] for f in result["findings"]] == ["untested"]
+    assert result["dropped"] == 1
+    assert result["summary"].startswith("One real problem: sub's operands.")
+    [judged] = model.judged
+    assert "[F1] staged.py:1-2" in judged and "[F2] util.py:6-6" in judged
+    assert "    6  " in judged and "return b - a" in judged  # the code it judges by

@@ -139,3 +139,26 @@ async def test_screen_drops_weak_outside_and_impossible_findings_and_merges_dupl
 def test_the_fixture_path_is_normalised() -> None:
     assert diff.normalise_path("./b/src/x.py") == "b/src/x.py"
     assert diff.normalise_path("b/src/x.py") == "src/x.py"
+
+
+def test_the_judges_verdict_drops_contradicted_findings_and_merges_duplicates() -> None:
+    from daemon.review.findings import parse_verdict
+
+    found = [
+        _finding(2, id="F1"),
+        _finding(3, id="F2", category="null", severity="error", reviewers=("security",)),
+        _finding(5, id="F3", category="none-check", reviewers=("tests",)),
+        _finding(9, id="F4", category="style"),
+    ]
+    reply = (
+        "Here you are:\n```json\n"
+        '{"drop": [{"id": "F4", "reason": "the code already does this"}, {"id": "F9"}], '
+        '"duplicates": [["F2", "F3"], ["F1"]], "summary": "Two problems."}\n```'
+    )
+    verdict = parse_verdict(reply, ["F1", "F2", "F3", "F4"])
+    assert verdict is not None and verdict.summary == "Two problems."
+    kept, dropped = verdict.apply(found)
+    assert [f.id for f in kept] == ["F1", "F2"]
+    assert set(kept[1].reviewers) == {"security", "tests"} and kept[1].severity == "error"
+    assert sorted(r for _, r in dropped) == ["duplicate of F2", "the code already does this"]
+    assert parse_verdict("no json here", ["F1"]) is None
