@@ -6,6 +6,9 @@ the server's requests (``workspace/applyEdit``, ``deputydev/confirm``,
 ``deputydev/askUser``, ``window/workDoneProgress/create``) with per-test handlers, and lets
 a test wait for any of these as an event, never a sleep. The daemon's stderr goes to a file
 (a pipe nobody reads would fill and stall it); ``stderr_text()`` reads it for assertions.
+The process and its reader loop are wired here with pygls's public pieces (``set_writer``,
+``pygls.io_.run_async``), not through ``start_io``'s private attributes; a request made
+through :meth:`DaemonClient.request` fails at once when the daemon exits.
 
     client = await start_daemon(workspace=tmp_path)     # spawned and initialized
     result = await client.request("deputydev/status", {})
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -51,6 +55,10 @@ class DaemonClient(LanguageClient):
         self.server_requests: dict[str, list[Any]] = defaultdict(list)
         self.handlers: dict[str, ServerRequestHandler] = {}
         self._changed = asyncio.Condition()
+        # Set when the reader loop should end; the loop, and the watcher of the process.
+        self._reading_done = threading.Event()
+        self._io_tasks: list[asyncio.Task[None]] = []
+        self.exited = asyncio.Event()
 
         @self.feature(types.PROGRESS)
         async def on_progress(params: types.ProgressParams) -> None:
@@ -114,10 +122,54 @@ class DaemonClient(LanguageClient):
             ) from None
 
     async def request(self, method: str, params: Any = None, timeout: float = TIMEOUT) -> Any:
-        result = await asyncio.wait_for(
-            self.protocol.send_request_async(method, params if params is not None else {}), timeout
+        """The daemon's answer; its error as an exception, and RuntimeError if it exits."""
+        answer = asyncio.ensure_future(
+            self.protocol.send_request_async(method, params if params is not None else {})
         )
-        return _plain(result)
+        exited = asyncio.ensure_future(self.exited.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {answer, exited}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            exited.cancel()
+        if answer in done:
+            return _plain(answer.result())
+        answer.cancel()
+        if exited.done() and not exited.cancelled():
+            code = self.process.returncode if self.process is not None else None
+            raise RuntimeError(f"the daemon exited (code {code}) before answering {method}")
+        raise TimeoutError(f"no answer to {method} within {timeout} s")
+
+    def attach(self, process: asyncio.subprocess.Process) -> None:
+        """Speak LSP over ``process``'s stdin and stdout until it exits or :meth:`stop`."""
+        from pygls.io_ import run_async
+
+        assert process.stdin is not None and process.stdout is not None
+        self.process = process
+        self.protocol.set_writer(process.stdin)
+        reading = run_async(
+            stop_event=self._reading_done,
+            reader=process.stdout,
+            protocol=self.protocol,
+            error_handler=self.report_server_error,
+        )
+
+        async def watch() -> None:
+            await process.wait()
+            self.exited.set()
+            self._reading_done.set()
+
+        self._io_tasks += [asyncio.create_task(reading), asyncio.create_task(watch())]
+
+    async def stop(self) -> None:
+        """Stop reading and wait for the process (after exit, or a kill)."""
+        self._reading_done.set()
+        if self.process is not None and self.process.returncode is None:
+            await self.process.wait()
+        if self._io_tasks:
+            await asyncio.gather(*self._io_tasks)
+        await super().stop()
 
     def stderr_text(self) -> str:
         if self.stderr_path is None or not self.stderr_path.exists():
@@ -176,23 +228,8 @@ async def spawn_daemon(
             env=daemon_env(env),
             cwd=str(cwd) if cwd else None,
         )
-    client.process = process
     client.stderr_path = stderr_path
-    # The same wiring as LanguageClient.start_io, with stderr to a file.
-    from pygls.io_ import run_async
-
-    assert process.stdin is not None and process.stdout is not None
-    client.protocol.set_writer(process.stdin)
-    connection = asyncio.create_task(
-        run_async(
-            stop_event=client._stop_event,
-            reader=process.stdout,
-            protocol=client.protocol,
-            error_handler=client.report_server_error,
-        )
-    )
-    client._server = process
-    client._async_tasks.extend([connection, asyncio.create_task(client._server_exit())])
+    client.attach(process)
     return client
 
 

@@ -267,3 +267,14 @@ async def test_work_done_progress_begin_report_end(workspace: Path, tmp_path: Pa
         assert values[2]["message"] == "step 1"
     finally:
         await client.stop_daemon()
+
+
+async def test_a_request_to_a_daemon_that_died_fails_at_once(
+    workspace: Path, tmp_path: Path
+) -> None:
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr")
+    assert client.process is not None
+    client.process.kill()
+    with pytest.raises(RuntimeError, match="exited"):
+        await client.request("deputydev/status", timeout=60)
+    await client.stop()
