@@ -368,3 +368,22 @@ async def test_a_link_to_a_secret_file_is_the_secret_file(scene: Scene, engine: 
     assert {r["path"] for r in found["results"]} == {"settings.py"}
     await scene.query("where is the password?", focusItems=[{"kind": "file", "path": "notes.txt"}])
     assert token not in scene.sent_to_model() and CONTROL in scene.sent_to_model()
+
+
+async def test_no_secret_shape_reaches_a_reviewer_through_deputydev_review(scene: Scene) -> None:
+    from tests.fakes.review_model import ReviewModel
+
+    _hostile(scene.workspace)
+    # Untracked secrets too: a review of uncommitted changes reads new files.
+    (scene.workspace / "later").mkdir()
+    (scene.workspace / "later" / ".env").write_text(f"DB_PASSWORD={_token(97)}\n")
+    (scene.workspace / "later" / "key.txt").write_text(_key(_token(98)))
+    scene.llm.responder = ReviewModel()
+    client = await scene.start(env={"DEPUTYDEV_INDEX__ENABLED": "false"})
+    result = await client.request("deputydev/review", {"scope": "uncommitted"}, timeout=120)
+    sent = scene.sent_to_model()
+    assert scene.llm.requests, "no reviewer was asked"
+    assert [t for t in [*TOKENS, _token(97), _token(98)] if t in sent] == []
+    assert f"{CONTROL}-diff" in sent  # the rest of the change was reviewed
+    skipped = json.dumps(result)
+    assert ".env" in skipped and "secret" in skipped
