@@ -344,6 +344,17 @@ class DeputyServer(LanguageServer):
         doc = documents.get(uri) if uri else None
         return doc.source if doc is not None else None
 
+    def open_documents(self) -> list[Path]:
+        """Files open in the editor (their paths; documents that are not files are left out)."""
+        from pygls.uris import to_fs_path
+
+        try:
+            documents = self.workspace.text_documents
+        except RuntimeError:
+            return []
+        paths = (to_fs_path(uri) for uri in documents if uri.startswith("file:"))
+        return [Path(path) for path in paths if path]
+
     # ---- talking to the editor: services use these, never ``self.protocol``
 
     def notify(self, method: str, params: Any) -> None:

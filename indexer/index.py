@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from indexer.embedder import Embedder, SharedVectors
     from indexer.ranking import Candidate
 
-__all__ = ["Index", "IndexEvent", "Progress", "RunSummary", "prepare_file"]
+__all__ = ["Index", "IndexEvent", "Progress", "RunSummary", "first_things_first", "prepare_file"]
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +235,7 @@ class Index:
         # (embedder key, dimensions) of the stored vectors, kept here so a search does
         # not ask the database each time.
         self._held = writer.vector_table()
+        self._first: list[str] = []
 
     @classmethod
     async def open(
@@ -373,11 +374,18 @@ class Index:
     # ---- updating
 
     async def update(
-        self, paths: Sequence[str] | None = None, *, progress: Progress | None = None
+        self,
+        paths: Sequence[str] | None = None,
+        *,
+        progress: Progress | None = None,
+        first: Sequence[str] = (),
     ) -> RunSummary:
         """Bring the index up to date: the whole root (``paths`` None) or those files,
-        given relative to the root (or absolute under it)."""
+        given relative to the root (or absolute under it).  Files of ``first`` (those open
+        in the editor), then the rest of their folders, are written before the others, so
+        a search during a long first run already finds them."""
         relative = None if paths is None else [self._relative(p) for p in paths]
+        self._first = [self._relative(p) for p in first]
         async with self._write_lock:
             self._indexing += 1
             self._idle.clear()
@@ -444,7 +452,7 @@ class Index:
                     infos.append(info)
                 elif rel in states:
                     removed.append(rel)
-        todo = [i for i in infos if _stale(states.get(i.path), i)]
+        todo = first_things_first([i for i in infos if _stale(states.get(i.path), i)], self._first)
         added = updated = chunks = 0
         changed_paths: list[str] = list(removed[:100])
         total = len(todo)
@@ -581,6 +589,8 @@ class Index:
         run lexical alone when no vectors are stored or the query cannot be embedded)."""
         if mode not in MODES:
             raise BadQuery(f"unknown search mode {mode!r}; use one of {', '.join(MODES)}")
+        # Before the first run completes, the hits come from the files written so far.
+        partial = not self._ever_indexed
         vector: bytes | None = None
         if mode in ("semantic", "hybrid", "auto"):
             vector = await self._query_vector(query, required=mode == "semantic")
@@ -592,9 +602,11 @@ class Index:
         else:
             ran = "hybrid" if vector is not None else "lexical"
         if ran == "hybrid" and vector is not None and limit >= 1:
-            return SearchResults(ran, await self._hybrid(query, vector, limit, paths, languages))
+            hits = await self._hybrid(query, vector, limit, paths, languages)
+            return SearchResults(ran, hits, partial=partial)
         if ran == "lexical" and limit >= 1:
-            return SearchResults(ran, await self._lexical(query, limit, paths, languages))
+            hits = await self._lexical(query, limit, paths, languages)
+            return SearchResults(ran, hits, partial=partial)
         result: list[SearchResult] = await self._read(
             lambda: self._searcher.search(
                 query,
@@ -605,7 +617,7 @@ class Index:
                 query_vector=vector,
             )
         )
-        return SearchResults(ran, result)
+        return SearchResults(ran, result, partial=partial)
 
     async def definitions(
         self, names: Sequence[str], per_name: int = 3
@@ -950,6 +962,27 @@ def _one_width(vectors: dict[str, bytes], width: int | None) -> dict[str, bytes]
             lengths[len(v)] = lengths.get(len(v), 0) + 1
         width = max(lengths, key=lambda n: lengths[n])
     return {h: v for h, v in vectors.items() if len(v) == width and width % 4 == 0 and width}
+
+
+def first_things_first(todo: list[FileInfo], first: Sequence[str]) -> list[FileInfo]:
+    """``todo`` with the files of ``first`` ahead, then the other files of their folders
+    (closest folder first), then the rest, each part in its own order."""
+    if not first:
+        return todo
+    wanted = set(first)
+    folders = {p.rpartition("/")[0] for p in first}
+
+    def rank(info: FileInfo) -> int:
+        if info.path in wanted:
+            return 0
+        folder = info.path.rpartition("/")[0]
+        if folder in folders:
+            return 1
+        if any(f.startswith(folder + "/") or folder.startswith(f + "/") for f in folders):
+            return 2
+        return 3
+
+    return sorted(todo, key=rank)
 
 
 def _stale(state: FileState | None, info: FileInfo) -> bool:

@@ -69,11 +69,15 @@ class SearchResult:
 
 
 class SearchResults(list[SearchResult]):
-    """The hits of one search, best first, and the mode that found them."""
+    """The hits of one search, best first, and the mode that found them; ``partial``
+    while the root's first index is still being written (what it holds so far)."""
 
-    def __init__(self, mode: RanMode, hits: Sequence[SearchResult] = ()) -> None:
+    def __init__(
+        self, mode: RanMode, hits: Sequence[SearchResult] = (), *, partial: bool = False
+    ) -> None:
         super().__init__(hits)
         self.mode: RanMode = mode
+        self.partial = partial
 
 
 class Searcher:

@@ -72,6 +72,9 @@ RanMode = Literal["hybrid", "lexical", "semantic", "symbol"]
 class SearchResult(WireModel):
     mode: RanMode
     results: list[SearchHit]
+    # The root's first index is still being written: these come from the files it holds
+    # so far (the open files and their folders first).
+    partial: bool = False
 
 
 class IndexRunInfo(WireModel):

@@ -110,7 +110,9 @@ def register(server: DeputyServer) -> None:
             languages=params.languages,
             root=params.root,
         )
-        return SearchResult(mode=found.mode, results=[search_hit(f) for f in found])
+        return SearchResult(
+            mode=found.mode, results=[search_hit(f) for f in found], partial=found.partial
+        )
 
     @server.feature(INDEX_STATUS)
     @jsonrpc_errors

@@ -16,6 +16,7 @@ configured the index is lexical only, and ``doctor`` and status say why.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from protocol.index import IndexUpdated
 
 log = logging.getLogger(__name__)
+
+# Seconds a search waits for a root's first index before answering from what it holds.
+PARTIAL_AFTER = 3.0
 
 
 def _real(path: Path) -> Path:
@@ -238,7 +242,14 @@ class IndexService:
                 message = f"{done}/{total} files"
                 loop.call_soon_threadsafe(progress.report, message, percentage)
 
-            run = await index.update(progress=report)
+            # Open files and their folders first: a search during a long first run
+            # already finds what the user is looking at.
+            first = []
+            for path in self._server.open_documents():
+                real = _real(path)
+                if real.is_relative_to(root):
+                    first.append(real.relative_to(root).as_posix())
+            run = await index.update(progress=report, first=first)
             from daemon.words import plural
 
             skipped = (
@@ -380,23 +391,27 @@ class IndexService:
         roots = self._roots(root)
         out: list[SearchResult] = []
         modes: set[RanMode] = set()
+        partial = False
         for r in roots:
             index = await self.index_for(r)
             if not index.indexed:
-                # The first run is under way (or never started): answer from a complete index.
+                # The first run is under way (or never started): a small root is done in
+                # a moment, a large one answers from what is written so far, marked partial.
                 if r not in self._runs:
                     self._schedule(r)
-                await self.wait_idle([r])
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wait_idle([r]), PARTIAL_AFTER)
             found = await index.search(
                 query, mode=mode, limit=limit, paths=globs, languages=languages
             )
             modes.add(found.mode)
+            partial = partial or found.partial
             out.extend(found)
         if len(roots) > 1:
             out.sort(key=lambda hit: -hit.score)
         # Roots that ran differently (one with vectors, one without): hybrid, for it ran.
         ran: RanMode = modes.pop() if len(modes) == 1 else "hybrid"
-        return SearchResults(ran, out[:limit])
+        return SearchResults(ran, out[:limit], partial=partial)
 
     async def status(self, root: str | None = None) -> list[dict[str, Any]]:
         try:

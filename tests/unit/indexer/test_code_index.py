@@ -28,6 +28,9 @@ class Host:
     def roots(self) -> list[Path]:
         return self._roots
 
+    def open_documents(self) -> list[Path]:
+        return []
+
     def notify(self, method: str, params: Any) -> None:
         self.notified.append((method, params))
 

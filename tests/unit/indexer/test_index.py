@@ -652,3 +652,48 @@ async def test_a_file_replaced_or_deleted_leaves_nothing_in_the_contentless_inde
         assert not await index.search("load settings", mode="lexical", limit=5)
     finally:
         await index.close()
+
+
+def test_open_files_and_their_folders_are_indexed_first() -> None:
+    from indexer.discovery import FileInfo
+    from indexer.index import first_things_first
+
+    todo = [
+        FileInfo(p, 1, 1)
+        for p in ["a/x.py", "b/c/y.py", "b/c/open.py", "b/z.py", "d.py", "b/c/e/w.py"]
+    ]
+    ordered = [i.path for i in first_things_first(todo, ["b/c/open.py"])]
+    assert ordered == ["b/c/open.py", "b/c/y.py", "b/z.py", "b/c/e/w.py", "a/x.py", "d.py"]
+    assert first_things_first(todo, []) == todo
+
+
+async def test_a_search_during_the_first_run_answers_from_what_is_written_marked_partial(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.index as index_module
+
+    monkeypatch.setattr(index_module, "BATCH_FILES", 1)
+    write(root, "lib/other.py", "def unrelated_helper():\n    return 1\n")
+    index = await Index.open(root, tmp_path / "index.db")
+    loop = asyncio.get_running_loop()
+    written = asyncio.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:  # the first file is committed: hold the run there
+            index.pause()
+            loop.call_soon_threadsafe(written.set)
+
+    try:
+        run = asyncio.create_task(index.update(progress=progress, first=["app/config.py"]))
+        await asyncio.wait_for(written.wait(), 30)
+        found = await index.search("parse_config", mode="symbol", limit=5)
+        assert found.partial and [h.path for h in found] == ["app/config.py"]
+        assert not await index.search("unrelated_helper", mode="symbol", limit=5)
+        lexical = await index.search("INI configuration", mode="lexical", limit=5)
+        assert lexical.partial and lexical[0].path == "app/config.py"
+        index.resume()
+        await asyncio.wait_for(run, 30)
+        found = await index.search("unrelated_helper", mode="symbol", limit=5)
+        assert not found.partial and [h.path for h in found] == ["lib/other.py"]
+    finally:
+        await index.close()
