@@ -60,6 +60,7 @@ async def post_review(hosting: Hosting, url: str, outcome: ReviewOutcome) -> str
     from hosting.review import InlineComment
 
     change = outcome.change
+    host = hosting.pull_ref(url).host.kind
     inline: list[InlineComment] = []
     elsewhere = []
     for f in outcome.findings:
@@ -71,7 +72,7 @@ async def post_review(hosting: Hosting, url: str, outcome: ReviewOutcome) -> str
                     f.path,
                     f.start_line,
                     f.end_line,
-                    finding_markdown(f),
+                    finding_markdown(f, host),
                     changed.old_line(f.end_line),
                 )
             )
@@ -85,7 +86,7 @@ async def post_review(hosting: Hosting, url: str, outcome: ReviewOutcome) -> str
             lines.append(f"| {f.severity} | `{f.path}:{f.start_line}` | {first} |")
     if elsewhere:
         lines += ["", "Outside the diff:", ""]
-        lines += [finding_markdown(f) + "\n" for f in elsewhere]
+        lines += [finding_markdown(f, host) + "\n" for f in elsewhere]
     summary = "\n".join(lines)
     posted = await hosting.post_review(url, inline, summary)
     return posted.url or url

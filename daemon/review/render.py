@@ -175,7 +175,9 @@ def _lines(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
-def finding_markdown(f: Finding) -> str:
+def finding_markdown(f: Finding, host: str = "") -> str:
+    """A finding in Markdown; on a host its suggestion in the host's own syntax (a block
+    GitHub offers to commit; GitLab's counts the lines above the commented one)."""
     where = f"{f.start_line}" + (f"-{f.end_line}" if f.end_line != f.start_line else "")
     out = [
         f"**{f.severity}** · `{f.category}` · `{f.path}:{where}` · "
@@ -186,7 +188,12 @@ def finding_markdown(f: Finding) -> str:
     if f.reasoning:
         out += ["", f"_Checked:_ {f.reasoning}"]
     if f.suggestion is not None:
-        out += ["", "```suggestion", f.suggestion.rstrip("\n"), "```"]
+        fence = {
+            "github": "```suggestion",
+            "gitlab": f"```suggestion:-{f.end_line - f.start_line}+0",
+        }.get(host, "```")
+        label = [] if host in ("github", "gitlab") else ["Suggested replacement:", ""]
+        out += ["", *label, fence, f.suggestion.rstrip("\n"), "```"]
     return "\n".join(out)
 
 

@@ -112,6 +112,10 @@ def test_a_gitlab_merge_request_gets_discussions_and_a_rerun_edits_them(
         assert "name is formatted into the SQL" in done.stdout
         positions = sorted(d["notes"][0]["position"]["new_line"] for d in mr.discussions)
         assert positions == [9, 13]
+        bodies = {
+            d["notes"][0]["position"]["new_line"]: d["notes"][0]["body"] for d in mr.discussions
+        }
+        assert "```suggestion:-0+0\n" + FIX in bodies[9]  # GitLab's own suggestion syntax
         summaries = [n for n in mr.notes if "deputydev-review:summary" in str(n["body"])]
         assert len(summaries) == 1
         count = len(mr.notes)
