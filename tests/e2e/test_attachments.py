@@ -42,7 +42,9 @@ async def test_images_reach_the_model_stay_with_the_session_and_are_checked(
 ) -> None:
     (daemon.workspace / "shots").mkdir()
     (daemon.workspace / "shots" / "bug.png").write_bytes(picture("PNG", (3000, 1000)))
-    (daemon.workspace / "secrets.png").write_bytes(picture("PNG", (10, 10)))
+    # Under .ssh/, secret by the one policy whatever the file's type.
+    (daemon.workspace / ".ssh").mkdir()
+    (daemon.workspace / ".ssh" / "screen.png").write_bytes(picture("PNG", (10, 10)))
     jpeg = picture("JPEG", (64, 32))
     client = await daemon.start(text("A red error banner."), text("Still the banner."))
 
@@ -88,7 +90,7 @@ async def test_images_reach_the_model_stay_with_the_session_and_are_checked(
     outside.write_bytes(picture("PNG", (10, 10)))
     assert "attachments[0].path" in await refused({"path": str(outside)})
     assert "'..'" in await refused({"path": "../outside.png"})
-    assert "secrets file" in await refused({"path": "secrets.png"})
+    assert "secrets file" in await refused({"path": ".ssh/screen.png"})
     assert "mediaType says image/png but the image is image/jpeg" in await refused(
         {"mediaType": "image/png", "data": base64.b64encode(jpeg).decode()}
     )
