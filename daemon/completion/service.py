@@ -251,10 +251,12 @@ class CompletionService:
             return (f"{root.name}/{rel}" if len(roots) > 1 else rel), path
         return path.name, path
 
-    def _secret(self, rel: str) -> bool:
+    def _secret(self, rel: str, text: str | None = None) -> bool:
+        """The tools' secret policy: by path, and by the buffer's text when given."""
         from daemon.tools.secrets import SecretPolicy
 
-        return SecretPolicy.of(self._server.settings.solver.tools).path(rel)
+        policy = SecretPolicy.of(self._server.settings.solver.tools)
+        return policy.path(rel) or (text is not None and policy.content(text))
 
     def _buffers(self, current: str) -> list[Buffer]:
         from indexer.languages import language_for_path
@@ -271,6 +273,8 @@ class CompletionService:
                 continue
             doc = documents[uri]
             rel, _ = self._relative(uri)
+            if self._secret(rel, doc.source):  # a key pasted into notes.txt stays home
+                continue
             language = doc.language_id or language_for_path(rel) or ""
             out.append(Buffer(uri, rel, language, doc.source, doc.version or 0))
         return out
@@ -313,7 +317,7 @@ class CompletionService:
             return nothing  # completions are for open buffers only
         rel, _ = self._relative(doc.uri)
         language = doc.language_id or language_for_path(rel) or ""
-        if language in settings.exclude_languages or self._secret(rel):
+        if language in settings.exclude_languages or self._secret(rel, doc.source):
             return nothing
         automatic = params.context.trigger_kind == types.InlineCompletionTriggerKind.Automatic
 

@@ -550,3 +550,18 @@ async def test_only_counts_are_logged_unless_debug_logging_is_on(
     await client.stop_daemon()
     logged = (editor.tmp_path / "daemon.stderr").read_text()
     assert secret_code in logged and answer in logged
+
+
+async def test_a_buffer_holding_a_key_is_never_sent_with_a_completion(
+    editor: Editor, llm: LLMServer
+) -> None:
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAACmFlczI1Ni1jdHIsecret\n"
+    llm.script(Reply([Text("due = total(order)\n")], usage={"input": 120, "output": 14}))
+    await editor.start()
+    # A key pasted into an innocent file: it is neither completed nor used as context.
+    editor.open("notes.py", f'DEPLOY_KEY = """\n{key}"""\ndef total(order):\n    return 1\n')
+    assert await editor.complete("notes.py", types.Position(0, 0)) == []
+    editor.open("main.py", MAIN)
+    await editor.complete("main.py", CURSOR, types.InlineCompletionTriggerKind.Invoked)
+    assert len(llm.requests) == 1
+    assert "b3BlbnNzaC1rZXkt" not in json.dumps(fim_bodies(llm))
