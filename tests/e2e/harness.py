@@ -60,21 +60,30 @@ class DaemonClient(LanguageClient):
         self._io_tasks: list[asyncio.Task[None]] = []
         self.exited = asyncio.Event()
 
-        @self.feature(types.PROGRESS)
         async def on_progress(params: types.ProgressParams) -> None:
             await self._record(self.progress_values[str(params.token)], _plain(params.value))
 
-        @self.feature(types.WINDOW_SHOW_MESSAGE)
+        self.handle(types.PROGRESS, on_progress)
+
         async def on_show_message(params: types.ShowMessageParams) -> None:
             await self._record(self.messages, params)
 
-        @self.feature(types.WINDOW_LOG_MESSAGE)
+        self.handle(types.WINDOW_SHOW_MESSAGE, on_show_message)
+
         def on_log_message(params: types.LogMessageParams) -> None:
             pass
 
-        @self.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        self.handle(types.WINDOW_LOG_MESSAGE, on_log_message)
+
         def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
             return None
+
+        self.handle(types.WINDOW_WORK_DONE_PROGRESS_CREATE, on_progress_create)
+
+    def handle(self, method: str, handler: Callable[..., Any]) -> None:
+        """Register ``handler`` for the server's ``method`` (pygls's ``feature``, untyped, as
+        a plain call)."""
+        self.feature(method)(handler)
 
     async def _record(self, target: list[Any], value: Any) -> None:
         target.append(value)
@@ -84,9 +93,10 @@ class DaemonClient(LanguageClient):
     def on_notification(self, method: str) -> None:
         """Record a custom notification so a test can wait for it."""
 
-        @self.feature(method)
         async def record(params: Any) -> None:
             await self._record(self.notifications[method], _plain(params))
+
+        self.handle(method, record)
 
     def on_request(self, method: str, handler: ServerRequestHandler) -> None:
         """Answer the server's ``method`` requests with ``handler(params)``."""
@@ -94,13 +104,14 @@ class DaemonClient(LanguageClient):
         if method in self.protocol.fm.features:
             return
 
-        @self.feature(method)
         async def answer(params: Any) -> Any:
             await self._record(self.server_requests[method], _plain(params))
             result = self.handlers[method](params)
             if asyncio.iscoroutine(result):
                 result = await result
             return result
+
+        self.handle(method, answer)
 
     async def wait_for(
         self, predicate: Callable[[], Any], timeout: float = TIMEOUT, what: str = "condition"
@@ -169,7 +180,7 @@ class DaemonClient(LanguageClient):
             await self.process.wait()
         if self._io_tasks:
             await asyncio.gather(*self._io_tasks)
-        await super().stop()
+        await super().stop()  # type: ignore[no-untyped-call]  # pygls's is unannotated
 
     def stderr_text(self) -> str:
         if self.stderr_path is None or not self.stderr_path.exists():
