@@ -41,7 +41,7 @@ class EmbeddingSettings(_Section):
 
     Unset fields take the backend's defaults (``providers.embeddings``). The key is looked up
     as ``api_key``, then the variable named by ``api_key_env``, then the backend's own
-    variable (``OPENAI_API_KEY``, ``GEMINI_API_KEY``/``GOOGLE_API_KEY``).
+    variable (``OPENAI_API_KEY``; ``GOOGLE_API_KEY``, else ``GEMINI_API_KEY``).
     """
 
     backend: EmbeddingBackend = "auto"
