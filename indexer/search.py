@@ -187,6 +187,12 @@ class Searcher:
         weight = lexical_weight(query)
         return self.chunk_results(fuse(lexical, semantic, limit=limit, lexical_weight=weight))
 
+    def warm(self) -> None:
+        """Build now what the first search would (see ``Index._warm``)."""
+        if self._names is None:
+            self._names = NameTable(self.store.symbol_names())
+        self.store.warm()
+
     def names_added(self, names: Iterable[str]) -> None:
         """Definitions of these names were written (the name table learns them)."""
         if self._names is not None:

@@ -440,6 +440,10 @@ class Store:
         ).fetchall()
         return found
 
+    def warm(self) -> None:
+        """Read what a pruned MATCH needs (nothing on a small index)."""
+        self._common_terms()
+
     def _common_terms(self) -> dict[str, int] | None:
         """Indexed terms (stems) in more than ``COMMON_SHARE`` of the chunks, with their
         chunk counts; None below ``PRUNE_ABOVE`` chunks.  Read from the FTS vocabulary

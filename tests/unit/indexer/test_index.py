@@ -697,3 +697,10 @@ async def test_a_search_during_the_first_run_answers_from_what_is_written_marked
         assert not found.partial and [h.path for h in found] == ["lib/other.py"]
     finally:
         await index.close()
+
+
+async def test_after_a_run_the_symbol_names_are_read_in_the_background(index: Index) -> None:
+    await index.update()
+    assert index._warm_task is not None
+    await asyncio.wait_for(index._warm_task, 30)
+    assert index._searcher._names is not None and len(index._searcher._names) >= 3
