@@ -8,17 +8,29 @@ lightly) and whose search pages by ``startAt``.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
 from hosting import adf
+from hosting.errors import AuthError, BadRequest, BadResponse, NotFound
 from hosting.http import HostClient
 from hosting.models import Comment, JiraIssue, SearchHit
+
+log = logging.getLogger(__name__)
 
 FIELDS = (
     "summary,status,issuetype,priority,assignee,reporter,labels,components,fixVersions,"
     "created,updated,resolution,parent,subtasks,issuelinks,description,comment,duedate"
 )
+# Every field but the bulky ones nobody reads in a prompt: the custom fields a team relies
+# on (story points, sprint, epic link, acceptance criteria) have site-specific ids.
+ISSUE_FIELDS = "*all,-worklog,-attachment,-watches,-votes,-timetracking,-lastViewed"
+# Custom fields that are bookkeeping, not content (Jira Software's rank, the
+# development panel's summary blob, Service Management's chart helpers).
+_NOISE = re.compile(r"^(rank|development|\[chart\].*|team name|vulnerability|design)$", re.I)
+MAX_CUSTOM = 25
+_SPRINT = re.compile(r"[\[,](state|name)=([^,\]]*)")
 
 
 def _name(value: Any, key: str = "name") -> str:
@@ -32,6 +44,7 @@ class Jira:
         self.http = http
         self.max_comments = max_comments
         self.api = "/rest/api/3" if http.host.cloud else "/rest/api/2"
+        self._field_names: dict[str, str] | None = None
 
     def _text(self, value: Any) -> str:
         return (
@@ -41,9 +54,12 @@ class Jira:
     async def issue(self, key: str) -> JiraIssue:
         what = f"Jira issue {key}"
         data = await self.http.get_json(
-            f"{self.api}/issue/{key}", params={"fields": FIELDS}, what=what
+            f"{self.api}/issue/{key}",
+            params={"fields": ISSUE_FIELDS, "expand": "names"},
+            what=what,
         )
         fields = data.get("fields") or {}
+        custom, sections = await self._custom_fields(fields, data.get("names"))
         block = fields.get("comment") or {}
         comments = list(block.get("comments") or [])
         total = int(block.get("total") or len(comments))
@@ -76,6 +92,7 @@ class Jira:
             ("Due", str(fields.get("duedate") or "")),
             ("Created", str(fields.get("created") or "")[:16].replace("T", " ")),
             ("Updated", str(fields.get("updated") or "")[:16].replace("T", " ")),
+            *custom,
         ]
         links = []
         for link in fields.get("issuelinks") or ():
@@ -110,7 +127,84 @@ class Jira:
             omitted_comments=max(total - len(comments), 0),
             links=tuple(links),
             subtasks=tuple(subtasks),
+            sections=tuple(sections),
         )
+
+    async def _names(self, given: Any) -> dict[str, str]:
+        """Field id to its name: the issue's ``expand=names`` map, else ``/field`` once."""
+        if isinstance(given, dict) and given:
+            return {str(k): str(v) for k, v in given.items()}
+        if self._field_names is None:
+            listing = await self.http.get_json(f"{self.api}/field", what="Jira's field list")
+            self._field_names = {
+                str(f.get("id")): str(f.get("name") or f.get("id"))
+                for f in (listing if isinstance(listing, list) else [])
+                if isinstance(f, dict) and f.get("id")
+            }
+        return self._field_names
+
+    async def _custom_fields(
+        self, fields: dict[str, Any], names: Any
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """Custom fields by their site's names: short values as fields, rich text as sections."""
+        present = {k: v for k, v in fields.items() if k.startswith("customfield_") and _present(v)}
+        if not present:
+            return [], []
+        try:
+            known = await self._names(names)
+        except (
+            AuthError,
+            BadRequest,
+            BadResponse,
+            NotFound,
+        ) as exc:  # a field list we cannot read only costs the names
+            log.info("Jira field names unavailable: %s", exc)
+            known = {}
+        short: list[tuple[str, str]] = []
+        long: list[tuple[str, str]] = []
+        for field_id in sorted(present, key=lambda k: (known.get(k, "~" + k)).lower()):
+            name = known.get(field_id, field_id)
+            if _NOISE.match(name.strip()):
+                continue
+            text = self._custom_value(present[field_id]).strip()
+            if not text:
+                continue
+            if "\n" in text or len(text) > 200:
+                long.append((name, text))
+            else:
+                short.append((name, text))
+            if len(short) + len(long) >= MAX_CUSTOM:
+                break
+        return short, long
+
+    def _custom_value(self, value: Any) -> str:
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, float):
+            return f"{value:g}"
+        if isinstance(value, int):
+            return str(value)
+        if isinstance(value, str):
+            if "greenhopper" in value and "[" in value:  # Data Center's Sprint toString
+                return _sprint_string(value)
+            if value.lstrip().startswith("{") and value.rstrip().endswith("}"):
+                return ""  # an opaque summary blob (the development panel's)
+            return value if self.http.host.cloud else wiki_to_markdown(value)
+        if isinstance(value, list):
+            parts = [self._custom_value(v) for v in value]
+            return ", ".join(p for p in parts if p and "\n" not in p)
+        if isinstance(value, dict):
+            if value.get("type") == "doc":
+                return adf.to_markdown(value)
+            if "boardId" in value or ("state" in value and "name" in value and "id" in value):
+                state = str(value.get("state") or "").lower()
+                return f"{value.get('name')} ({state})" if state else str(value.get("name"))
+            label = _name(value) or str(value.get("key") or "")
+            child = value.get("child")
+            if isinstance(child, dict) and _name(child):
+                label = f"{label} > {_name(child)}"
+            return label
+        return ""
 
     async def search(self, jql: str, limit: int) -> tuple[list[SearchHit], int | None]:
         fields = "summary,status,issuetype,assignee,updated,labels,priority"
@@ -148,6 +242,17 @@ class Jira:
                 )
             )
         return hits, total
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def _sprint_string(value: str) -> str:
+    """``...sprint.Sprint@1a2b[id=1,rapidViewId=1,state=ACTIVE,name=Sprint 7,...]``."""
+    parts = dict(_SPRINT.findall(value))
+    name, state = parts.get("name", ""), parts.get("state", "")
+    return f"{name} ({state.lower()})" if name and state else name
 
 
 _WIKI_CODE = re.compile(r"\{(code|noformat)(?::([^}]*))?\}(.*?)\{\1\}", re.DOTALL)

@@ -229,6 +229,8 @@ def jira_issue(issue: JiraIssue, budget: int) -> str:
     if issue.subtasks:
         lines += ["", "## Subtasks", "", *(f"- {task}" for task in issue.subtasks)]
     lines += ["", "## Description", "", clip(issue.description, budget // 2) or "(none)"]
+    for name, body in issue.sections:
+        lines += ["", f"## {name}", "", clip(body, budget // 8)]
     text = "\n".join(lines)
     if issue.comments:
         shown = _comment_list(issue.comments, max(budget - len(text) - 100, 1_000))

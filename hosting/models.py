@@ -89,6 +89,7 @@ class JiraIssue:
     omitted_comments: int = 0
     links: tuple[str, ...] = ()  # "blocks PROJ-2: title"
     subtasks: tuple[str, ...] = ()
+    sections: tuple[tuple[str, str], ...] = ()  # rich-text custom fields: (name, Markdown)
 
 
 @dataclass(frozen=True, slots=True)

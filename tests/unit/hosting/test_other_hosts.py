@@ -9,7 +9,7 @@ from tests.fakes.hosting_data import (
     seed_confluence_cloud,
     seed_gitlab_mr,
 )
-from tests.fakes.hosting_server import HostingServer
+from tests.fakes.hosting_server import Answer, HostingServer
 from tests.unit.hosting.conftest import MakeHosting
 
 
@@ -150,6 +150,123 @@ async def test_a_jira_data_center_issue_speaks_v2_and_wiki_markup(
         )
         text = await hosting.fetch("https://jira.acme.com/browse/OPS-3")
     assert "## Cause\n**disk** full on `db-1`\n```sql\nselect 1;\n```" in text
+
+
+async def test_jira_custom_fields_appear_under_their_site_names(
+    make_hosting: MakeHosting,
+) -> None:
+    issue = jira_issue("PROJ-40", comments=0)
+    issue["fields"].update(
+        {
+            "customfield_10016": 5.0,
+            "customfield_10020": [
+                {"id": 7, "name": "Sprint 7", "state": "active", "boardId": 2},
+            ],
+            "customfield_10014": "PROJ-1",
+            "customfield_10050": {"value": "Payments", "child": {"value": "Checkout"}},
+            "customfield_10060": {
+                "type": "doc",
+                "version": 1,
+                "content": [
+                    {
+                        "type": "bulletList",
+                        "content": [
+                            {
+                                "type": "listItem",
+                                "content": [
+                                    {
+                                        "type": "paragraph",
+                                        "content": [{"type": "text", "text": "Saves in < 2 s"}],
+                                    }
+                                ],
+                            },
+                            {
+                                "type": "listItem",
+                                "content": [
+                                    {
+                                        "type": "paragraph",
+                                        "content": [{"type": "text", "text": "Shows a spinner"}],
+                                    }
+                                ],
+                            },
+                        ],
+                    }
+                ],
+            },
+            "customfield_10019": "0|i0001b:",
+            "customfield_10000": "{pullrequest={dataType=pullrequest, state=OPEN}}",
+            "customfield_10099": None,
+            "customfield_10098": [],
+        }
+    )
+    issue["names"] = {
+        "customfield_10016": "Story Points",
+        "customfield_10020": "Sprint",
+        "customfield_10014": "Epic Link",
+        "customfield_10050": "Area",
+        "customfield_10060": "Acceptance Criteria",
+        "customfield_10019": "Rank",
+        "customfield_10000": "Development",
+        "customfield_10099": "Empty one",
+        "customfield_10098": "Empty list",
+    }
+    with HostingServer("jira") as server:
+        server.json("/rest/api/3/issue/PROJ-40", issue)
+        hosting = make_hosting(
+            {"JIRA_URL": "https://acme.atlassian.net"}, jira={"api_url": server.url}
+        )
+        text = await hosting.fetch("https://acme.atlassian.net/browse/PROJ-40")
+        asked = [r.query for r in server.requests if r.path.endswith("/PROJ-40")]
+    for fact in (
+        "- Story Points: 5\n",
+        "- Sprint: Sprint 7 (active)\n",
+        "- Epic Link: PROJ-1\n",
+        "- Area: Payments > Checkout\n",
+        "## Acceptance Criteria\n\n- Saves in < 2 s\n- Shows a spinner",
+    ):
+        assert fact in text
+    for noise in ("Rank", "0|i0001b", "Development", "pullrequest", "Empty", "customfield_"):
+        assert noise not in text
+    assert asked[0]["expand"] == ["names"] and asked[0]["fields"][0].startswith("*all")
+    assert not any(r.path.endswith("/field") for r in server.requests)
+
+
+async def test_jira_data_center_custom_fields_fall_back_to_the_field_list(
+    make_hosting: MakeHosting,
+) -> None:
+    issue = jira_issue("OPS-9", comments=0)
+    issue["fields"]["description"] = "plain"
+    issue["fields"]["customfield_10105"] = [
+        "com.atlassian.greenhopper.service.sprint.Sprint@14b1c359[id=3,rapidViewId=1,"
+        "state=CLOSED,name=Ops sprint 3,startDate=2024-07-01T10:00:00.000Z]"
+    ]
+    issue["fields"]["customfield_10106"] = 3
+    issue["fields"]["customfield_10107"] = "h3. Risk\n*data loss* if rushed"
+    with HostingServer("jira", auth="Bearer dc-pat-token") as server:
+        server.json("/rest/api/2/issue/OPS-9", issue)
+        server.handler(  # a bare array, not a page of one
+            "/rest/api/2/field",
+            lambda query: Answer(
+                200,
+                [
+                    {"id": "summary", "name": "Summary", "custom": False},
+                    {"id": "customfield_10105", "name": "Sprint", "custom": True},
+                    {"id": "customfield_10106", "name": "Story Points", "custom": True},
+                    {"id": "customfield_10107", "name": "Risk notes", "custom": True},
+                ],
+            ),
+        )
+        hosting = make_hosting(
+            {"JIRA_URL": "https://jira.acme.com", "JIRA_PAT": "dc-pat-token"},
+            jira={"api_url": server.url},
+        )
+        text = await hosting.fetch("https://jira.acme.com/browse/OPS-9")
+        again = await hosting.fetch("https://jira.acme.com/browse/OPS-9")
+        field_calls = [r for r in server.requests if r.path.endswith("/field")]
+    assert "- Sprint: Ops sprint 3 (closed)\n" in text
+    assert "- Story Points: 3\n" in text
+    assert "## Risk notes\n\n### Risk\n**data loss** if rushed" in text
+    assert again == text and len(field_calls) <= 2
 
 
 async def test_jira_cloud_search_uses_the_jql_endpoint(make_hosting: MakeHosting) -> None:
