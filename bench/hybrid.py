@@ -50,7 +50,7 @@ from bench.retrieval import (  # noqa: E402
     write_results,
 )
 from daemon.index.embedders import IndexEmbedder  # noqa: E402
-from indexer.embedder import Embedder, Purpose  # noqa: E402
+from indexer.embedder import Embedder, Purpose, document_text  # noqa: E402
 from indexer.index import Index  # noqa: E402
 from indexer.search import FUSION_DEPTH, SearchResult  # noqa: E402
 from indexer.settings import EmbeddingSettings, IndexSettings  # noqa: E402
@@ -187,7 +187,11 @@ async def main_async(args: argparse.Namespace) -> int:
         finally:
             await index.close()
 
-    texts = [chunk.text for path in sorted(root.rglob("*.py")) for chunk in _chunks(root, path)]
+    texts = [
+        document_text(path.relative_to(root).as_posix(), chunk.text)
+        for path in sorted(root.rglob("*.py"))
+        for chunk in _chunks(root, path)
+    ]
     unique = list(dict.fromkeys(texts))
     sample = unique
     if args.sample:
