@@ -627,16 +627,23 @@ class Index:
         if ran == "lexical" and limit >= 1:
             hits = await self._lexical(query, limit, paths, languages)
             return SearchResults(ran, hits, partial=partial)
-        result: list[SearchResult] = await self._read(
-            lambda: self._searcher.search(
-                query,
-                mode=ran,
-                limit=limit,
-                paths=paths,
-                languages=languages,
-                query_vector=vector,
+
+        def run(searcher: Searcher) -> list[SearchResult]:
+            return searcher.search(
+                query, mode=ran, limit=limit, paths=paths, languages=languages, query_vector=vector
             )
-        )
+
+        result: list[SearchResult]
+        if ran == "semantic":
+            # On the vector reader, as hybrid's semantic half: one copy of the vectors in
+            # memory (100 MB at 200,000 x 384), not one per connection.
+            def semantic() -> list[SearchResult]:
+                with self._vector_lock:
+                    return run(self._vector_searcher)
+
+            result = await asyncio.to_thread(semantic)
+        else:
+            result = await self._read(run, self._searcher)
         return SearchResults(ran, result, partial=partial)
 
     async def definitions(
