@@ -109,8 +109,11 @@ def turn_messages(stored: Sequence[Any]) -> tuple[Message, ...]:
             out.append(
                 UserMessage(
                     text=content.get("text", ""),
+                    # A synced copy keeps no pixels (``daemon.sync.pusher``): skip those.
                     images=tuple(
-                        ImagePart(i["media_type"], i["data"]) for i in content.get("images", ())
+                        ImagePart(i["media_type"], i["data"])
+                        for i in content.get("images", ())
+                        if isinstance(i, dict) and i.get("data")
                     ),
                 )
             )

@@ -92,6 +92,28 @@ def _text(redactor: Redactor, value: Any) -> Any:
     return redactor.text(value) if isinstance(value, str) else value
 
 
+def _without_images(content: Any) -> Any:
+    """A message's content as shared: each image becomes its type and size, no pixels.
+
+    Redaction reads text; a screenshot can show a token it cannot see, and each image
+    may be megabytes of base64. Images stay in the local session only.
+    """
+    if not isinstance(content, dict) or not isinstance(content.get("images"), list):
+        return content
+    kept = []
+    for image in content["images"]:
+        data = image.get("data") if isinstance(image, dict) else None
+        media = image.get("media_type") if isinstance(image, dict) else None
+        kept.append(
+            {
+                "media_type": media if isinstance(media, str) else "unknown",
+                "bytes": len(data) * 3 // 4 if isinstance(data, str) else 0,
+                "omitted": "images are not synced",
+            }
+        )
+    return {**content, "images": kept}
+
+
 class Batch:
     """One outbox batch as server statements: the newest row per entity, grouped by kind."""
 
@@ -168,7 +190,7 @@ class Batch:
                         p["turn_id"],
                         p["seq"],
                         p["role"],
-                        json.dumps(r.value(p["content"])),
+                        json.dumps(r.value(_without_images(p["content"]))),
                         p["created_at"],
                         p["version"],
                     )

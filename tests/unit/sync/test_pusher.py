@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -161,6 +163,41 @@ async def test_secrets_are_redacted_on_the_server_and_intact_locally(store: Sess
         assert texts == ["my key is [REDACTED:anthropic], password=[REDACTED:assignment]"]
         turns = await store.get_turns(session_id)
         assert turns[0].messages[0].content["text"] == f"my key is {SECRET}, password=hunter22"
+
+
+async def test_images_stay_local_and_only_their_type_and_size_are_synced(
+    store: SessionStore,
+) -> None:
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + SECRET.encode() * 3000).decode()
+    session = await store.create_session(workspace="/w", title="with a screenshot")
+    turn = await store.start_turn(session.id, query="what is this?")
+    await store.add_message(
+        turn.id,
+        role="user",
+        content={"text": "see", "images": [{"media_type": "image/png", "data": image}]},
+    )
+    await store.finish_turn(turn.id, status="complete")
+    async with TempCluster() as pg:
+        await pg.migrate()
+        async with running(store, url=pg.url()):
+            await eventually(lambda: _empty(store), "the outbox to drain")
+        rows = await pg.fetch("SELECT content::text AS c FROM deputydev.messages")
+    assert len(rows) == 1
+    text = str(rows[0]["c"])
+    assert image[:40] not in text and len(text) < 400
+    shared = json.loads(text)
+    assert shared == {
+        "text": "see",
+        "images": [
+            {
+                "media_type": "image/png",
+                "bytes": len(image) * 3 // 4,
+                "omitted": "images are not synced",
+            }
+        ],
+    }
+    local = await store.get_turns(session.id)
+    assert local[0].messages[0].content["images"][0]["data"] == image
 
 
 async def test_rows_written_while_the_server_is_down_arrive_once_it_is_back(
