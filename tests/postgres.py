@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -152,13 +152,16 @@ class TempCluster:
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to the PostgreSQL server; ``close()`` cuts every connection
-    and stops listening (the server looks down), ``open()`` listens on the same port again."""
+    and stops listening (the server looks down), ``open()`` listens on the same port again.
+
+    Every socket it holds is closed by ``close()``, or when its task is cancelled with the
+    test's loop: one left to the garbage collector fails the run (filterwarnings=error)."""
 
     def __init__(self, target_port: int = PORT) -> None:
         self.target_port = target_port
         self.port = 0
         self._server: asyncio.Server | None = None
-        self._pipes: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._closed = False
 
@@ -173,40 +176,50 @@ class TcpProxy:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        await asyncio.sleep(0)  # connections just accepted register their sockets
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
-        pipes = list(self._pipes)
-        for task in pipes:
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*pipes, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await asyncio.sleep(0)  # the aborted transports close their sockets
 
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        current = asyncio.current_task()
+        if current is not None:
+            self._track(current)
         try:
             up_reader, up_writer = await asyncio.open_connection(HOST, self.target_port)
-        except OSError:
+        except OSError:  # the server is down: so is the proxy
             writer.transport.abort()
             return
+        except BaseException:  # cancelled with the loop
+            writer.transport.abort()
+            raise
+        self._writers.add(up_writer)
         if self._closed:  # cut while this connection was being made
             writer.transport.abort()
             up_writer.transport.abort()
             return
-        self._writers |= {writer, up_writer}
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-            with contextlib.suppress(OSError, asyncio.CancelledError):
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-            dst.transport.abort()
+            try:
+                with contextlib.suppress(OSError):
+                    while data := await src.read(65536):
+                        dst.write(data)
+                        await dst.drain()
+            finally:
+                dst.transport.abort()
 
-        for task in (
-            asyncio.create_task(pipe(reader, up_writer)),
-            asyncio.create_task(pipe(up_reader, writer)),
-        ):
-            self._pipes.add(task)
-            task.add_done_callback(self._pipes.discard)
+        self._track(asyncio.create_task(pipe(reader, up_writer)))
+        self._track(asyncio.create_task(pipe(up_reader, writer)))
 
 
 @contextlib.asynccontextmanager
