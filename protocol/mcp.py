@@ -51,6 +51,13 @@ class McpResourceInfo(WireModel):
     mime_type: str | None = None
 
 
+class McpResourceTemplateInfo(WireModel):
+    uri_template: str  # RFC 6570; a filled-in URI is read as an mcp focus item's uri
+    name: str
+    description: str = ""
+    mime_type: str | None = None
+
+
 class McpServerInfo(WireModel):
     name: str
     transport: Literal["stdio", "http"]
@@ -60,6 +67,7 @@ class McpServerInfo(WireModel):
     tools: list[McpToolInfo] = []
     prompts: list[McpPromptInfo] = []
     resources: list[McpResourceInfo] = []
+    resource_templates: list[McpResourceTemplateInfo] = []
     last_error: str | None = None
     starts: int = 0
     start_ms: float | None = None

@@ -28,7 +28,9 @@ class FocusItem(WireModel):
     ``kind`` may be left out: a ``url`` makes it a URL, a ``symbol`` a symbol, a range or
     ``text`` a snippet, and a ``path`` a file or a directory, whichever it names.
     ``text`` is the snippet as the editor shows it (so unsaved changes count).
-    An ``mcp`` item is a resource of an MCP server: ``server`` and ``uri``.
+    An ``mcp`` item is a resource of an MCP server (``server`` and ``uri``, which may be a
+    resource template filled in), or one of its prompts (``server``, ``prompt`` and the
+    prompt's ``arguments``), whose messages become the item's text.
     """
 
     kind: FocusKind | None = None
@@ -40,11 +42,15 @@ class FocusItem(WireModel):
     url: str | None = None
     server: str | None = None
     uri: str | None = None
+    prompt: str | None = None
+    arguments: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _complete(self) -> FocusItem:
-        if self.kind == "mcp" and (self.server is None or self.uri is None):
-            raise ValueError("an mcp focus item needs 'server' and 'uri'")
+        if self.kind == "mcp" and (
+            self.server is None or (self.uri is None) == (self.prompt is None)
+        ):
+            raise ValueError("an mcp focus item needs 'server' and one of 'uri' or 'prompt'")
         needs = {"url": "url", "symbol": "symbol"}
         if self.kind in needs and getattr(self, needs[self.kind]) is None:
             raise ValueError(f"a {self.kind} focus item needs '{needs[self.kind]}'")
@@ -52,10 +58,15 @@ class FocusItem(WireModel):
         if self.kind in ("file", "directory", "snippet") and self.path is None and not has_text:
             raise ValueError(f"a {self.kind} focus item needs 'path'")
         if self.kind is None and not (
-            self.path or self.url or self.symbol or self.text or (self.server and self.uri)
+            self.path
+            or self.url
+            or self.symbol
+            or self.text
+            or (self.server and (self.uri or self.prompt))
         ):
             raise ValueError(
-                "a focus item needs 'kind', 'path', 'url', 'symbol', 'text' or 'server' and 'uri'"
+                "a focus item needs 'kind', 'path', 'url', 'symbol', 'text' or 'server' and "
+                "'uri' or 'prompt'"
             )
         return self
 

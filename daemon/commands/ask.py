@@ -228,6 +228,7 @@ async def ask(
                 index=_code_index(index),
                 hosting=hosting,
                 read_mcp_resource=mcp.read_resource,
+                get_mcp_prompt=mcp.get_prompt,
                 team_code=team_code,
             ),
             emit=show,

@@ -12,6 +12,7 @@ from protocol.mcp import (
     McpPromptArgument,
     McpPromptInfo,
     McpResourceInfo,
+    McpResourceTemplateInfo,
     McpServerInfo,
     McpServerStatus,
     McpToolInfo,
@@ -64,6 +65,15 @@ def server_info(connection: ServerConnection) -> McpServerInfo:
                 uri=r.uri, name=r.name, description=r.description, mime_type=r.mime_type
             )
             for r in connection.resources
+        ],
+        resource_templates=[
+            McpResourceTemplateInfo(
+                uri_template=t.uri_template,
+                name=t.name,
+                description=t.description,
+                mime_type=t.mime_type,
+            )
+            for t in connection.resource_templates
         ],
         last_error=connection.last_error,
         starts=connection.starts,

@@ -34,7 +34,7 @@ from daemon.mcp.settings import McpServerSettings, MissingVariable, expand
 
 if TYPE_CHECKING:
     from mcp import Client
-    from mcp_types import CallToolResult, ReadResourceResult
+    from mcp_types import CallToolResult, GetPromptResult, ReadResourceResult
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,14 @@ class ResourceInfo:
     mime_type: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ResourceTemplateInfo:
+    uri_template: str  # RFC 6570: fill it in and read the result as a resource
+    name: str
+    description: str = ""
+    mime_type: str | None = None
+
+
 class ServerConnection:
     """One configured server. ``await ensure_started()``, then ``call``/``read_resource``."""
 
@@ -109,6 +117,7 @@ class ServerConnection:
         self.tools: tuple[ToolInfo, ...] = ()
         self.prompts: tuple[PromptInfo, ...] = ()
         self.resources: tuple[ResourceInfo, ...] = ()
+        self.resource_templates: tuple[ResourceTemplateInfo, ...] = ()
         self.starts = 0
         self.start_ms: float | None = None
         self._failures = 0
@@ -309,6 +318,14 @@ class ServerConnection:
                 ResourceInfo(r.uri, r.name, r.description or "", r.mime_type)
                 for r in await _pages(lambda c: client.list_resources(cursor=c), "resources")
             )
+        self.resource_templates = ()
+        if capabilities.resources is not None:
+            self.resource_templates = tuple(
+                ResourceTemplateInfo(t.uri_template, t.name, t.description or "", t.mime_type)
+                for t in await _pages(
+                    lambda c: client.list_resource_templates(cursor=c), "resource_templates"
+                )
+            )
 
     async def _list_tools(self, client: Client) -> tuple[ToolInfo, ...]:
         self._tools_stale = False
@@ -427,6 +444,16 @@ class ServerConnection:
         if client is None:
             raise McpUnavailable(f"MCP server {self.name} is not running")
         return await self._request(lambda: client.read_resource(uri), f"reading {uri}")
+
+    async def get_prompt(self, name: str, arguments: Mapping[str, str]) -> GetPromptResult:
+        await self.ensure_started()
+        client = self._client
+        if client is None:
+            raise McpUnavailable(f"MCP server {self.name} is not running")
+        return await self._request(
+            lambda: client.get_prompt(name, dict(arguments)),
+            f"prompt {name!r} of MCP server {self.name}",
+        )
 
     async def _request(self, send: Callable[[], Awaitable[T]], what: str) -> T:
         from mcp import MCPError

@@ -33,7 +33,7 @@ from daemon.mcp.settings import McpSettings
 from daemon.tools.base import Tool, ToolContext, ToolError, cap
 
 if TYPE_CHECKING:
-    from mcp_types import CallToolResult, ReadResourceResult
+    from mcp_types import CallToolResult, GetPromptResult, ReadResourceResult
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,14 @@ def resource_text(result: ReadResourceResult) -> str:
     return "\n\n".join(_contents_text(c) for c in result.contents)
 
 
+def prompt_text(result: GetPromptResult) -> str:
+    """A prompt's messages, each under its role, as the text of a focus item."""
+    parts = [f"({result.description})"] if result.description else []
+    for message in result.messages:
+        parts.append(f"[{message.role}]\n{_content_text(message.content)}")
+    return "\n\n".join(parts)
+
+
 class McpManager:
     def __init__(
         self,
@@ -245,6 +253,43 @@ class McpManager:
         except (McpUnavailable, McpCallFailed, TimeoutError) as exc:
             raise ToolError(str(exc)) from None
         return resource_text(result)
+
+    async def get_prompt(self, server: str, name: str, arguments: Mapping[str, str]) -> str:
+        """A prompt's messages as text, for a focus item; :class:`ToolError` says why not.
+
+        Checked against the prompt list first, so a wrong name or a missing argument is
+        named before the server is asked."""
+        try:
+            connection = self.connection(server)
+            await connection.ensure_started()
+        except McpUnavailable as exc:
+            raise ToolError(str(exc)) from None
+        known = {p.name: p for p in connection.prompts}
+        prompt = known.get(name)
+        if prompt is None:
+            offered = ", ".join(sorted(known)) or "none"
+            raise ToolError(f"MCP server {server} has no prompt {name!r} (its prompts: {offered})")
+        missing = [a.name for a in prompt.arguments if a.required and not arguments.get(a.name)]
+        if missing:
+            raise ToolError(
+                f"prompt {name!r} of MCP server {server} needs "
+                + ", ".join(repr(m) for m in missing)
+                + " in 'arguments'"
+            )
+        extra = sorted(set(arguments) - {a.name for a in prompt.arguments})
+        if extra:
+            raise ToolError(
+                f"prompt {name!r} of MCP server {server} takes no "
+                + ", ".join(repr(e) for e in extra)
+                + " (its arguments: "
+                + (", ".join(a.name for a in prompt.arguments) or "none")
+                + ")"
+            )
+        try:
+            result = await connection.get_prompt(name, arguments)
+        except (McpUnavailable, McpCallFailed, TimeoutError) as exc:
+            raise ToolError(str(exc)) from None
+        return prompt_text(result)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.connections.values()))

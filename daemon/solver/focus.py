@@ -37,7 +37,7 @@ def kind_of(item: FocusItem, roots: Sequence[Path]) -> FocusKind:
         return item.kind
     if item.url is not None:
         return "url"
-    if item.server is not None and item.uri is not None:
+    if item.server is not None and (item.uri is not None or item.prompt is not None):
         return "mcp"
     if item.symbol is not None:
         return "symbol"
@@ -102,7 +102,7 @@ def editor_path(roots: Sequence[Path], raw: str) -> str:
 
 def _name(item: FocusItem) -> str:
     if item.kind == "mcp":
-        return f"{item.server}:{item.uri}"
+        return f"{item.server}:{item.uri if item.prompt is None else 'prompt ' + item.prompt}"
     return item.url or item.symbol or item.path or "snippet"
 
 
@@ -312,7 +312,13 @@ async def _url(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
 
 
 async def _mcp(item: FocusItem, ctx: ToolContext) -> tuple[str, str]:
-    assert item.server is not None and item.uri is not None
+    assert item.server is not None
+    if item.prompt is not None:
+        if ctx.get_mcp_prompt is None:
+            raise ToolError("MCP prompts cannot be used here")
+        text = await ctx.get_mcp_prompt(item.server, item.prompt, item.arguments or {})
+        return f"prompt {item.prompt} (MCP server {item.server})", text
+    assert item.uri is not None
     if ctx.read_mcp_resource is None:
         raise ToolError("MCP resources cannot be read here")
     return f"{item.uri} (MCP server {item.server})", await ctx.read_mcp_resource(

@@ -283,6 +283,7 @@ class QueryService:
             document_text=self._server.document_text,
             hosting=self.hosting,
             read_mcp_resource=mcp.manager.read_resource if mcp is not None else None,
+            get_mcp_prompt=mcp.manager.get_prompt if mcp is not None else None,
             team_code=team_code,
         )
         images: tuple[ImagePart, ...] = ()

@@ -82,6 +82,7 @@ ApplyEdit = Callable[[Path, str], Awaitable[bool]]
 OnEdit = Callable[[str, "EditStatus", int, int], Awaitable[None]]
 # (MCP server, resource URI) -> its text (a focus item of kind "mcp")
 ReadResource = Callable[[str, str], Awaitable[str]]
+GetPrompt = Callable[[str, str, Mapping[str, str]], Awaitable[str]]
 
 
 @dataclass(slots=True)
@@ -100,6 +101,7 @@ class ToolContext:
     # Source hosts, trackers and wikis with the user's credentials (work-item links, search).
     hosting: Hosting | None = None
     read_mcp_resource: ReadResource | None = None
+    get_mcp_prompt: GetPrompt | None = None
     # The team's published repositories, when team sync is configured.
     team_code: TeamCode | None = None
 

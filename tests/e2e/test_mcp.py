@@ -97,7 +97,11 @@ async def test_each_real_server_answers_the_model_through_the_agent(
         {
             "query": "what time is it in Tokyo, and what is in git?",
             "partialResultToken": "q",
-            "focusItems": [{"kind": "mcp", "server": "notes", "uri": "notes://readme"}],
+            "focusItems": [
+                {"kind": "mcp", "server": "notes", "uri": "notes://readme"},
+                {"server": "notes", "uri": "notes://day/friday"},  # a template, filled in
+                {"server": "notes", "prompt": "review", "arguments": {"code": "x = 1"}},
+            ],
         },
         timeout=90,
     )
@@ -123,6 +127,8 @@ async def test_each_real_server_answers_the_model_through_the_agent(
     assert {"time__convert_time", "git__git_log", "notes__echo", "flaky__slow"} <= offered
     assert not any(name.startswith("broken__") for name in offered)
     assert README in first["messages"][-1]["content"]  # the resource, as a focus item
+    assert "Notes of friday: nothing happened." in first["messages"][-1]["content"]
+    assert "[user]\nReview this: x = 1" in first["messages"][-1]["content"]  # the prompt
     results = tool_results(second)
     assert "Asia/Tokyo" in results[0] and "hello.py" in results[1]
     assert tool_results(third)[-2] == "echo: over http"
@@ -133,6 +139,14 @@ async def test_each_real_server_answers_the_model_through_the_agent(
     assert servers["time"]["state"] == "running" and servers["time"]["transport"] == "stdio"
     assert servers["notes"]["transport"] == "http" and servers["notes"]["target"] == notes_url
     assert servers["broken"]["state"] == "failed"
+    assert servers["notes"]["resourceTemplates"] == [
+        {
+            "uriTemplate": "notes://day/{day}",
+            "name": "day",
+            "description": "The notes of one day",
+            "mimeType": "text/plain",
+        }
+    ]
     assert "no-such-mcp-server" in servers["broken"]["lastError"]
     assert servers["flaky"]["state"] == "failed"  # it crashed; restarts on next use
     git_tools = {t["tool"]: t for t in servers["git"]["tools"]}

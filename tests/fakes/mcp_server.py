@@ -55,6 +55,10 @@ def build() -> object:
     def readme() -> str:
         return README
 
+    @app.resource("notes://day/{day}", description="The notes of one day")
+    def day(day: str) -> str:
+        return f"Notes of {day}: nothing happened."
+
     @app.prompt()
     def review(code: str) -> str:
         """Review a piece of code."""

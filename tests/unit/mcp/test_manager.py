@@ -140,6 +140,22 @@ async def test_streamable_http_server_tools_resources_and_prompts(
         ("review", ["code"])
     ]
     assert await manager.read_resource("notes", "notes://readme") == README
+    assert [(t.uri_template, t.description) for t in connection.resource_templates] == [
+        ("notes://day/{day}", "The notes of one day")
+    ]
+    assert (
+        await manager.read_resource("notes", "notes://day/monday")
+        == "Notes of monday: nothing happened."
+    )
+    assert "[user]\nReview this: x = 1" in await manager.get_prompt(
+        "notes", "review", {"code": "x = 1"}
+    )
+    with pytest.raises(ToolError, match="needs 'code' in 'arguments'"):
+        await manager.get_prompt("notes", "review", {})
+    with pytest.raises(ToolError, match=r"takes no 'lang' \(its arguments: code\)"):
+        await manager.get_prompt("notes", "review", {"code": "x", "lang": "py"})
+    with pytest.raises(ToolError, match=r"has no prompt 'summarise' \(its prompts: review\)"):
+        await manager.get_prompt("notes", "summarise", {})
     with pytest.raises(ToolError, match="notes://nothing"):
         await manager.read_resource("notes", "notes://nothing")
     with pytest.raises(ToolError, match="no MCP server 'other'"):
