@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests.fakes.hosting_data import (
     confluence_dc_page,
+    gitlab_user,
     jira_issue,
     seed_bitbucket_pull,
     seed_confluence_cloud,
@@ -30,6 +31,62 @@ async def test_a_gitlab_merge_request_on_a_self_hosted_instance(make_hosting: Ma
     assert "Please rebase." in text and "added 1 commit" not in text  # system notes dropped
     assert "### app/token.rb (modified, +2 -1)" in text
     assert "### new_name.rb (from old_name.rb) (renamed, +0 -0)" in text
+
+
+async def test_a_gitlab_com_issue_with_its_newest_notes(make_hosting: MakeHosting) -> None:
+    base = "/api/v4/projects/acme%2Fweb/issues/41"
+    # As GitLab sends them with sort=desc: newest first; one system note among them.
+    notes = [
+        {
+            "id": 200 + i,
+            "body": f"note {i}",
+            "author": gitlab_user("ivy"),
+            "created_at": f"2024-07-{1 + i:02d}T10:00:00.000Z",
+            "system": False,
+        }
+        for i in reversed(range(30))
+    ]
+    notes.insert(2, {"id": 1, "body": "changed the description", "system": True, "author": {}})
+    with HostingServer("gitlab", auth="Bearer glpat-abc") as server:
+        server.json(
+            base,
+            {
+                "id": 7001,
+                "iid": 41,
+                "title": "Login loops on Safari",
+                "description": "Steps:\n1. open `/login`\n2. watch it reload",
+                "state": "closed",
+                "author": gitlab_user("jon"),
+                "assignees": [gitlab_user("kay"), gitlab_user("lee")],
+                "labels": ["bug", "auth"],
+                "milestone": {"title": "16.2"},
+                "web_url": "https://gitlab.com/acme/web/-/issues/41",
+                "user_notes_count": 30,
+                "created_at": "2024-06-30T10:00:00.000Z",
+                "updated_at": "2024-07-09T10:00:00.000Z",
+            },
+        )
+        server.json(base + "/notes", notes)
+        hosting = make_hosting(
+            {"GITLAB_TOKEN": "glpat-abc"},
+            gitlab={"api_url": server.url + "/api/v4"},
+            max_comments=10,
+        )
+        text = await hosting.fetch("https://gitlab.com/acme/web/-/issues/41")
+    assert text.startswith("# Issue acme/web#41: Login loops on Safari")
+    for fact in (
+        "- State: closed",
+        "@jon",
+        "- Labels: bug, auth",
+        "@kay",
+        "@lee",
+        "16.2",
+        "1. open `/login`",
+        "earlier comments not shown)",
+    ):
+        assert fact in text, fact
+    assert text.index("note 28") < text.index("note 29")  # oldest first, as read
+    assert "note 21" in text and "note 19" not in text and "changed the description" not in text
 
 
 async def test_a_bitbucket_pull_request_with_its_diff_split_per_file(
