@@ -3,6 +3,7 @@ and its model catalogue (limits and prices) feeding the registry, cached on disk
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,31 @@ async def test_without_a_key_openrouter_says_which_variable_to_set(
         await collect(router, ChatRequest(model="", messages=(UserMessage("hi"),)), spec.name)
     monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-env")
     assert Router(ProvidersSettings()).catalogue is not None
+
+
+async def test_an_image_reaches_openrouter_as_a_data_url_within_its_limits(
+    tmp_path: Path,
+) -> None:
+    from providers.images import sniff
+    from tests.unit.providers.test_images import part, picture
+
+    big = picture("PNG", (3000, 1000))
+    with LLMServer() as server:
+        server.models = CATALOGUE
+        router = Router(settings_for(server), catalogue_path=tmp_path / "models.json")
+        server.script(Reply([Text("a gradient")], usage={"input": 10, "output": 2}))
+        request = ChatRequest(
+            model="", messages=(UserMessage("what is it?", (part(big, "image/png"),)),)
+        )
+        try:
+            events = await collect(router, request, "openrouter/anthropic/claude-sonnet-4.5")
+        finally:
+            await router.aclose()
+        chat = server.requests[-1]
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "a gradient"
+    text, image = chat.body["messages"][-1]["content"]
+    assert text == {"type": "text", "text": "what is it?"}
+    head, data = image["image_url"]["url"].split(",", 1)
+    assert head == "data:image/png;base64"
+    info = sniff(base64.b64decode(data))
+    assert info.media_type == "image/png" and (info.width, info.height) == (2048, 683)
