@@ -31,14 +31,19 @@ ItemKind = Literal["pull", "issue", "jira", "page"]
 
 _NAME = r"[A-Za-z0-9_.][A-Za-z0-9_.-]*"
 _GITHUB = re.compile(rf"^/(?P<repo>{_NAME}/{_NAME})/(?P<what>pull|issues)/(?P<n>\d+)(?:/.*)?$")
+# ``/-/`` since GitLab 12; older links without it still redirect, and are still pasted.
 _GITLAB = re.compile(
-    rf"^/(?P<repo>{_NAME}(?:/{_NAME})+)/-/(?P<what>merge_requests|issues|work_items)/(?P<n>\d+)"
-    r"(?:/.*)?$"
+    rf"^/(?P<repo>{_NAME}(?:/{_NAME})+?)(?:/-)?/(?P<what>merge_requests|issues|work_items)/"
+    r"(?P<n>\d+)(?:/.*)?$"
 )
 _BITBUCKET = re.compile(rf"^/(?P<repo>{_NAME}/{_NAME})/pull-requests/(?P<n>\d+)(?:/.*)?$")
 JIRA_KEY = re.compile(r"^[A-Z][A-Z0-9_]{0,49}-\d{1,9}$")
 _JIRA_BROWSE = re.compile(r"^/browse/(?P<key>[A-Za-z][A-Za-z0-9_]*-\d+)/?$")
-_CONFLUENCE_PAGE = re.compile(r"^/spaces/(?P<space>[^/]+)/pages/(?P<id>\d+)(?:/.*)?$")
+# Jira Cloud's project views: ``/jira/software/c/projects/PROJ/issues/PROJ-7`` and the like.
+_JIRA_VIEW = re.compile(r"^/jira/(?:[^/]+/)*(?P<key>[A-Za-z][A-Za-z0-9_]*-\d+)/?$")
+_CONFLUENCE_PAGE = re.compile(
+    r"^/spaces/(?P<space>[^/]+)/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/.*)?$"
+)
 _CONFLUENCE_DISPLAY = re.compile(r"^/display/(?P<space>[^/]+)/(?P<title>[^/]+)/?$")
 
 
@@ -110,7 +115,7 @@ def _parse(host: Host, rest: str, url: str) -> ItemRef | None:
             return ItemRef("pull", host, url, repo=m["repo"], number=int(m["n"]))
     elif host.kind == "jira":
         key = None
-        if m := _JIRA_BROWSE.match(path):
+        if m := _JIRA_BROWSE.match(path) or _JIRA_VIEW.match(path):
             key = m["key"].upper()
         elif params.get("selectedIssue"):
             key = params["selectedIssue"][0].upper()

@@ -127,3 +127,27 @@ def test_a_configured_context_path_wins_over_the_bare_host() -> None:
 )
 def test_repository_names_are_checked(text: str, expected: tuple[str, str] | None) -> None:
     assert split_repo(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("https://gitlab.com/g/sub/p/merge_requests/5", "g/sub/p!5 on gitlab.com"),
+        ("https://gitlab.com/g/p/issues/41#note_9", "g/p#41 on gitlab.com"),
+        (
+            "https://acme.atlassian.net/jira/software/c/projects/PROJ/issues/PROJ-7",
+            "PROJ-7 on acme.atlassian.net",
+        ),
+        (
+            "https://acme.atlassian.net/jira/servicedesk/projects/HELP/queues/custom/1/HELP-33",
+            "HELP-33 on acme.atlassian.net",
+        ),
+        (
+            "https://acme.atlassian.net/wiki/spaces/ENG/pages/edit-v2/123456",
+            "page 123456 on acme.atlassian.net/wiki",
+        ),
+    ],
+)
+def test_older_and_in_app_links_are_recognised_too(url: str, label: str) -> None:
+    ref = recognise(url, resolve_hosts(SETTINGS, ENV))
+    assert ref is not None and ref.label == label
