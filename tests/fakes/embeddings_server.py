@@ -37,9 +37,10 @@ import struct
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.threaded import ThreadedServer
 
 DEFAULT_DIMENSIONS = 64
 _WORD = re.compile(r"[A-Za-z][a-z]*|[A-Z]+(?![a-z])|\d+")
@@ -86,7 +87,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-class EmbeddingsServer:
+class EmbeddingsServer(ThreadedServer):
     def __init__(self, *, dimensions: int = DEFAULT_DIMENSIONS, api_key: str | None = None):
         self.state = _State(dimensions=dimensions, api_key=api_key)
         state = self.state
@@ -95,42 +96,9 @@ class EmbeddingsServer:
             pass
 
         Handler.state = state
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- life cycle -----------------------------------------------------------------------
-
-    def start(self) -> EmbeddingsServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="fake-embeddings", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> EmbeddingsServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(Handler, name="fake-embeddings")
 
     # --- what tests use -------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     @property
     def openai_base_url(self) -> str:

@@ -37,10 +37,11 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from tests.fakes.threaded import ThreadedServer
 
 Flavour = str  # github | gitlab | bitbucket | jira | confluence
 
@@ -110,7 +111,7 @@ def error_body(flavour: Flavour, status: int, message: str) -> Any:
     return {"errors": [{"status": status, "code": "ERROR", "title": message, "detail": None}]}
 
 
-class HostingServer:
+class HostingServer(ThreadedServer):
     def __init__(self, flavour: Flavour, *, auth: str | None = None) -> None:
         self.state = _State(flavour, auth)
 
@@ -118,42 +119,8 @@ class HostingServer:
             pass
 
         Bound.state = self.state
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Bound)
-        self._httpd.daemon_threads = True
+        super().__init__(Bound, name="fake-hosting")
         self.state.url = self.url
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> HostingServer:
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown waits one poll
-            name="fake-hosting",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> HostingServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     # -- scripting ---------------------------------------------------------------------------
 
