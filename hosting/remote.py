@@ -72,6 +72,14 @@ def remote_urls(config_text: str) -> list[tuple[str, str]]:
     return found
 
 
+# SSH over port 443, for networks that block 22: the same hosts on the web.
+_SSH_ALIASES = {
+    "ssh.github.com": "github.com",
+    "altssh.gitlab.com": "gitlab.com",
+    "altssh.bitbucket.org": "bitbucket.org",
+}
+
+
 def web_of(url: str) -> tuple[str, str] | None:
     """(``https://host``, ``owner/name``) of a clone URL (https, ssh, scp-like)."""
     url = url.strip()
@@ -92,7 +100,8 @@ def web_of(url: str) -> tuple[str, str] | None:
     split = split_repo(path)
     if split is None:
         return None
-    return f"https://{hostname.lower()}", "/".join(split)
+    hostname = _SSH_ALIASES.get(hostname.lower(), hostname.lower())
+    return f"https://{hostname}", "/".join(split)
 
 
 def find_remote(roots: list[Path], hosts: Hosts) -> Remote | None:

@@ -141,7 +141,7 @@ def _confluence(host: Host, path: str, params: dict[str, list[str]], url: str) -
 
 def split_repo(text: str) -> tuple[str, str] | None:
     """``owner/name`` (or a web URL of one) split, when it is a safe repository path."""
-    text = text.strip().removesuffix(".git").strip("/")
+    text = text.strip().strip("/").removesuffix(".git").strip("/")
     if "://" in text:
         text = urlsplit(text).path.strip("/").removesuffix(".git")
     if not re.fullmatch(rf"{_NAME}(?:/{_NAME})+", text) or ".." in text.split("/"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hosting.hosts import resolve_hosts
+from hosting.remote import web_of
 from hosting.settings import HostingSettings
 from hosting.urls import recognise, split_repo
 
@@ -151,3 +152,25 @@ def test_repository_names_are_checked(text: str, expected: tuple[str, str] | Non
 def test_older_and_in_app_links_are_recognised_too(url: str, label: str) -> None:
     ref = recognise(url, resolve_hosts(SETTINGS, ENV))
     assert ref is not None and ref.label == label
+
+
+@pytest.mark.parametrize(
+    ("remote", "web"),
+    [
+        ("git@github.com:o/r.git", ("https://github.com", "o/r")),
+        ("ssh://git@ssh.github.com:443/o/r.git", ("https://github.com", "o/r")),
+        ("ssh://git@altssh.bitbucket.org:443/ws/repo.git", ("https://bitbucket.org", "ws/repo")),
+        (
+            "ssh://git@gitlab.example.com:2222/g/sub/p.git",
+            ("https://gitlab.example.com", "g/sub/p"),
+        ),
+        ("https://github.com/o/r.git/", ("https://github.com", "o/r")),
+        ("git@gitlab.com:g/p.git/", ("https://gitlab.com", "g/p")),
+        ("https://x-access-token:ghp_x@github.com/o/r", ("https://github.com", "o/r")),
+        ("file:///srv/git/r.git", None),
+    ],
+)
+def test_clone_urls_name_their_repository_on_the_web(
+    remote: str, web: tuple[str, str] | None
+) -> None:
+    assert web_of(remote) == web
