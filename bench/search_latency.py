@@ -76,9 +76,9 @@ async def wait_indexed(client: DaemonClient, *, vectors: bool, limit_s: float) -
         status = await root_status(client)
         done = status["state"] == "idle" and status["chunks"] > 0
         if vectors:
-            if status.get("embed_error"):
-                raise SystemExit(f"embedding failed: {status['embed_error']}")
-            done = done and status["vectors_pending"] == 0 and status["vectors"] > 0
+            if status.get("embedError"):
+                raise SystemExit(f"embedding failed: {status['embedError']}")
+            done = done and status["vectorsPending"] == 0 and status["vectors"] > 0
         if done:
             return status
         if time.perf_counter() > deadline:
