@@ -19,6 +19,8 @@ crafted link cannot walk the API (``..``, encoded slashes) with the user's token
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -44,6 +46,7 @@ _JIRA_VIEW = re.compile(r"^/jira/(?:[^/]+/)*(?P<key>[A-Za-z][A-Za-z0-9_]*-\d+)/?
 _CONFLUENCE_PAGE = re.compile(
     r"^/spaces/(?P<space>[^/]+)/pages/(?:edit-v2/|edit/)?(?P<id>\d+)(?:/.*)?$"
 )
+_CONFLUENCE_TINY = re.compile(r"^/x/(?P<tiny>[A-Za-z0-9_-]{1,11})/?$")
 _CONFLUENCE_DISPLAY = re.compile(r"^/display/(?P<space>[^/]+)/(?P<title>[^/]+)/?$")
 
 
@@ -133,10 +136,24 @@ def _confluence(host: Host, path: str, params: dict[str, list[str]], url: str) -
         page_id = (params.get("pageId") or [""])[0]
         if page_id.isdigit():
             return ItemRef("page", host, url, page_id=page_id)
+    if m := _CONFLUENCE_TINY.match(path):
+        tiny = tiny_link_page(m["tiny"])
+        return ItemRef("page", host, url, page_id=str(tiny)) if tiny else None
     if not host.cloud and (m := _CONFLUENCE_DISPLAY.match(path)):
         title = m["title"].replace("+", " ")
         return ItemRef("page", host, url, space=m["space"], title=title)
     return None
+
+
+def tiny_link_page(tiny: str) -> int | None:
+    """The page id of a Confluence share link (``/x/QOIB`` is page 123456): the id's 8
+    little-endian bytes in base64, ``/`` as ``-``, ``+`` as ``_``, padding and trailing
+    ``A``s (zero bits) dropped."""
+    text = tiny.replace("-", "/").replace("_", "+").ljust(11, "A") + "="
+    try:
+        return int.from_bytes(base64.b64decode(text, validate=True), "little") or None
+    except (binascii.Error, ValueError):
+        return None
 
 
 def split_repo(text: str) -> tuple[str, str] | None:

@@ -93,6 +93,9 @@ def test_work_item_links_are_recognised(url: str, kind: str, host: str, what: st
         "ftp://github.com/o/r/pull/7",
         "https://user:pw@github.com/o/r/pull/7",
         "https://acme.atlassian.net.evil.com/browse/ABC-1",
+        "https://acme.atlassian.net/wiki/x/",
+        "https://acme.atlassian.net/wiki/x/A",  # page 0
+        "https://acme.atlassian.net/wiki/x/QOIB%2F..",
     ],
 )
 def test_other_links_are_not_work_items(url: str) -> None:
@@ -147,6 +150,10 @@ def test_repository_names_are_checked(text: str, expected: tuple[str, str] | Non
             "https://acme.atlassian.net/wiki/spaces/ENG/pages/edit-v2/123456",
             "page 123456 on acme.atlassian.net/wiki",
         ),
+        # Share links: the page id in Confluence's tiny-link base64.
+        ("https://acme.atlassian.net/wiki/x/QOIB", "page 123456 on acme.atlassian.net/wiki"),
+        ("https://acme.atlassian.net/wiki/x/2oEBfw", "page 2130805210 on acme.atlassian.net/wiki"),
+        ("https://wiki.acme.com/confluence/x/AAAAg", "page 2147483648 on wiki.acme.com/confluence"),
     ],
 )
 def test_older_and_in_app_links_are_recognised_too(url: str, label: str) -> None:
