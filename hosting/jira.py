@@ -30,6 +30,7 @@ ISSUE_FIELDS = "*all,-worklog,-attachment,-watches,-votes,-timetracking,-lastVie
 # development panel's summary blob, Service Management's chart helpers).
 _NOISE = re.compile(r"^(rank|development|\[chart\].*|team name|vulnerability|design)$", re.I)
 MAX_CUSTOM = 25
+_BLOB = re.compile(r"^\s*\{(?:\}|\w+=)")  # "{}", "{pullrequest={dataType=..."; not "{code}"
 _SPRINT = re.compile(r"[\[,](state|name)=([^,\]]*)")
 
 
@@ -187,7 +188,7 @@ class Jira:
         if isinstance(value, str):
             if "greenhopper" in value and "[" in value:  # Data Center's Sprint toString
                 return _sprint_string(value)
-            if value.lstrip().startswith("{") and value.rstrip().endswith("}"):
+            if _BLOB.match(value):
                 return ""  # an opaque summary blob (the development panel's)
             return value if self.http.host.cloud else wiki_to_markdown(value)
         if isinstance(value, list):

@@ -299,6 +299,8 @@ async def test_jira_data_center_custom_fields_fall_back_to_the_field_list(
     ]
     issue["fields"]["customfield_10106"] = 3
     issue["fields"]["customfield_10107"] = "h3. Risk\n*data loss* if rushed"
+    issue["fields"]["customfield_10108"] = "{code:bash}make rollback{code}"
+    issue["fields"]["customfield_10109"] = "{}"
     with HostingServer("jira", auth="Bearer dc-pat-token") as server:
         server.json("/rest/api/2/issue/OPS-9", issue)
         server.handler(  # a bare array, not a page of one
@@ -310,6 +312,8 @@ async def test_jira_data_center_custom_fields_fall_back_to_the_field_list(
                     {"id": "customfield_10105", "name": "Sprint", "custom": True},
                     {"id": "customfield_10106", "name": "Story Points", "custom": True},
                     {"id": "customfield_10107", "name": "Risk notes", "custom": True},
+                    {"id": "customfield_10108", "name": "Rollback", "custom": True},
+                    {"id": "customfield_10109", "name": "Development", "custom": True},
                 ],
             ),
         )
@@ -323,6 +327,8 @@ async def test_jira_data_center_custom_fields_fall_back_to_the_field_list(
     assert "- Sprint: Ops sprint 3 (closed)\n" in text
     assert "- Story Points: 3\n" in text
     assert "## Risk notes\n\n### Risk\n**data loss** if rushed" in text
+    assert "## Rollback\n\n```bash\nmake rollback\n```" in text
+    assert "Development" not in text
     assert again == text and len(field_calls) <= 2
 
 
