@@ -24,6 +24,15 @@ def _fence(text: str) -> str:
     return f"{ticks}\n{text}\n{ticks}"
 
 
+def _image(image: Any) -> str:
+    """An attached image as a line: its type and size (a synced copy has only these)."""
+    if not isinstance(image, dict):
+        return "unknown"
+    data = image.get("data")
+    size = len(data) * 3 // 4 if isinstance(data, str) else int(image.get("bytes") or 0)
+    return f"{image.get('media_type') or 'unknown'}, {size / 1024:.0f} KB"
+
+
 def to_markdown(session: Session, turns: Sequence[Turn]) -> str:
     out = [
         f"# {session.title}",
@@ -40,6 +49,9 @@ def to_markdown(session: Session, turns: Sequence[Turn]) -> str:
             content = message.content
             if message.role == "user":
                 out += ["**You:**", "", content.get("text", ""), ""]
+                out += [f"*(image attached: {_image(i)})*" for i in content.get("images", ())]
+                if content.get("images"):
+                    out.append("")
             elif message.role == "assistant":
                 model = f" ({content['model']})" if content.get("model") else ""
                 if content.get("text"):

@@ -18,7 +18,13 @@ async def _seed(home: Path) -> str:
         session = await store.create_session(workspace="/src/app", title="Parser crash")
         turn = await store.start_turn(session.id, query="why does parse fail?", model="m1")
         await store.add_message(
-            turn.id, role="user", content={"text": "why does parse fail?", "focus_items": []}
+            turn.id,
+            role="user",
+            content={
+                "text": "why does parse fail?",
+                "focus_items": [],
+                "images": [{"media_type": "image/png", "data": "A" * 40_960}],
+            },
         )
         await store.add_message(
             turn.id,
@@ -74,7 +80,8 @@ def test_list_show_and_export(
     assert main(["sessions", "show", session_id[:8]]) == 0  # the short id shown is enough
     md = capsys.readouterr().out
     assert md.startswith("# Parser crash")
-    assert "**You:**\n\nwhy does parse fail?" in md
+    assert "**You:**\n\nwhy does parse fail?\n\n*(image attached: image/png, 30 KB)*" in md
+    assert "AAAAAAAA" not in md  # the bytes are not shown
     assert '> tool `grep_search` {"pattern": "parse"}' in md
     assert "````\na.py:1: ```\n````" in md  # a fence longer than any backticks inside
     assert "It fails on empty input." in md and "$0.0123" in md
