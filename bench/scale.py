@@ -257,10 +257,16 @@ def fill_vectors(db: Path) -> None:
 
     embedder = build_embedder(load_settings(roots=[]).settings)
     assert embedder is not None, "no embedder configured"
+    try:  # the key the index stores vectors under (the embedder's, plus how it frames)
+        from indexer.embedder import vector_key
+
+        key = vector_key(embedder)
+    except ImportError:  # an older checkout: the embedder's own
+        key = embedder.key
     store = Store.open(db, driver(True))
     reader = Store.open(db, driver(True))
     with store.transaction():
-        store.reset_vectors(embedder.key, DIMENSIONS)
+        store.reset_vectors(key, DIMENSIONS)
     batch = 4096
     with ProcessPoolExecutor(2) as pool:
         while True:
