@@ -308,3 +308,20 @@ def test_a_solver_from_settings_takes_their_models_limits_and_agents(
     assert (s.settings.max_steps, s.choice_timeout_s) == (7, 0.5)
     assert s.agents["reviewer"].prompt == "Be strict."
     assert "general" in s.agents
+
+
+def test_a_stored_image_without_its_bytes_is_left_out_of_the_history() -> None:
+    from types import SimpleNamespace
+
+    from daemon.solver.context import turn_messages
+
+    kept = {"media_type": "image/png", "data": "iVBORw0KGgo="}
+    synced = {"media_type": "image/png", "bytes": 9, "omitted": "images are not synced"}
+    messages = turn_messages(
+        [SimpleNamespace(role="user", content={"text": "see", "images": [kept, synced]})]
+    )
+    message = messages[0]
+    assert isinstance(message, UserMessage)
+    assert [(i.media_type, i.data_base64) for i in message.images] == [
+        ("image/png", "iVBORw0KGgo=")
+    ]
