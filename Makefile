@@ -39,7 +39,7 @@ demo: setup
 	$(BIN)/deputydev search "lexical_search" --mode symbol --limit 3
 
 test: setup-local
-	@echo "make: running the whole test suite (8 to 25 minutes on 2 cores, by how busy they are)"
+	@echo "make: running the whole test suite (about 25 minutes on 2 busy cores, less on idle ones)"
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 lint: setup-dev
