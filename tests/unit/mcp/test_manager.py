@@ -202,6 +202,14 @@ async def test_a_server_that_will_not_start_is_left_out_with_the_reason(
     await manager.tools()
     assert missing.starts == 1
 
+    # Its prompts and resources are tool errors naming the server, not crashes.
+    with pytest.raises(ToolError, match="missing"):
+        await manager.get_prompt("missing", "review", {})
+    with pytest.raises(ToolError, match="no prompt 'review' \\(its prompts: none\\)"):
+        await manager.get_prompt("time", "review", {})
+    with pytest.raises(ToolError, match="no MCP server 'other'"):
+        await manager.get_prompt("other", "review", {})
+
 
 @pytest.mark.slow
 async def test_a_crash_mid_call_is_a_tool_error_and_the_server_restarts_on_next_use(
