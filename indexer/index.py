@@ -63,6 +63,8 @@ BATCH_FILES = 100
 POOL_MIN_FILES = 48
 # Longest wait (seconds) between two tries of an embedding batch, whatever Retry-After says.
 MAX_BACKOFF = 60.0
+# Seconds after a run before the search structures are built (``Index._warm``).
+WARM_AFTER = 1.0
 
 # (files done, files to do) from the indexing thread.
 Progress = Callable[[int, int], None]
@@ -418,8 +420,10 @@ class Index:
     async def _warm(self) -> None:
         """What the first search of a large index would build (the symbol name table,
         the common words of pruned MATCHes: a second or two each at 200,000 chunks),
-        built in the background after a run instead."""
+        built in the background after a run instead.  A moment later: a command that
+        indexes and exits (``deputydev index``) closes the index first, and builds nothing."""
         try:
+            await asyncio.sleep(WARM_AFTER)
             await self._read(self._searcher.warm)
 
             def spare() -> None:
