@@ -97,7 +97,8 @@ def _list(node: dict[str, Any], indent: str) -> str:
         head = _inline(first.get("content") or []) if first.get("type") == "paragraph" else ""
         nested = rest if head or first.get("type") == "paragraph" else children
         lines.append(indent + marker + head)
-        sub = _blocks(nested, indent + "  ")
+        # Nested under the item's text: as deep as its marker ("1. " needs 3 spaces).
+        sub = _blocks(nested, indent + " " * (len(marker) if kind == "orderedList" else 2))
         if sub:
             lines.append(sub)
     return "\n".join(lines)

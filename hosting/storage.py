@@ -209,7 +209,7 @@ def _list(node: _Node, indent: str) -> str:
         lines.append(indent + marker + _inline(inline).strip())
         for sub in child.children:
             if isinstance(sub, _Node) and sub.tag in ("ul", "ol"):
-                lines.append(_list(sub, indent + "  "))
+                lines.append(_list(sub, indent + " " * len(marker)))  # "1. " needs 3
     return "\n".join(lines)
 
 

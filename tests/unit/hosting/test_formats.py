@@ -3,6 +3,8 @@ issues are made of, and nothing the author wrote dropped silently."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hosting import adf, storage
 from hosting.jira import wiki_to_markdown
 
@@ -153,3 +155,22 @@ def test_jira_wiki_markup() -> None:
     assert wiki_to_markdown(text) == (
         "# Title\n- one\n  - two\n1. first\n[docs](https://d.test) and *soft*\n> quoted"
     )
+
+
+def test_a_list_nested_in_a_numbered_item_is_indented_to_its_text() -> None:
+    def item(text: str, *more: dict[str, Any]) -> dict[str, Any]:
+        para = {"type": "paragraph", "content": [{"type": "text", "text": text}]}
+        return {"type": "listItem", "content": [para, *more]}
+
+    nested = {"type": "bulletList", "content": [item("nested")]}
+    doc = {
+        "type": "doc",
+        "version": 1,
+        "content": [{"type": "orderedList", "content": [item("one", nested), item("two")]}],
+    }
+    assert adf.to_markdown(doc) == "1. one\n   - nested\n2. two"
+    html = (
+        "<ol><li>one</li><li>two<ol><li>two.a</li></ol></li></ol>"
+        "<ul><li>a<ul><li>b</li></ul></li></ul>"
+    )
+    assert storage.to_markdown(html) == "1. one\n2. two\n   1. two.a\n\n- a\n  - b"
