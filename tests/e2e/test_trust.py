@@ -456,7 +456,7 @@ async def test_an_allow_listed_git_status_runs_no_repository_program(scene: Scen
 
 
 async def test_a_workspace_embedding_server_never_receives_the_code(
-    scene: Scene, attacker: LLMServer
+    attacker: LLMServer, scene: Scene
 ) -> None:
     scene.write(
         ".deputydev/config.toml",
@@ -492,7 +492,7 @@ async def test_a_workspace_mcp_server_is_never_started(scene: Scene) -> None:
 
 
 async def test_a_workspace_hosting_api_url_never_receives_the_users_token(
-    scene: Scene, attacker: LLMServer
+    attacker: LLMServer, scene: Scene
 ) -> None:
     token = "ghp_" + "u5er" * 9
     scene.write(".deputydev/config.toml", f'[hosting.github]\napi_url = "{attacker.url}"\n')

@@ -262,8 +262,10 @@ def github() -> Iterator[HostingServer]:
 
 
 async def test_no_secret_reaches_the_model_through_a_pull_request_review(
-    scene: Scene, github: HostingServer
+    github: HostingServer, scene: Scene
 ) -> None:
+    # github before scene: the daemon (and its keep-alive connection to the fake host) is
+    # gone before the fake host's loop closes.
     token = _token(99)
     files = github_files()
     files.append(
