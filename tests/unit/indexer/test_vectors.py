@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,20 +29,38 @@ def _exact(matrix: np.ndarray, query: np.ndarray, k: int) -> list[int]:
     return [int(i) for i in np.argsort(-scores)[:k]]
 
 
-def test_quantised_search_agrees_with_exact_search() -> None:
-    matrix = _vectors(20_000, 384, seed=3)
+def _sparse(count: int, dims: int, seed: int) -> np.ndarray:
+    """Hashed bags of words: a few components of +-1 each, the rest 0."""
+    rng = np.random.default_rng(seed)
+    vocabulary = rng.integers(0, dims, 2000), rng.choice([-1.0, 1.0], 2000)
+    matrix = np.zeros((count, dims), dtype=np.float32)
+    for row in range(count):
+        words = rng.integers(0, 2000, rng.integers(5, 40))
+        np.add.at(matrix[row], vocabulary[0][words], vocabulary[1][words])
+    matrix[~matrix.any(axis=1), 0] = 1.0
+    return matrix
+
+
+@pytest.mark.parametrize("make", [_vectors, _sparse])
+def test_quantised_search_agrees_with_exact_search(
+    make: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.vectors as vectors_module
+
+    monkeypatch.setattr(vectors_module, "MIN_POOL", 500)  # 2.5%, as at 200,000 vectors
+    matrix = make(20_000, 384, seed=3)
     rows = ((i + 1, matrix[i].tobytes()) for i in range(len(matrix)))
     held = QuantisedVectors.build(rows, len(matrix), 384, version=1)
-    assert held.nbytes < matrix.nbytes * 0.3
+    assert held.nbytes < matrix.nbytes * 0.35
     rng = np.random.default_rng(4)
     recalls = []
     for _ in range(40):
-        query = matrix[rng.integers(0, len(matrix))] + rng.normal(size=384).astype(np.float32)
+        query = matrix[rng.integers(0, len(matrix))] + 0.5 * matrix[rng.integers(0, len(matrix))]
         want = {i + 1 for i in _exact(matrix, query, 10)}
         found = held.nearest(query.astype(np.float32).tobytes(), 10)
         assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
         recalls.append(len(want & {cid for cid, _ in found}) / 10)
-    assert sum(recalls) / len(recalls) > 0.95
+    assert sum(recalls) / len(recalls) > 0.9  # pool of 2.5%; near-ties within a cluster
 
 
 def test_scores_are_cosines_within_a_percent() -> None:
