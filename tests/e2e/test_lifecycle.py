@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -208,17 +209,26 @@ async def test_tcp_mode_serves_on_loopback(tmp_path: Path) -> None:
                 port = int(line.rsplit(":", 1)[-1])
         client = DaemonClient()
         await client.start_tcp("127.0.0.1", port)
-        await client.initialize_async(
-            types.InitializeParams(
-                process_id=None, root_uri=None, capabilities=types.ClientCapabilities()
+        # pygls's client never closes the connection it opened: this test does, before its
+        # loop closes (a socket left to the garbage collector fails the run).
+        writer = client.protocol.writer
+        assert isinstance(writer, asyncio.StreamWriter)
+        try:
+            await client.initialize_async(
+                types.InitializeParams(
+                    process_id=None, root_uri=None, capabilities=types.ClientCapabilities()
+                )
             )
-        )
-        status = await client.request("deputydev/status")
-        assert status["version"] == __version__
-        await client.shutdown_async(None)
-        client.exit(None)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
-        await client.stop()
+            status = await client.request("deputydev/status")
+            assert status["version"] == __version__
+            await client.shutdown_async(None)
+            client.exit(None)
+            assert await asyncio.wait_for(process.wait(), 30) == 0
+            await client.stop()
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
     finally:
         if process.returncode is None:
             process.kill()
