@@ -405,12 +405,22 @@ class DeputyServer(LanguageServer):
         await asyncio.shield(task)
         return instance
 
-    async def close_services(self) -> None:
+    async def close_services(self, budget_s: float = 10.0) -> None:
+        """Close every service, newest first, within ``budget_s`` in all: ``shutdown`` must
+        answer even when a service is stuck (a cancelled task waiting on a thread would
+        hold ``wait_for`` as long as the thread runs), so one that overruns is cancelled,
+        not waited for, and named in the log."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
         for instance in reversed(list(self._services.values())):
-            try:
-                await asyncio.wait_for(instance.aclose(), timeout=5)
-            except Exception:
-                log.exception("closing %s failed", type(instance).__name__)
+            name = type(instance).__name__
+            task = asyncio.ensure_future(instance.aclose())
+            done, _ = await asyncio.wait({task}, timeout=max(deadline - loop.time(), 0.5))
+            if not done:
+                task.cancel()
+                log.warning("%s did not close in time; it stops with the process", name)
+            elif not task.cancelled() and task.exception() is not None:
+                log.error("closing %s failed", name, exc_info=task.exception())
 
     # ---- errors
 

@@ -43,3 +43,31 @@ def register(server: DeputyServer) -> None:
             for i in range(3):
                 work.report(f"step {i}", percentage=i * 50, force=True)
         return {"done": "yes"}
+
+    @server.feature("test/stuck_service")
+    async def stuck_service(params: Any) -> dict[str, str]:
+        """A service whose close takes 20 s and will not be cancelled."""
+        import asyncio
+        import threading
+
+        class Stuck:
+            def __init__(self, server: DeputyServer) -> None:
+                self.release = threading.Event()
+
+            async def start(self) -> None:
+                pass
+
+            async def aclose(self) -> None:
+                # A close that will not be cancelled: it swallows the cancellation and
+                # carries on until released, as a hung flush under a shield would.
+                while not self.release.is_set():
+                    try:
+                        await asyncio.sleep(0.2)
+                    except asyncio.CancelledError:
+                        continue
+
+        service = server.service(Stuck)
+        timer = threading.Timer(20, service.release.set)  # the process can end after all
+        timer.daemon = True
+        timer.start()
+        return {"service": "stuck"}

@@ -288,3 +288,18 @@ async def test_a_request_to_a_daemon_that_died_fails_at_once(
     with pytest.raises(RuntimeError, match="exited"):
         await client.request("deputydev/status", timeout=60)
     await client.stop()
+
+
+async def test_shutdown_answers_in_time_when_a_service_will_not_close(
+    workspace: Path, tmp_path: Path
+) -> None:
+    client = await start_daemon(workspace, stderr_path=tmp_path / "d.stderr", env=PLUGIN)
+    try:
+        assert await client.request("test/stuck_service", {}) == {"service": "stuck"}
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        await asyncio.wait_for(client.shutdown_async(None), 20)
+        assert loop.time() - started < 15  # the 10 s budget, not the service's 20 s
+        assert "Stuck did not close in time" in client.stderr_text()
+    finally:
+        await client.kill()
